@@ -1,0 +1,30 @@
+//! The `spinpath` command line: a thin layer over the `spinpath` library.
+
+use clap::{Parser, Subcommand};
+
+mod run;
+
+/// Spin-polarised quantum transport through atom-scale paths in magnetic tunnel junctions.
+#[derive(Parser)]
+#[command(name = "spinpath", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a simulation described by a TOML file and write its results folder.
+    Run(run::RunArgs),
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Run(args) => run::run(args),
+    };
+    if let Err(e) = result {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
