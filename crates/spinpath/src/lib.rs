@@ -11,7 +11,10 @@
 
 pub mod error;
 pub mod io;
+pub mod model;
+pub mod negf;
 pub mod plot;
+pub mod quad;
 pub mod table;
 pub mod units;
 
