@@ -9,12 +9,15 @@
 //!
 //! Units everywhere: meV, mV, K, Oe, nA, nW (see [`units`]).
 
+pub mod config;
 pub mod error;
 pub mod io;
 pub mod model;
 pub mod negf;
 pub mod plot;
 pub mod quad;
+pub mod report;
+pub mod sweep;
 pub mod table;
 pub mod units;
 
