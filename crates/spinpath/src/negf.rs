@@ -252,6 +252,17 @@ pub struct ChainSolver {
     w: [f64; 4],
     dmu: [f64; 4],
     temperature: [f64; 2],
+    /// Collinear fast path: every spin quantity is along ±z, so the chain splits into two scalar
+    /// chains (spin ↑, ↓ along z). `spin_of[i]` is the z-spin (0 = ↑, 1 = ↓) of channel i.
+    collinear: Option<Collinear>,
+}
+
+#[derive(Debug, Clone)]
+struct Collinear {
+    /// Lead broadening on the lead sites per spin: (Γ_L,σ, Γ_R,σ), meV.
+    gamma: [(f64, f64); 2],
+    /// z-spin of each channel.
+    spin_of: [usize; 4],
 }
 
 /// Scratch space of the recursive Green's function sweeps (allocated once per bias point).
@@ -294,7 +305,22 @@ impl ChainSolver {
         let gamma_r = gamma(r.width, r.polarization, n_r);
         let [ul_p, ul_m] = spinors(n_l);
         let [ur_p, ur_m] = spinors(n_r);
+        let h0: Vec<M2> = h0;
+        let is_diag = |m: &M2| m[(0, 1)].norm() == 0.0 && m[(1, 0)].norm() == 0.0;
+        let u = [ul_p, ul_m, ur_p, ur_m];
+        let collinear = (h0.iter().all(is_diag)
+            && is_diag(&gamma_l)
+            && is_diag(&gamma_r)
+            && u.iter().all(|v| v[0].norm() == 1.0 || v[1].norm() == 1.0))
+        .then(|| Collinear {
+            gamma: [
+                (gamma_l[(0, 0)].re, gamma_r[(0, 0)].re),
+                (gamma_l[(1, 1)].re, gamma_r[(1, 1)].re),
+            ],
+            spin_of: std::array::from_fn(|i| if u[i][0].norm() == 1.0 { 0 } else { 1 }),
+        });
         Ok(ChainSolver {
+            collinear,
             n: chain.len(),
             h0,
             lever: chain.sites().iter().map(|s| s.lever_arm).collect(),
@@ -325,6 +351,18 @@ impl ChainSolver {
     /// Number of sites.
     pub fn len(&self) -> usize {
         self.n
+    }
+
+    /// Whether the collinear fast path (two scalar chains) is in use.
+    pub fn is_collinear(&self) -> bool {
+        self.collinear.is_some()
+    }
+
+    /// The same solver with the collinear fast path switched off: every energy then goes through
+    /// the general 2×2-block recursion. For cross-checks of the two paths.
+    pub fn without_fast_path(mut self) -> Self {
+        self.collinear = None;
+        self
     }
 
     /// Always false (a chain has at least one site).
@@ -412,9 +450,12 @@ impl ChainSolver {
         g
     }
 
-    /// Transmission matrix T_ij between the four channels at energy `e` (after nothing: sweeps
-    /// internally). `t[i][j]` = W_i W_j |⟨u_i|G_{x_i x_j}|u_j⟩|².
+    /// Transmission matrix T_ij between the four channels at energy `e`.
+    /// `t[i][j]` = W_i W_j |⟨u_i|G_{x_i x_j}|u_j⟩|².
     fn transmissions(&self, e: f64, hv: &[M2], w: &mut Work) -> [[f64; 4]; 4] {
+        if let Some(c) = &self.collinear {
+            return self.transmissions_collinear(c, e, hv);
+        }
         self.sweep(e, hv, w);
         let (a, b) = (self.site_l, self.site_r);
         let gaa = self.g_diag(a, w);
@@ -442,6 +483,52 @@ impl ChainSolver {
                 };
                 let amp = self.u[i].dotc(&(g * self.u[j]));
                 t[i][j] = self.w[i] * self.w[j] * amp.norm_sqr();
+            }
+        }
+        t
+    }
+
+    /// Collinear fast path: two independent scalar chains (spin ↑, ↓ along z). With left-connected
+    /// g_j = (d_j − t_{j−1}² g_{j−1})⁻¹ and the sites beyond b folded into G_bb,
+    /// G_ab = g_a t_a g_{a+1} ⋯ g_{b−1} t_{b−1} G_bb, and T_σ = Γ_Lσ Γ_Rσ |G_ab|².
+    fn transmissions_collinear(&self, c: &Collinear, e: f64, hv: &[M2]) -> [[f64; 4]; 4] {
+        let (a, b, n) = (self.site_l, self.site_r, self.n);
+        let mut tsig = [0.0; 2];
+        for (s, ts) in tsig.iter_mut().enumerate() {
+            let (gam_l, gam_r) = c.gamma[s];
+            let d = |j: usize| {
+                let mut d = Complex64::new(e - hv[j][(s, s)].re, 0.0);
+                if j == a {
+                    d.im += 0.5 * gam_l;
+                }
+                if j == b {
+                    d.im += 0.5 * gam_r;
+                }
+                d
+            };
+            let mut beyond = Complex64::new(0.0, 0.0);
+            for j in (b + 1..n).rev() {
+                beyond = (d(j) - beyond).inv() * (self.hop[j - 1] * self.hop[j - 1]);
+            }
+            let mut before = Complex64::new(0.0, 0.0);
+            let mut prod = Complex64::new(1.0, 0.0);
+            for j in 0..b {
+                let g = (d(j) - before).inv();
+                if j >= a {
+                    prod *= g * self.hop[j];
+                }
+                before = g * (self.hop[j] * self.hop[j]);
+            }
+            let gbb = (d(b) - before - beyond).inv();
+            *ts = gam_l * gam_r * (prod * gbb).norm_sqr();
+        }
+        let mut t = [[0.0; 4]; 4];
+        for i in 0..2 {
+            for j in 2..4 {
+                if c.spin_of[i] == c.spin_of[j] {
+                    t[i][j] = tsig[c.spin_of[i]];
+                    t[j][i] = t[i][j];
+                }
             }
         }
         t
@@ -553,6 +640,7 @@ impl ChainSolver {
             .iter()
             .map(|&e| {
                 let t = self.transmissions(e, &hv, &mut w);
+                self.sweep(e, &hv, &mut w);
                 let dos = (0..self.n)
                     .map(|j| {
                         let g = self.g_diag(j, &w);

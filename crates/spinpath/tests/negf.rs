@@ -324,3 +324,94 @@ proptest! {
         prop_assert!(de.abs() < 1e-6 * (1.0 + r.energy_into_lead(0).abs()));
     }
 }
+
+/// The AP state (θ = 180°) is the P state with the right electrode flipped: p_R, its spin
+/// accumulation and the splitting of the spinterface that follows it change sign (paper 1's recipe).
+#[test]
+fn antiparallel_equals_parallel_with_the_right_electrode_flipped() {
+    let a = default_lever_arms(3);
+    let mk = |pr: f64, dmu_r: f64, split_r: f64| {
+        Chain::new(
+            vec![
+                site("SP1", 0.1, 2.0, Axis::Left, a[0]),
+                site("PM", -1.0, 0.0, Axis::Left, a[1]),
+                site("SP2", -0.2, split_r, Axis::Right, a[2]),
+            ],
+            vec![1.0, 0.7],
+            lead(0, 10.0, 0.35, 8.4, 295.0),
+            lead(2, 6.0, pr, dmu_r, 295.0),
+        )
+        .unwrap()
+    };
+    let ap = ChainSolver::new(&mk(0.35, 2.52, 2.0), &MagneticState::antiparallel()).unwrap();
+    let flipped = ChainSolver::new(&mk(-0.35, -2.52, -2.0), &MagneticState::parallel()).unwrap();
+    let p = ChainSolver::new(&mk(0.35, 2.52, 2.0), &MagneticState::parallel()).unwrap();
+    for v in [-3.0, 0.0, 0.6] {
+        let (x, y, z) = (
+            ap.bias_point(v, &tight()),
+            flipped.bias_point(v, &tight()),
+            p.bias_point(v, &tight()),
+        );
+        assert!(
+            (x.current_up() - y.current_up()).abs() < 1e-8 * x.current_up().abs().max(1e-3),
+            "V={v}"
+        );
+        assert!(
+            (x.current_down() - y.current_down()).abs() < 1e-8 * x.current_down().abs().max(1e-3),
+            "V={v}"
+        );
+        // ... and it is a different state from P (the test would pass trivially otherwise).
+        assert!(
+            (x.current() - z.current()).abs() > 1e-3 * z.current().abs(),
+            "V={v}"
+        );
+    }
+}
+
+/// The collinear fast path (two scalar chains) and the general 2×2-block recursion agree.
+#[test]
+fn collinear_fast_path_agrees_with_the_general_recursion() {
+    for (angle, lead_r) in [(0.0, 3usize), (180.0, 3), (180.0, 2)] {
+        let (chain, _) = spin_engine_like(8.4, 0.0);
+        // Make every spin axis collinear with z so that the fast path applies.
+        let sites: Vec<Site> = chain
+            .sites()
+            .iter()
+            .map(|s| Site {
+                axis: if matches!(s.axis, Axis::Fixed(_)) {
+                    Axis::Left
+                } else {
+                    s.axis
+                },
+                ..s.clone()
+            })
+            .collect();
+        let right = Lead {
+            site: lead_r,
+            ..chain.right().clone()
+        };
+        let left = Lead {
+            site: 1,
+            ..chain.left().clone()
+        };
+        let chain = Chain::new(sites, chain.hoppings().to_vec(), left, right).unwrap();
+        let state = MagneticState {
+            name: "s".into(),
+            angle_deg: angle,
+            energy_overrides: vec![],
+        };
+        let fast = ChainSolver::new(&chain, &state).unwrap();
+        assert!(fast.is_collinear());
+        let slow = fast.clone().without_fast_path();
+        for v in [-2.0, 0.0, 0.8] {
+            let (x, y) = (fast.bias_point(v, &tight()), slow.bias_point(v, &tight()));
+            for k in 0..4 {
+                assert!(
+                    (x.channel_current_na[k] - y.channel_current_na[k]).abs()
+                        < 1e-8 * (1.0 + y.channel_current_na[k].abs()),
+                    "θ={angle} b={lead_r} V={v} channel {k}"
+                );
+            }
+        }
+    }
+}
