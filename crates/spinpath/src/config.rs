@@ -86,6 +86,7 @@ struct RawState {
     name: Spanned<String>,
     angle_deg: Spanned<f64>,
     energies_meV: Option<BTreeMap<Spanned<String>, Spanned<f64>>>,
+    splittings_meV: Option<BTreeMap<Spanned<String>, Spanned<f64>>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -112,6 +113,7 @@ struct RawSpinEngine {
 struct RawDimer {
     dimer_energy_meV: Spanned<f64>,
     dimer_asymmetry_meV: Spanned<f64>,
+    dimer_splitting_meV: Option<Spanned<f64>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -513,28 +515,44 @@ fn build_states(cx: &Ctx, chain: &Chain, raw: &[RawState]) -> Result<Vec<Magneti
             360.0,
             "-360 <= angle <= 360 degrees",
         )?;
-        let mut energy_overrides = Vec::new();
-        for (site, e) in s.energies_meV.iter().flatten() {
-            let idx = chain.site_index(site.get_ref()).map_or_else(
+        let site_of = |site: &Spanned<String>, k: &str| {
+            chain.site_index(site.get_ref()).map_or_else(
                 || {
                     let names: Vec<&str> = chain.sites().iter().map(|s| s.name.as_str()).collect();
                     cx.err(
                         site.span(),
-                        &key("energies_meV"),
+                        &key(k),
                         format!("no site named \"{}\"; sites are {names:?}", site.get_ref()),
                     )
                 },
                 Ok,
-            )?;
+            )
+        };
+        let mut energy_overrides = Vec::new();
+        for (site, e) in s.energies_meV.iter().flatten() {
+            let idx = site_of(site, "energies_meV")?;
             energy_overrides.push((
                 idx,
                 cx.finite(e, &key(&format!("energies_meV.{}", site.get_ref())), "meV")?,
+            ));
+        }
+        let mut splitting_overrides = Vec::new();
+        for (site, d) in s.splittings_meV.iter().flatten() {
+            let idx = site_of(site, "splittings_meV")?;
+            splitting_overrides.push((
+                idx,
+                cx.finite(
+                    d,
+                    &key(&format!("splittings_meV.{}", site.get_ref())),
+                    "meV",
+                )?,
             ));
         }
         out.push(MagneticState {
             name,
             angle_deg,
             energy_overrides,
+            splitting_overrides,
         });
     }
     if out.is_empty() {
@@ -628,7 +646,7 @@ fn build_spin_engine(cx: &Ctx, se: &RawSpinEngine) -> Result<(Chain, Vec<Magneti
         }
         None => default_lever_arms(4),
     };
-    let dimer = |d: &RawDimer, state: &str| -> Result<(f64, f64)> {
+    let dimer = |d: &RawDimer, state: &str| -> Result<(f64, f64, f64)> {
         Ok((
             cx.finite(
                 &d.dimer_energy_meV,
@@ -640,10 +658,14 @@ fn build_spin_engine(cx: &Ctx, se: &RawSpinEngine) -> Result<(Chain, Vec<Magneti
                 &k(&format!("{state}.dimer_asymmetry_meV")),
                 "meV",
             )?,
+            match &d.dimer_splitting_meV {
+                Some(v) => cx.finite(v, &k(&format!("{state}.dimer_splitting_meV")), "meV")?,
+                None => 0.0,
+            },
         ))
     };
-    let (e0_p, asym_p) = dimer(&se.P, "P")?;
-    let (e0_ap, asym_ap) = dimer(&se.AP, "AP")?;
+    let (e0_p, asym_p, dz_p) = dimer(&se.P, "P")?;
+    let (e0_ap, asym_ap, dz_ap) = dimer(&se.AP, "AP")?;
     let chain = spin_engine_chain(SpinEngineParams {
         spin_accumulation: sp,
         spinterface_splitting: split,
@@ -663,11 +685,13 @@ fn build_spin_engine(cx: &Ctx, se: &RawSpinEngine) -> Result<(Chain, Vec<Magneti
             name: "P".into(),
             angle_deg: 0.0,
             energy_overrides: vec![(1, e0_p - 0.5 * asym_p), (2, e0_p + 0.5 * asym_p)],
+            splitting_overrides: vec![(1, dz_p), (2, dz_p)],
         },
         MagneticState {
             name: "AP".into(),
             angle_deg: 180.0,
             energy_overrides: vec![(1, e0_ap - 0.5 * asym_ap), (2, e0_ap + 0.5 * asym_ap)],
+            splitting_overrides: vec![(1, dz_ap), (2, dz_ap)],
         },
     ];
     Ok((chain, states))

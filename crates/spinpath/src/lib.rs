@@ -9,6 +9,10 @@
 //!
 //! Units everywhere: meV, mV, K, Oe, nA, nW (see [`units`]).
 
+// Numerical kernels index several arrays with one loop variable; iterator chains would hide the
+// mathematics without making it faster.
+#![allow(clippy::needless_range_loop)]
+
 pub mod config;
 pub mod error;
 pub mod io;

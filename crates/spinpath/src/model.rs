@@ -70,6 +70,8 @@ pub struct MagneticState {
     pub angle_deg: f64,
     /// Per-state on-site energies (site index, meV) replacing the chain's values.
     pub energy_overrides: Vec<(usize, f64)>,
+    /// Per-state spin splittings (site index, meV) replacing the chain's values.
+    pub splitting_overrides: Vec<(usize, f64)>,
 }
 
 impl MagneticState {
@@ -79,6 +81,7 @@ impl MagneticState {
             name: "P".into(),
             angle_deg: 0.0,
             energy_overrides: Vec::new(),
+            splitting_overrides: Vec::new(),
         }
     }
 
@@ -88,6 +91,7 @@ impl MagneticState {
             name: "AP".into(),
             angle_deg: 180.0,
             energy_overrides: Vec::new(),
+            splitting_overrides: Vec::new(),
         }
     }
 }
@@ -250,6 +254,23 @@ impl Chain {
     /// A copy with one lead changed (validated again).
     pub fn with_leads(&self, left: Lead, right: Lead) -> Result<Self> {
         Chain::new(self.sites.clone(), self.hoppings.clone(), left, right)
+    }
+
+    /// A copy with the per-state values of `state` applied (energies and splittings).
+    pub fn in_state(&self, state: &MagneticState) -> Result<Self> {
+        let mut c = self.with_energies(&state.energy_overrides)?;
+        for &(i, d) in &state.splitting_overrides {
+            let n = c.sites.len();
+            let site = c.sites.get_mut(i).ok_or_else(|| {
+                Error::invalid(
+                    "state",
+                    format!("site index {i} does not exist (0..={})", n - 1),
+                )
+            })?;
+            finite("override splitting", d)?;
+            site.splitting = d;
+        }
+        Ok(c)
     }
 
     /// A copy with new on-site energies for the given sites (index, meV).

@@ -281,7 +281,7 @@ impl ChainSolver {
                 format!("angle of state `{}` must be finite", state.name),
             ));
         }
-        let chain = chain.with_energies(&state.energy_overrides)?;
+        let chain = chain.in_state(state)?;
         let n_l = [0.0, 0.0, 1.0];
         let n_r = right_direction(state.angle_deg);
         let h0 = chain

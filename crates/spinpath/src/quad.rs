@@ -178,7 +178,7 @@ where
 
     for w in breakpoints.windows(2) {
         let (a, b) = (w[0], w[1]);
-        if !(b > a) {
+        if a.is_nan() || b.is_nan() || b <= a {
             continue;
         }
         let p = rule(a, b, &mut arena, &mut free, &mut evaluations);

@@ -165,6 +165,7 @@ fn spin_engine_like(sp: f64, angle: f64) -> (Chain, MagneticState) {
         name: "tilted".into(),
         angle_deg: angle,
         energy_overrides: vec![],
+        splitting_overrides: vec![],
     };
     (chain, state)
 }
@@ -290,7 +291,7 @@ proptest! {
             lead(0, wl, pl, 0.0, temp),
             lead(2, wr, pr, 0.0, temp),
         ).unwrap();
-        let state = MagneticState { name: "x".into(), angle_deg: angle, energy_overrides: vec![] };
+        let state = MagneticState { name: "x".into(), angle_deg: angle, energy_overrides: vec![], splitting_overrides: vec![] };
         let s = ChainSolver::new(&chain, &state).unwrap();
         let r = s.bias_point(0.0, &Integration::default());
         prop_assert!(r.current().abs() < 1e-9);
@@ -399,6 +400,7 @@ fn collinear_fast_path_agrees_with_the_general_recursion() {
             name: "s".into(),
             angle_deg: angle,
             energy_overrides: vec![],
+            splitting_overrides: vec![],
         };
         let fast = ChainSolver::new(&chain, &state).unwrap();
         assert!(fast.is_collinear());
