@@ -188,6 +188,8 @@ pub struct CoherentRun {
     pub integration: Integration,
     /// Optional spectra.
     pub spectra: Option<Spectra>,
+    /// Paper 1's parametrisation, when the file used `[spin_engine]` (fits address its values).
+    pub spin_engine: Option<SpinEngineSpec>,
 }
 
 /// Locates byte offsets of a file's text as `file:line:column`.
@@ -275,6 +277,7 @@ pub fn is_dots_file(text: &str) -> bool {
 pub fn parse_coherent_run(file: &str, text: &str) -> Result<CoherentRun> {
     let raw: RawFile = toml::from_str(text).map_err(|e| parse_error(file, e))?;
     let cx = Ctx { file, text };
+    let mut spin_engine = None;
     let (chain, states) = match (&raw.chain, &raw.spin_engine) {
         (Some(_), Some(_)) => {
             return Err(Error::Config {
@@ -306,7 +309,9 @@ pub fn parse_coherent_run(file: &str, text: &str) -> Result<CoherentRun> {
                     message: "[[states]] goes with [chain]; [spin_engine] defines its P and AP states in [spin_engine.P] and [spin_engine.AP]".into(),
                 });
             }
-            build_spin_engine(&cx, se)?
+            let (chain, states, spec) = build_spin_engine(&cx, se)?;
+            spin_engine = Some(spec);
+            (chain, states)
         }
     };
     let default_run = RawRun {
@@ -325,6 +330,7 @@ pub fn parse_coherent_run(file: &str, text: &str) -> Result<CoherentRun> {
         .map(|s| build_spectra(&cx, s))
         .transpose()?;
     Ok(CoherentRun {
+        spin_engine,
         title: raw.title,
         output: raw.output,
         chain,
@@ -565,7 +571,10 @@ fn build_states(cx: &Ctx, chain: &Chain, raw: &[RawState]) -> Result<Vec<Magneti
     Ok(out)
 }
 
-fn build_spin_engine(cx: &Ctx, se: &RawSpinEngine) -> Result<(Chain, Vec<MagneticState>)> {
+fn build_spin_engine(
+    cx: &Ctx,
+    se: &RawSpinEngine,
+) -> Result<(Chain, Vec<MagneticState>, SpinEngineSpec)> {
     let k = |s: &str| format!("spin_engine.{s}");
     let sp = cx.finite(
         &se.spin_accumulation_meV,
@@ -666,35 +675,189 @@ fn build_spin_engine(cx: &Ctx, se: &RawSpinEngine) -> Result<(Chain, Vec<Magneti
     };
     let (e0_p, asym_p, dz_p) = dimer(&se.P, "P")?;
     let (e0_ap, asym_ap, dz_ap) = dimer(&se.AP, "AP")?;
-    let chain = spin_engine_chain(SpinEngineParams {
-        spin_accumulation: sp,
-        spinterface_splitting: split,
-        polarization_left: pl,
-        polarization_right: pr,
-        accumulation_ratio_right: ratio,
-        spinterface_energy: e_sp,
-        width,
-        hoppings: [hops[0], hops[1], hops[2]],
-        temperature: temp,
-        lever_arms: [alphas[0], alphas[1], alphas[2], alphas[3]],
-        dimer_energy: e0_p,
-        dimer_asymmetry: asym_p,
-    })?;
-    let states = vec![
-        MagneticState {
-            name: "P".into(),
-            angle_deg: 0.0,
-            energy_overrides: vec![(1, e0_p - 0.5 * asym_p), (2, e0_p + 0.5 * asym_p)],
-            splitting_overrides: vec![(1, dz_p), (2, dz_p)],
+    let spec = SpinEngineSpec {
+        outer: SpinEngineParams {
+            spin_accumulation: sp,
+            spinterface_splitting: split,
+            polarization_left: pl,
+            polarization_right: pr,
+            accumulation_ratio_right: ratio,
+            spinterface_energy: e_sp,
+            width,
+            hoppings: [hops[0], hops[1], hops[2]],
+            temperature: temp,
+            lever_arms: [alphas[0], alphas[1], alphas[2], alphas[3]],
+            dimer_energy: e0_p,
+            dimer_asymmetry: asym_p,
         },
-        MagneticState {
-            name: "AP".into(),
-            angle_deg: 180.0,
-            energy_overrides: vec![(1, e0_ap - 0.5 * asym_ap), (2, e0_ap + 0.5 * asym_ap)],
-            splitting_overrides: vec![(1, dz_ap), (2, dz_ap)],
+        p: Dimer {
+            energy: e0_p,
+            asymmetry: asym_p,
+            splitting: dz_p,
         },
+        ap: Dimer {
+            energy: e0_ap,
+            asymmetry: asym_ap,
+            splitting: dz_ap,
+        },
+    };
+    let (chain, states) = spec.build()?;
+    Ok((chain, states, spec))
+}
+
+/// The paramagnetic dimer of one magnetic state (paper 1's e0, ASYM) plus an optional spin splitting.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Dimer {
+    /// `e0`: level position, meV.
+    pub energy: f64,
+    /// `ASYM`: level splitting, meV (PM1 at e0 − ASYM/2, PM2 at e0 + ASYM/2).
+    pub asymmetry: f64,
+    /// Spin splitting of PM1 and PM2 along the left electrode, meV.
+    pub splitting: f64,
+}
+
+/// Paper 1's device in its own parametrisation: outer parameters shared by P and AP, and the
+/// dimer of each state. Fits address its values by the run-file key names ([`SpinEngineSpec::KEYS`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SpinEngineSpec {
+    /// Electrodes, spinterfaces, hoppings, temperature, lever arms.
+    pub outer: SpinEngineParams,
+    /// The dimer in the P state.
+    pub p: Dimer,
+    /// The dimer in the AP state.
+    pub ap: Dimer,
+}
+
+impl SpinEngineSpec {
+    /// Parameter names, as the run file's keys (`P.` / `AP.` for the dimer tables, `.k` for array
+    /// elements).
+    pub const KEYS: [&'static str; 21] = [
+        "spin_accumulation_meV",
+        "spinterface_splitting_meV",
+        "polarization_left",
+        "polarization_right",
+        "accumulation_ratio_right",
+        "spinterface_energy_meV",
+        "width_meV",
+        "hoppings_meV.0",
+        "hoppings_meV.1",
+        "hoppings_meV.2",
+        "temperature_K",
+        "lever_arms.0",
+        "lever_arms.1",
+        "lever_arms.2",
+        "lever_arms.3",
+        "P.dimer_energy_meV",
+        "P.dimer_asymmetry_meV",
+        "P.dimer_splitting_meV",
+        "AP.dimer_energy_meV",
+        "AP.dimer_asymmetry_meV",
+        "AP.dimer_splitting_meV",
     ];
-    Ok((chain, states))
+
+    fn slot(&mut self, key: &str) -> Option<&mut f64> {
+        let o = &mut self.outer;
+        Some(match key {
+            "spin_accumulation_meV" => &mut o.spin_accumulation,
+            "spinterface_splitting_meV" => &mut o.spinterface_splitting,
+            "polarization_left" => &mut o.polarization_left,
+            "polarization_right" => &mut o.polarization_right,
+            "accumulation_ratio_right" => &mut o.accumulation_ratio_right,
+            "spinterface_energy_meV" => &mut o.spinterface_energy,
+            "width_meV" => &mut o.width,
+            "hoppings_meV.0" => &mut o.hoppings[0],
+            "hoppings_meV.1" => &mut o.hoppings[1],
+            "hoppings_meV.2" => &mut o.hoppings[2],
+            "temperature_K" => &mut o.temperature,
+            "lever_arms.0" => &mut o.lever_arms[0],
+            "lever_arms.1" => &mut o.lever_arms[1],
+            "lever_arms.2" => &mut o.lever_arms[2],
+            "lever_arms.3" => &mut o.lever_arms[3],
+            "P.dimer_energy_meV" => &mut self.p.energy,
+            "P.dimer_asymmetry_meV" => &mut self.p.asymmetry,
+            "P.dimer_splitting_meV" => &mut self.p.splitting,
+            "AP.dimer_energy_meV" => &mut self.ap.energy,
+            "AP.dimer_asymmetry_meV" => &mut self.ap.asymmetry,
+            "AP.dimer_splitting_meV" => &mut self.ap.splitting,
+            _ => return None,
+        })
+    }
+
+    /// Value of a parameter by key.
+    pub fn get(&self, key: &str) -> Option<f64> {
+        let mut c = *self;
+        c.slot(key).map(|v| *v)
+    }
+
+    /// Set a parameter by key; false if the key does not exist.
+    pub fn set(&mut self, key: &str, value: f64) -> bool {
+        match self.slot(key) {
+            Some(v) => {
+                *v = value;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The chain and its P and AP states.
+    pub fn build(&self) -> Result<(Chain, Vec<MagneticState>)> {
+        let chain = spin_engine_chain(SpinEngineParams {
+            dimer_energy: self.p.energy,
+            dimer_asymmetry: self.p.asymmetry,
+            ..self.outer
+        })?;
+        let state = |name: &str, angle: f64, d: &Dimer| MagneticState {
+            name: name.into(),
+            angle_deg: angle,
+            energy_overrides: vec![
+                (1, d.energy - 0.5 * d.asymmetry),
+                (2, d.energy + 0.5 * d.asymmetry),
+            ],
+            splitting_overrides: vec![(1, d.splitting), (2, d.splitting)],
+        };
+        Ok((
+            chain,
+            vec![state("P", 0.0, &self.p), state("AP", 180.0, &self.ap)],
+        ))
+    }
+
+    /// The `[spin_engine]` table of a run file with these values.
+    pub fn to_toml(&self) -> toml::Table {
+        let o = &self.outer;
+        let mut t = toml::Table::new();
+        let f = |x: f64| toml::Value::Float(x);
+        t.insert("spin_accumulation_meV".into(), f(o.spin_accumulation));
+        t.insert(
+            "spinterface_splitting_meV".into(),
+            f(o.spinterface_splitting),
+        );
+        t.insert("polarization_left".into(), f(o.polarization_left));
+        t.insert("polarization_right".into(), f(o.polarization_right));
+        t.insert(
+            "accumulation_ratio_right".into(),
+            f(o.accumulation_ratio_right),
+        );
+        t.insert("spinterface_energy_meV".into(), f(o.spinterface_energy));
+        t.insert("width_meV".into(), f(o.width));
+        t.insert(
+            "hoppings_meV".into(),
+            toml::Value::Array(o.hoppings.iter().map(|x| f(*x)).collect()),
+        );
+        t.insert("temperature_K".into(), f(o.temperature));
+        t.insert(
+            "lever_arms".into(),
+            toml::Value::Array(o.lever_arms.iter().map(|x| f(*x)).collect()),
+        );
+        for (name, d) in [("P", &self.p), ("AP", &self.ap)] {
+            let mut dt = toml::Table::new();
+            dt.insert("dimer_energy_meV".into(), f(d.energy));
+            dt.insert("dimer_asymmetry_meV".into(), f(d.asymmetry));
+            dt.insert("dimer_splitting_meV".into(), f(d.splitting));
+            t.insert(name.into(), toml::Value::Table(dt));
+        }
+        t
+    }
 }
 
 /// Paper 1's analytical-model parameters (Methods, Fig. 3), in meV / K.

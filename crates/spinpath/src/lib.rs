@@ -15,6 +15,7 @@
 
 pub mod config;
 pub mod error;
+pub mod fit;
 pub mod io;
 pub mod model;
 pub mod negf;
