@@ -9,6 +9,7 @@
 //!
 //! Units everywhere: meV, mV, K, Oe, nA, nW (see [`units`]).
 
+pub mod analysis;
 pub mod error;
 pub mod io;
 pub mod plot;
