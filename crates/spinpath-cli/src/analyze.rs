@@ -984,10 +984,12 @@ fn ih_cmd(args: &AnalyzeArgs, out: &mut Out) -> anyhow::Result<String> {
         for sw in &r.switches {
             writeln!(
                 s,
-                "  {} → {} at {:.1} Oe (field sweeping {})",
+                "  {} → {} at {:.1} Oe (between {} and {} Oe, field sweeping {})",
                 sw.from.as_str(),
                 sw.to.as_str(),
                 sw.field,
+                sw.field_before,
+                sw.field_after,
                 sw.sweep.as_str()
             )?;
         }
@@ -1025,7 +1027,7 @@ fn ih_cmd(args: &AnalyzeArgs, out: &mut Out) -> anyhow::Result<String> {
                 "tmr_percent": r.tmr_percent.0, "stderr_tmr_percent": r.tmr_percent.1,
                 "threshold_nA": r.threshold,
                 "switches": r.switches.iter().map(|s| json!({
-                    "field_Oe": s.field, "from": s.from.as_str(), "to": s.to.as_str(), "sweep": s.sweep.as_str()
+                    "field_Oe": s.field, "field_before_Oe": s.field_before, "field_after_Oe": s.field_after, "from": s.from.as_str(), "to": s.to.as_str(), "sweep": s.sweep.as_str()
                 })).collect::<Vec<_>>(),
             })
         })

@@ -1,7 +1,8 @@
 //! Abrupt current jumps in a time trace, their sign sequence and write/read success tables.
 //!
 //! Detection: the point-to-point differences dᵢ = yᵢ₊₁ − yᵢ have a robust spread σ_d (1.4826 × MAD,
-//! insensitive to the jumps themselves); a difference with |dᵢ − median(d)| > `threshold`·σ_d is part
+//! insensitive to the jumps themselves; floored by the RMS of the central 90 % of the differences
+//! for digitised data whose MAD vanishes); a difference with |dᵢ − median(d)| > `threshold`·σ_d is part
 //! of a jump. Consecutive flagged differences form one jump (a finite rise time); its size is the
 //! mean of up to `level_points` points after it minus the mean of up to `level_points` points before
 //! it (never reaching into a neighbouring jump). Groups whose size is below `threshold`·σ (σ = σ_d/√2,
@@ -106,7 +107,13 @@ pub fn detect_jumps(x: &[f64], y: &[f64], opts: JumpOptions) -> Result<Jumps> {
     }
     let d: Vec<f64> = y.windows(2).map(|w| w[1] - w[0]).collect();
     let med = median(&d);
-    let sd = mad_sigma(&d);
+    // Robust spread; for digitised data with few distinct steps the MAD can vanish, so it is
+    // floored by the RMS of the central 90 % of the differences.
+    let mut dev: Vec<f64> = d.iter().map(|v| (v - med).abs()).collect();
+    dev.sort_by(f64::total_cmp);
+    let keep = ((dev.len() as f64 * 0.9).ceil() as usize).clamp(1, dev.len());
+    let trimmed_rms = (dev[..keep].iter().map(|v| v * v).sum::<f64>() / keep as f64).sqrt();
+    let sd = mad_sigma(&d).max(trimmed_rms);
     let scale = y.iter().map(|v| v.abs()).fold(0.0, f64::max).max(f64::MIN_POSITIVE);
     let limit = (opts.threshold * sd).max(1e-12 * scale);
     let flagged: Vec<bool> = d.iter().map(|di| (di - med).abs() > limit).collect();

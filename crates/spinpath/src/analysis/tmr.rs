@@ -205,6 +205,10 @@ pub struct Switch {
     pub field: f64,
     /// Index of the first point in the new state.
     pub index: usize,
+    /// Last field in the old state, Oe.
+    pub field_before: f64,
+    /// First field in the new state, Oe (the switch happened between the two).
+    pub field_after: f64,
     /// State before.
     pub from: State,
     /// State after.
@@ -248,10 +252,13 @@ impl IhLoop {
         Ok(t)
     }
 
-    /// Columns `field_Oe`, `from`, `to`, `sweep`, `index` of the switches.
+    /// Columns `field_Oe` (midpoint), `field_before_Oe`, `field_after_Oe`, `from`, `to`, `sweep`,
+    /// `index` of the switches.
     pub fn switch_table(&self) -> Result<Table> {
         let mut t = Table::new();
         t.push_f64("field_Oe", self.switches.iter().map(|s| s.field).collect())?;
+        t.push_f64("field_before_Oe", self.switches.iter().map(|s| s.field_before).collect())?;
+        t.push_f64("field_after_Oe", self.switches.iter().map(|s| s.field_after).collect())?;
         t.push_str("from", self.switches.iter().map(|s| s.from.as_str().into()).collect())?;
         t.push_str("to", self.switches.iter().map(|s| s.to.as_str().into()).collect())?;
         t.push_str("sweep", self.switches.iter().map(|s| s.sweep.as_str().into()).collect())?;
@@ -373,6 +380,8 @@ pub fn ih_loop(trace: &Trace, opts: IhOptions) -> Result<IhLoop> {
             switches.push(Switch {
                 field: 0.5 * (trace.x[k] + trace.x[k - 1]),
                 index: k,
+                field_before: trace.x[k - 1],
+                field_after: trace.x[k],
                 from: states[k - 1],
                 to: states[k],
                 sweep: if dh < 0.0 { Direction::Down } else { Direction::Up },
