@@ -283,7 +283,11 @@ fn load(path: &Path, xq: Quantity, args: &AnalyzeArgs) -> anyhow::Result<Loaded>
     let (x, y) = axes(args);
     let l = spinpath::analysis::read::read_trace(path, xq, &x, Quantity::Current, &y)?;
     if l.trace.len() < 2 {
-        bail!("{}: only {} data row(s); need at least 2", path.display(), l.trace.len());
+        bail!(
+            "{}: only {} data row(s); need at least 2",
+            path.display(),
+            l.trace.len()
+        );
     }
     Ok(l)
 }
@@ -299,7 +303,8 @@ fn method(args: &AnalyzeArgs) -> Method {
 }
 
 fn stem(p: &Path) -> String {
-    p.file_stem().map_or_else(|| "data".into(), |s| s.to_string_lossy().into_owned())
+    p.file_stem()
+        .map_or_else(|| "data".into(), |s| s.to_string_lossy().into_owned())
 }
 
 /// File-name prefix: empty for a single file, `<stem>_` for several.
@@ -352,7 +357,10 @@ fn didv(args: &AnalyzeArgs, out: &mut Out) -> anyhow::Result<String> {
             .with_context(|| format!("{}", f.display()))?;
         let pre = prefix(args, f);
         out.csv(&format!("{pre}didv_points.csv"), &d.table()?)?;
-        out.csv(&format!("{pre}didv.csv"), &avg.table("bias_mV", "didv_nA_per_mV")?)?;
+        out.csv(
+            &format!("{pre}didv.csv"),
+            &avg.table("bias_mV", "didv_nA_per_mV")?,
+        )?;
         let (gx, gy) = avg.covered();
         let g0 = spinpath::analysis::interp_sorted(&gx, &gy, 0.0);
         let imax = gy
@@ -386,22 +394,58 @@ fn didv(args: &AnalyzeArgs, out: &mut Out) -> anyhow::Result<String> {
             "y_column": l.y_note,
         }));
         let name = stem(f);
-        panels_i.push(Series::line(name.clone(), l.trace.x.clone(), l.trace.y.clone(), k));
-        panels_g.push(Series::line(format!("{name} mean"), avg.grid.clone(), avg.mean.clone(), k));
-        panels_g.push(Series::line(format!("{name} up"), avg.grid.clone(), avg.mean_up.clone(), k).faint());
-        panels_g.push(Series::line(format!("{name} down"), avg.grid.clone(), avg.mean_down.clone(), k).faint());
+        panels_i.push(Series::line(
+            name.clone(),
+            l.trace.x.clone(),
+            l.trace.y.clone(),
+            k,
+        ));
+        panels_g.push(Series::line(
+            format!("{name} mean"),
+            avg.grid.clone(),
+            avg.mean.clone(),
+            k,
+        ));
+        panels_g.push(
+            Series::line(
+                format!("{name} up"),
+                avg.grid.clone(),
+                avg.mean_up.clone(),
+                k,
+            )
+            .faint(),
+        );
+        panels_g.push(
+            Series::line(
+                format!("{name} down"),
+                avg.grid.clone(),
+                avg.mean_down.clone(),
+                k,
+            )
+            .faint(),
+        );
     }
     let method_json = match m {
-        Method::SavitzkyGolay { window, order } => json!({"savitzky_golay": {"window": window, "order": order}}),
+        Method::SavitzkyGolay { window, order } => {
+            json!({"savitzky_golay": {"window": window, "order": order}})
+        }
         Method::FiniteDifference => json!("finite_difference"),
     };
-    out.json("summary.json", &json!({"analysis": "didv", "method": method_json, "files": summaries}))?;
+    out.json(
+        "summary.json",
+        &json!({"analysis": "didv", "method": method_json, "files": summaries}),
+    )?;
     out.svg(
         "didv.svg",
         &Figure::new(
             vec![
                 panel("I(V)", "bias (mV)", "current (nA)", panels_i),
-                panel("dI/dV (averaged over sweeps)", "bias (mV)", "dI/dV (nA/mV)", panels_g),
+                panel(
+                    "dI/dV (averaged over sweeps)",
+                    "bias (mV)",
+                    "dI/dV (nA/mV)",
+                    panels_g,
+                ),
             ],
             2,
         ),
@@ -438,7 +482,11 @@ fn tmr_cmd(args: &AnalyzeArgs, out: &mut Out) -> anyhow::Result<String> {
             .position(|b| (b - v).abs() < 1e-9 + 1e-6 * v.abs())
             .map(|i| c.tmr_percent[i])
     };
-    let regions: Vec<Value> = c.opposite_regions.iter().map(|r| json!([r.0, r.1])).collect();
+    let regions: Vec<Value> = c
+        .opposite_regions
+        .iter()
+        .map(|r| json!([r.0, r.1]))
+        .collect();
     out.json(
         "summary.json",
         &json!({
@@ -475,7 +523,11 @@ fn tmr_cmd(args: &AnalyzeArgs, out: &mut Out) -> anyhow::Result<String> {
         fmt_opt(at(-1.0), 1)
     )?;
     for r in &c.opposite_regions {
-        writeln!(s, "  I_P and I_AP of opposite sign (TMR < −100 %) from {:.3} to {:.3} mV", r.0, r.1)?;
+        writeln!(
+            s,
+            "  I_P and I_AP of opposite sign (TMR < −100 %) from {:.3} to {:.3} mV",
+            r.0, r.1
+        )?;
     }
     let clipped: Vec<f64> = c.tmr_percent.clone();
     out.svg(
@@ -528,7 +580,11 @@ fn power_cmd(args: &AnalyzeArgs, out: &mut Out) -> anyhow::Result<String> {
                 })
             })
             .collect();
-        let vocs: Vec<f64> = r.segments.iter().flat_map(|g| g.voc_mv.iter().copied()).collect();
+        let vocs: Vec<f64> = r
+            .segments
+            .iter()
+            .flat_map(|g| g.voc_mv.iter().copied())
+            .collect();
         let iscs: Vec<f64> = r.segments.iter().filter_map(|g| g.isc_na).collect();
         files.push(json!({
             "file": f.display().to_string(),
@@ -551,14 +607,33 @@ fn power_cmd(args: &AnalyzeArgs, out: &mut Out) -> anyhow::Result<String> {
         writeln!(
             s,
             "  open-circuit voltage(s): {} mV; short-circuit current(s): {} nA",
-            vocs.iter().map(|v| format!("{v:.4}")).collect::<Vec<_>>().join(", "),
-            iscs.iter().map(|v| format!("{v:.4}")).collect::<Vec<_>>().join(", ")
+            vocs.iter()
+                .map(|v| format!("{v:.4}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            iscs.iter()
+                .map(|v| format!("{v:.4}"))
+                .collect::<Vec<_>>()
+                .join(", ")
         )?;
         let b = r.table.f64("bias_mV").unwrap_or(&[]).to_vec();
-        iv.push(Series::line(stem(f), b.clone(), r.table.f64("current_nA").unwrap_or(&[]).to_vec(), k));
-        pv.push(Series::line(stem(f), b, r.table.f64("power_nW").unwrap_or(&[]).to_vec(), k));
+        iv.push(Series::line(
+            stem(f),
+            b.clone(),
+            r.table.f64("current_nA").unwrap_or(&[]).to_vec(),
+            k,
+        ));
+        pv.push(Series::line(
+            stem(f),
+            b,
+            r.table.f64("power_nW").unwrap_or(&[]).to_vec(),
+            k,
+        ));
     }
-    out.json("summary.json", &json!({"analysis": "power", "convention": "P = -I*V, nW", "files": files}))?;
+    out.json(
+        "summary.json",
+        &json!({"analysis": "power", "convention": "P = -I*V, nW", "files": files}),
+    )?;
     out.svg(
         "power.svg",
         &Figure::new(
@@ -589,7 +664,9 @@ fn signal_curve(args: &AnalyzeArgs, f: &Path) -> anyhow::Result<(Vec<f64>, Vec<f
                 .context("no bias column")?;
             let yi = match &args.y {
                 Some(sel) => df.index_of(sel)?,
-                None => (0..df.names.len()).find(|&i| i != xi).context("no signal column")?,
+                None => (0..df.names.len())
+                    .find(|&i| i != xi)
+                    .context("no signal column")?,
             };
             let (x, _) = df.values(xi, Quantity::Voltage, args.x_unit)?;
             let y = df.columns[yi].clone();
@@ -622,7 +699,13 @@ fn peaks_cmd(args: &AnalyzeArgs, out: &mut Out) -> anyhow::Result<String> {
         unit = u;
         steps.push(spinpath::analysis::median_step(&x));
         let ps = peaks::find_peaks(&x, &y, opts).with_context(|| format!("{}", f.display()))?;
-        writeln!(s, "{}: {} {}", f.display(), ps.len(), if args.dips { "dips" } else { "peaks" })?;
+        writeln!(
+            s,
+            "{}: {} {}",
+            f.display(),
+            ps.len(),
+            if args.dips { "dips" } else { "peaks" }
+        )?;
         for p in &ps {
             writeln!(
                 s,
@@ -673,8 +756,15 @@ fn peaks_cmd(args: &AnalyzeArgs, out: &mut Out) -> anyhow::Result<String> {
         summary["datasets_with_pair"] = json!(c.pairs.len());
     }
     out.json("summary.json", &summary)?;
-    let ylab = if unit == "nA_per_mV" { "dI/dV (nA/mV)" } else { "signal" };
-    out.svg("peaks.svg", &Figure::new(vec![panel("peaks", "bias (mV)", ylab, series)], 1))?;
+    let ylab = if unit == "nA_per_mV" {
+        "dI/dV (nA/mV)"
+    } else {
+        "signal"
+    };
+    out.svg(
+        "peaks.svg",
+        &Figure::new(vec![panel("peaks", "bias (mV)", ylab, series)], 1),
+    )?;
     Ok(s)
 }
 
@@ -696,7 +786,10 @@ fn shift_cmd(args: &AnalyzeArgs, out: &mut Out) -> anyhow::Result<String> {
     )?;
     out.csv("shift.csv", &shift::shift_table(&fits)?)?;
     let mut s = String::new();
-    let range = (p.x.first().copied().unwrap_or(0.0), p.x.last().copied().unwrap_or(0.0));
+    let range = (
+        p.x.first().copied().unwrap_or(0.0),
+        p.x.last().copied().unwrap_or(0.0),
+    );
     if args.shift_window > range.1 - range.0 {
         writeln!(
             s,
@@ -704,7 +797,11 @@ fn shift_cmd(args: &AnalyzeArgs, out: &mut Out) -> anyhow::Result<String> {
             args.shift_window, range.0, range.1
         )?;
     }
-    writeln!(s, "shift of the AP curve onto the P curve (G_AP(V) ≈ G_P(V − δ)), {} window(s):", fits.len())?;
+    writeln!(
+        s,
+        "shift of the AP curve onto the P curve (G_AP(V) ≈ G_P(V − δ)), {} window(s):",
+        fits.len()
+    )?;
     for f in &fits {
         writeln!(
             s,
@@ -715,12 +812,19 @@ fn shift_cmd(args: &AnalyzeArgs, out: &mut Out) -> anyhow::Result<String> {
             fmt_opt(Some(f.shift), 4),
             fmt_opt(Some(f.shift_err), 4),
             f.n,
-            if f.at_bound { " [at the search bound]" } else { "" }
+            if f.at_bound {
+                " [at the search bound]"
+            } else {
+                ""
+            }
         )?;
     }
     // Weighted mean of the defined windows (they overlap, so its error is only indicative).
     let (mut sw, mut swx) = (0.0, 0.0);
-    for f in fits.iter().filter(|f| f.shift.is_finite() && f.shift_err > 0.0) {
+    for f in fits
+        .iter()
+        .filter(|f| f.shift.is_finite() && f.shift_err > 0.0)
+    {
         let w = 1.0 / (f.shift_err * f.shift_err);
         sw += w;
         swx += w * f.shift;
@@ -737,8 +841,21 @@ fn shift_cmd(args: &AnalyzeArgs, out: &mut Out) -> anyhow::Result<String> {
             "weighted_mean_shift_mV": mean_shift,
         }),
     )?;
-    let shifted_x: Vec<f64> = ap.x.iter().map(|x| x - if mean_shift.is_finite() { mean_shift } else { 0.0 }).collect();
-    let ylab = if unit == "nA_per_mV" { "dI/dV (nA/mV)" } else { "signal" };
+    let shifted_x: Vec<f64> =
+        ap.x.iter()
+            .map(|x| {
+                x - if mean_shift.is_finite() {
+                    mean_shift
+                } else {
+                    0.0
+                }
+            })
+            .collect();
+    let ylab = if unit == "nA_per_mV" {
+        "dI/dV (nA/mV)"
+    } else {
+        "signal"
+    };
     out.svg(
         "shift.svg",
         &Figure::new(
@@ -822,8 +939,22 @@ fn stats_cmd(args: &AnalyzeArgs, out: &mut Out) -> anyhow::Result<String> {
             }
         }
     }
-    out.json("summary.json", &json!({"analysis": "stats", "bin_nA": args.bin, "files": files}))?;
-    out.svg("stats.svg", &Figure::new(vec![panel("current branches", "bias (mV)", "current (nA)", series)], 1))?;
+    out.json(
+        "summary.json",
+        &json!({"analysis": "stats", "bin_nA": args.bin, "files": files}),
+    )?;
+    out.svg(
+        "stats.svg",
+        &Figure::new(
+            vec![panel(
+                "current branches",
+                "bias (mV)",
+                "current (nA)",
+                series,
+            )],
+            1,
+        ),
+    )?;
     Ok(s)
 }
 
@@ -844,7 +975,10 @@ fn jumps_cmd(args: &AnalyzeArgs, out: &mut Out) -> anyhow::Result<String> {
         let xi = match &args.x {
             Some(sel) => Some(df.index_of(sel)?),
             None => (0..df.names.len()).find(|&i| {
-                !excl.contains(&i) && df.header_unit(i).is_some_and(|u| u.quantity == Quantity::Time)
+                !excl.contains(&i)
+                    && df
+                        .header_unit(i)
+                        .is_some_and(|u| u.quantity == Quantity::Time)
             }),
         };
         let mut ex = excl.clone();
@@ -854,11 +988,22 @@ fn jumps_cmd(args: &AnalyzeArgs, out: &mut Out) -> anyhow::Result<String> {
             .context("no current column")?;
         let (y, y_note) = df.values(yi, Quantity::Current, args.y_unit)?;
         let (x, x_name) = match xi {
-            Some(i) if df.header_unit(i).is_some_and(|u| u.quantity == Quantity::Time) || args.x_unit.is_some() => {
-                (df.values(i, Quantity::Time, args.x_unit)?.0, "time_s".to_string())
+            Some(i)
+                if df
+                    .header_unit(i)
+                    .is_some_and(|u| u.quantity == Quantity::Time)
+                    || args.x_unit.is_some() =>
+            {
+                (
+                    df.values(i, Quantity::Time, args.x_unit)?.0,
+                    "time_s".to_string(),
+                )
             }
             Some(i) => (df.columns[i].clone(), "x".to_string()),
-            None => ((0..y.len()).map(|i| i as f64).collect(), "sample".to_string()),
+            None => (
+                (0..y.len()).map(|i| i as f64).collect(),
+                "sample".to_string(),
+            ),
         };
         let j = jumps::detect_jumps(
             &x,
@@ -916,7 +1061,12 @@ fn jumps_cmd(args: &AnalyzeArgs, out: &mut Out) -> anyhow::Result<String> {
     let (table, rate) = jumps::success_table(&all_seqs, args.expect.as_deref())?;
     out.csv("success.csv", &table)?;
     if let Some(e) = &args.expect {
-        writeln!(s, "success rate of `{e}`: {:.1} % of {} cycles", 100.0 * rate, all_seqs.len())?;
+        writeln!(
+            s,
+            "success rate of `{e}`: {:.1} % of {} cycles",
+            100.0 * rate,
+            all_seqs.len()
+        )?;
     }
     let seq_col = table.str("sequence").unwrap_or(&[]);
     let cnt_col = table.f64("count").unwrap_or(&[]);
@@ -927,7 +1077,18 @@ fn jumps_cmd(args: &AnalyzeArgs, out: &mut Out) -> anyhow::Result<String> {
         "summary.json",
         &json!({"analysis": "jumps", "expected": args.expect, "success_rate": rate, "cycles": all_seqs.len(), "files": files}),
     )?;
-    out.svg("jumps.svg", &Figure::new(vec![panel("current and jumps", "time or sample", "current (nA)", series)], 1))?;
+    out.svg(
+        "jumps.svg",
+        &Figure::new(
+            vec![panel(
+                "current and jumps",
+                "time or sample",
+                "current (nA)",
+                series,
+            )],
+            1,
+        ),
+    )?;
     Ok(s)
 }
 
@@ -947,7 +1108,11 @@ fn bias_from_name(p: &Path) -> Option<f64> {
 
 fn ih_cmd(args: &AnalyzeArgs, out: &mut Out) -> anyhow::Result<String> {
     if !args.bias.is_empty() && args.bias.len() != args.files.len() {
-        bail!("--bias has {} values for {} files; give one per file or none", args.bias.len(), args.files.len());
+        bail!(
+            "--bias has {} values for {} files; give one per file or none",
+            args.bias.len(),
+            args.files.len()
+        );
     }
     let opts = tmr::IhOptions {
         p_level: match args.p_level {
@@ -963,7 +1128,12 @@ fn ih_cmd(args: &AnalyzeArgs, out: &mut Out) -> anyhow::Result<String> {
     for (k, f) in args.files.iter().enumerate() {
         let l = load(f, Quantity::Field, args)?;
         let r = tmr::ih_loop(&l.trace, opts).with_context(|| format!("{}", f.display()))?;
-        let bias = args.bias.get(k).copied().or_else(|| bias_from_name(f)).unwrap_or(f64::NAN);
+        let bias = args
+            .bias
+            .get(k)
+            .copied()
+            .or_else(|| bias_from_name(f))
+            .unwrap_or(f64::NAN);
         let pre = prefix(args, f);
         out.csv(&format!("{pre}ih.csv"), &r.table(&l.trace)?)?;
         out.csv(&format!("{pre}switches.csv"), &r.switch_table()?)?;
@@ -996,26 +1166,57 @@ fn ih_cmd(args: &AnalyzeArgs, out: &mut Out) -> anyhow::Result<String> {
         let states: Vec<f64> = r
             .states
             .iter()
-            .map(|st| if *st == tmr::State::P { r.i_p.0 } else { r.i_ap.0 })
+            .map(|st| {
+                if *st == tmr::State::P {
+                    r.i_p.0
+                } else {
+                    r.i_ap.0
+                }
+            })
             .collect();
         series.push(Series::line(stem(f), l.trace.x.clone(), l.trace.y.clone(), k).markers());
-        series.push(Series::line(format!("{} levels", stem(f)), l.trace.x.clone(), states, k).faint());
+        series.push(
+            Series::line(format!("{} levels", stem(f)), l.trace.x.clone(), states, k).faint(),
+        );
         rows.push((f.display().to_string(), bias, r));
     }
     let sw_field = |r: &tmr::IhLoop, to: tmr::State| {
-        r.switches.iter().find(|s| s.to == to).map_or(f64::NAN, |s| s.field)
+        r.switches
+            .iter()
+            .find(|s| s.to == to)
+            .map_or(f64::NAN, |s| s.field)
     };
     let mut t = Table::new();
     t.push_str("file", rows.iter().map(|r| r.0.clone()).collect())?;
     t.push_f64("bias_mV", rows.iter().map(|r| r.1).collect())?;
     t.push_f64("current_P_nA", rows.iter().map(|r| r.2.i_p.0).collect())?;
-    t.push_f64("stderr_current_P_nA", rows.iter().map(|r| r.2.i_p.1).collect())?;
+    t.push_f64(
+        "stderr_current_P_nA",
+        rows.iter().map(|r| r.2.i_p.1).collect(),
+    )?;
     t.push_f64("current_AP_nA", rows.iter().map(|r| r.2.i_ap.0).collect())?;
-    t.push_f64("stderr_current_AP_nA", rows.iter().map(|r| r.2.i_ap.1).collect())?;
-    t.push_f64("tmr_percent", rows.iter().map(|r| r.2.tmr_percent.0).collect())?;
-    t.push_f64("stderr_tmr_percent", rows.iter().map(|r| r.2.tmr_percent.1).collect())?;
-    t.push_f64("switch_to_AP_field_Oe", rows.iter().map(|r| sw_field(&r.2, tmr::State::AP)).collect())?;
-    t.push_f64("switch_to_P_field_Oe", rows.iter().map(|r| sw_field(&r.2, tmr::State::P)).collect())?;
+    t.push_f64(
+        "stderr_current_AP_nA",
+        rows.iter().map(|r| r.2.i_ap.1).collect(),
+    )?;
+    t.push_f64(
+        "tmr_percent",
+        rows.iter().map(|r| r.2.tmr_percent.0).collect(),
+    )?;
+    t.push_f64(
+        "stderr_tmr_percent",
+        rows.iter().map(|r| r.2.tmr_percent.1).collect(),
+    )?;
+    t.push_f64(
+        "switch_to_AP_field_Oe",
+        rows.iter()
+            .map(|r| sw_field(&r.2, tmr::State::AP))
+            .collect(),
+    )?;
+    t.push_f64(
+        "switch_to_P_field_Oe",
+        rows.iter().map(|r| sw_field(&r.2, tmr::State::P)).collect(),
+    )?;
     out.csv("tmr_points.csv", &t)?;
     let summary: Vec<Value> = rows
         .iter()

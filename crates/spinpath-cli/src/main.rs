@@ -18,14 +18,14 @@ enum Command {
     /// Run a simulation described by a TOML file and write its results folder.
     Run(run::RunArgs),
     /// Analyse measured or simulated data files (dI/dV, TMR, power, peaks, shift, stats, jumps, I(H)).
-    Analyze(analyze::AnalyzeArgs),
+    Analyze(Box<analyze::AnalyzeArgs>),
 }
 
 fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run(args) => run::run(args),
-        Command::Analyze(args) => analyze::run(args),
+        Command::Analyze(args) => analyze::run(*args),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");

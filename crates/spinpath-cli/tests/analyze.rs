@@ -32,11 +32,18 @@ fn csv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let mut lines = text.lines();
     let header = lines.next().unwrap().split(',').map(String::from).collect();
-    (header, lines.map(|l| l.split(',').map(String::from).collect()).collect())
+    (
+        header,
+        lines
+            .map(|l| l.split(',').map(String::from).collect())
+            .collect(),
+    )
 }
 
 fn col(h: &[String], name: &str) -> usize {
-    h.iter().position(|c| c == name).unwrap_or_else(|| panic!("no column {name} in {h:?}"))
+    h.iter()
+        .position(|c| c == name)
+        .unwrap_or_else(|| panic!("no column {name} in {h:?}"))
 }
 
 fn json(path: &Path) -> serde_json::Value {
@@ -64,18 +71,35 @@ fn tmr_of_linear_curves_in_two_file_formats() {
     let mut p = String::from("# bench export\nTime (s),Voltage (V),Current (A),Field (Oe)\n");
     let mut ap = String::from("% AP state\n% V[mV]\tI[nA]\n");
     for (k, x) in v.iter().enumerate() {
-        p += &format!("{},{:e},{:e},-2000\n", k as f64 * 0.5, x * 1e-3, (2.0 * x + 1.03) * 1e-9);
+        p += &format!(
+            "{},{:e},{:e},-2000\n",
+            k as f64 * 0.5,
+            x * 1e-3,
+            (2.0 * x + 1.03) * 1e-9
+        );
         ap += &format!(" {x:.4}\t{x:.6}\n");
     }
     let pf = write(d, "p.csv", &p);
     let af = write(d, "ap.dat", &ap);
     let out = ok(&spinpath(
-        &["analyze", "tmr", pf.to_str().unwrap(), af.to_str().unwrap(), "--min-ap-current", "0.05"],
+        &[
+            "analyze",
+            "tmr",
+            pf.to_str().unwrap(),
+            af.to_str().unwrap(),
+            "--min-ap-current",
+            "0.05",
+        ],
         d,
     ));
     assert!(out.contains("TMR"), "{out}");
     let (h, rows) = csv(&d.join("out/analyze-tmr/tmr.csv"));
-    let (b, t, opp, near) = (col(&h, "bias_mV"), col(&h, "tmr_percent"), col(&h, "opposite_signs"), col(&h, "ap_near_zero"));
+    let (b, t, opp, near) = (
+        col(&h, "bias_mV"),
+        col(&h, "tmr_percent"),
+        col(&h, "opposite_signs"),
+        col(&h, "ap_near_zero"),
+    );
     assert_eq!(rows.len(), 41);
     for r in &rows {
         let bias: f64 = r[b].parse().unwrap();
@@ -85,7 +109,10 @@ fn tmr_of_linear_curves_in_two_file_formats() {
         } else {
             let tmr: f64 = r[t].parse().unwrap();
             let want = 100.0 * ((2.0 * bias + 1.03) / bias - 1.0);
-            assert!((tmr - want).abs() < 1e-6 * want.abs().max(1.0), "at {bias}: {tmr} vs {want}");
+            assert!(
+                (tmr - want).abs() < 1e-6 * want.abs().max(1.0),
+                "at {bias}: {tmr} vs {want}"
+            );
         }
         assert_eq!(r[opp] == "true", bias > -0.515 && bias < -1e-9, "at {bias}");
     }
@@ -106,7 +133,10 @@ fn power_of_a_linear_generator() {
         text += &format!("{x},{}\n", 0.5 * (x - 1.2));
     }
     let f = write(d, "gen.csv", &text);
-    let out = ok(&spinpath(&["analyze", "power", f.to_str().unwrap(), "-o", "res"], d));
+    let out = ok(&spinpath(
+        &["analyze", "power", f.to_str().unwrap(), "-o", "res"],
+        d,
+    ));
     assert!(out.contains("maximum output power"), "{out}");
     let s = json(&d.join("res/summary.json"));
     let file = &s["files"][0];
@@ -170,12 +200,19 @@ fn ih_loop_levels_tmr_and_switching_fields() {
 fn malformed_line_is_reported_with_file_and_line() {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
-    let f = write(d, "bad.csv", "# c\nTime (s),Voltage (V),Current (A),Field (Oe)\n0,0,1e-9,0\n1,abc,2e-9,0\n");
+    let f = write(
+        d,
+        "bad.csv",
+        "# c\nTime (s),Voltage (V),Current (A),Field (Oe)\n0,0,1e-9,0\n1,abc,2e-9,0\n",
+    );
     let o = spinpath(&["analyze", "didv", f.to_str().unwrap()], d);
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("bad.csv:4:"), "{err}");
-    assert!(err.contains("expected 4 numeric columns, found 'abc' in column 2"), "{err}");
+    assert!(
+        err.contains("expected 4 numeric columns, found 'abc' in column 2"),
+        "{err}"
+    );
     // Nothing was written.
     assert!(!d.join("out/analyze-didv").exists());
 }
@@ -194,14 +231,26 @@ fn existing_output_needs_force() {
     let o = spinpath(&["analyze", "didv", fs], d);
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("--force"));
-    ok(&spinpath(&["analyze", "didv", fs, "--force", "--method", "sg", "--window", "5", "--order", "3"], d));
+    ok(&spinpath(
+        &[
+            "analyze", "didv", fs, "--force", "--method", "sg", "--window", "5", "--order", "3",
+        ],
+        d,
+    ));
     // SG of order 3 is exact for the cubic: dI/dV = 3V² + 1.
     let (h, rows) = csv(&d.join("out/analyze-didv/didv.csv"));
-    let (b, g, n) = (col(&h, "bias_mV"), col(&h, "didv_nA_per_mV"), col(&h, "n_sweeps"));
+    let (b, g, n) = (
+        col(&h, "bias_mV"),
+        col(&h, "didv_nA_per_mV"),
+        col(&h, "n_sweeps"),
+    );
     assert_eq!(rows.len(), 21);
     for r in rows {
         let (bias, gv): (f64, f64) = (r[b].parse().unwrap(), r[g].parse().unwrap());
-        assert!((gv - (3.0 * bias * bias + 1.0)).abs() < 1e-9, "at {bias}: {gv}");
+        assert!(
+            (gv - (3.0 * bias * bias + 1.0)).abs() < 1e-9,
+            "at {bias}: {gv}"
+        );
         assert!(r[n].parse::<f64>().unwrap() >= 2.0);
     }
 }
@@ -222,16 +271,31 @@ fn jumps_and_success_table_with_cycle_column() {
             };
             let i = c * 100 + k;
             let noise = 0.05 * (((i * 7919) % 17) as f64 / 8.0 - 1.0);
-            text += &format!("{},{c},{}\n", i as f64 * 1e-3, if low { 5.0 } else { 10.0 } + noise);
+            text += &format!(
+                "{},{c},{}\n",
+                i as f64 * 1e-3,
+                if low { 5.0 } else { 10.0 } + noise
+            );
         }
     }
     let f = write(d, "trace.csv", &text);
     let out = ok(&spinpath(
-        &["analyze", "jumps", f.to_str().unwrap(), "--cycle-column", "cycle", "--expect", "PN"],
+        &[
+            "analyze",
+            "jumps",
+            f.to_str().unwrap(),
+            "--cycle-column",
+            "cycle",
+            "--expect",
+            "PN",
+        ],
         d,
     ));
     // PN in cycles 0, 1, 3; none in 2; P in 4; NPN in 5 (it starts with the return from cycle 4).
-    assert!(out.contains("success rate of `PN`: 50.0 % of 6 cycles"), "{out}");
+    assert!(
+        out.contains("success rate of `PN`: 50.0 % of 6 cycles"),
+        "{out}"
+    );
     let (h, rows) = csv(&d.join("out/analyze-jumps/success.csv"));
     let (q, c) = (col(&h, "sequence"), col(&h, "count"));
     let counts: Vec<(String, String)> = rows.iter().map(|r| (r[q].clone(), r[c].clone())).collect();
@@ -251,7 +315,10 @@ fn shift_and_peaks_of_a_raw_conductance_column() {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
     let g = |v: f64| 1.0 + 4.0 / ((v + 6.0).powi(2) + 4.0) + 2.8 / ((v - 7.0).powi(2) + 4.0);
-    let (mut p, mut ap) = (String::from("bias_mV,G_uS\n"), String::from("bias_mV,G_uS\n"));
+    let (mut p, mut ap) = (
+        String::from("bias_mV,G_uS\n"),
+        String::from("bias_mV,G_uS\n"),
+    );
     for k in 0..=400 {
         let v = -40.0 + 0.2 * k as f64;
         p += &format!("{v},{}\n", g(v));
@@ -260,7 +327,19 @@ fn shift_and_peaks_of_a_raw_conductance_column() {
     let pf = write(d, "gp.csv", &p);
     let af = write(d, "gap.csv", &ap);
     let (ps, as_) = (pf.to_str().unwrap(), af.to_str().unwrap());
-    ok(&spinpath(&["analyze", "shift", ps, as_, "--signal", "raw", "--shift-step", "10"], d));
+    ok(&spinpath(
+        &[
+            "analyze",
+            "shift",
+            ps,
+            as_,
+            "--signal",
+            "raw",
+            "--shift-step",
+            "10",
+        ],
+        d,
+    ));
     let (h, rows) = csv(&d.join("out/analyze-shift/shift.csv"));
     let (s, e) = (col(&h, "shift_mV"), col(&h, "shift_err_mV"));
     assert_eq!(rows.len(), 5);
@@ -268,12 +347,18 @@ fn shift_and_peaks_of_a_raw_conductance_column() {
         assert!((r[s].parse::<f64>().unwrap() - 0.8).abs() < 5e-3, "{r:?}");
         assert!(r[e].parse::<f64>().unwrap() < 0.01);
     }
-    ok(&spinpath(&["analyze", "peaks", ps, as_, "--signal", "raw"], d));
+    ok(&spinpath(
+        &["analyze", "peaks", ps, as_, "--signal", "raw"],
+        d,
+    ));
     let (h, rows) = csv(&d.join("out/analyze-peaks/peaks.csv"));
     let pos = col(&h, "position_mV");
     let positions: Vec<f64> = rows.iter().map(|r| r[pos].parse().unwrap()).collect();
     assert_eq!(positions.len(), 4, "{positions:?}");
-    assert!((positions[0] + 6.0).abs() < 0.15 && (positions[2] + 5.2).abs() < 0.15, "{positions:?}");
+    assert!(
+        (positions[0] + 6.0).abs() < 0.15 && (positions[2] + 5.2).abs() < 0.15,
+        "{positions:?}"
+    );
     let sum = json(&d.join("out/analyze-peaks/summary.json"));
     assert_eq!(sum["datasets_with_pair"].as_u64(), Some(2));
     assert!((sum["common_spacing_mV"].as_f64().unwrap() - 13.0).abs() < 0.3);
@@ -314,7 +399,11 @@ fn sample_files_if_present() {
     }
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
-    let (ps, aps, ihs) = (p.to_str().unwrap(), ap.to_str().unwrap(), ih.to_str().unwrap());
+    let (ps, aps, ihs) = (
+        p.to_str().unwrap(),
+        ap.to_str().unwrap(),
+        ih.to_str().unwrap(),
+    );
     ok(&spinpath(&["analyze", "tmr", ps, aps], d));
     ok(&spinpath(&["analyze", "power", ps, aps], d));
     ok(&spinpath(&["analyze", "didv", ps, aps], d));

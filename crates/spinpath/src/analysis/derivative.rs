@@ -34,7 +34,10 @@ pub enum Method {
 
 impl Default for Method {
     fn default() -> Self {
-        Method::SavitzkyGolay { window: 7, order: 2 }
+        Method::SavitzkyGolay {
+            window: 7,
+            order: 2,
+        }
     }
 }
 
@@ -51,7 +54,9 @@ impl Method {
             if order == 0 || order >= window {
                 return Err(Error::invalid(
                     "Savitzky-Golay order",
-                    format!("order = {order}; it must be at least 1 and below the window ({window})"),
+                    format!(
+                        "order = {order}; it must be at least 1 and below the window ({window})"
+                    ),
                 ));
             }
         }
@@ -121,7 +126,11 @@ pub fn split_segments(x: &[f64]) -> Vec<Segment> {
             dir = None;
             continue;
         }
-        let d = if dx > 0.0 { Direction::Up } else { Direction::Down };
+        let d = if dx > 0.0 {
+            Direction::Up
+        } else {
+            Direction::Down
+        };
         match dir {
             None => dir = Some(d),
             Some(cur) if cur != d => {
@@ -226,7 +235,13 @@ impl Didv {
     pub fn table(&self) -> Result<Table> {
         let mut t = Table::new();
         t.push_f64("segment", self.segment.iter().map(|&s| s as f64).collect())?;
-        t.push_str("direction", self.direction.iter().map(|d| d.as_str().to_string()).collect())?;
+        t.push_str(
+            "direction",
+            self.direction
+                .iter()
+                .map(|d| d.as_str().to_string())
+                .collect(),
+        )?;
         t.push_f64("bias_mV", self.bias.clone())?;
         t.push_f64("current_nA", self.current.clone())?;
         t.push_f64("didv_nA_per_mV", self.didv.clone())?;
@@ -260,7 +275,8 @@ pub fn didv(trace: &Trace, method: Method) -> Result<Didv> {
         out.current.extend_from_slice(y);
         out.didv.extend(d);
         out.segment.extend(std::iter::repeat_n(s.index, x.len()));
-        out.direction.extend(std::iter::repeat_n(s.direction, x.len()));
+        out.direction
+            .extend(std::iter::repeat_n(s.direction, x.len()));
     }
     Ok(out)
 }
@@ -340,7 +356,11 @@ pub fn average_on_grid(curves: &[(&[f64], &[f64], Direction)], grid: &[f64]) -> 
     for v in &vals {
         let (mean, sd, n) = super::mean_sd(v.iter().map(|p| p.0));
         out.mean.push(mean);
-        out.stderr.push(if n >= 2 { sd / (n as f64).sqrt() } else { f64::NAN });
+        out.stderr.push(if n >= 2 {
+            sd / (n as f64).sqrt()
+        } else {
+            f64::NAN
+        });
         out.n.push(n);
         out.mean_up
             .push(super::mean_sd(v.iter().filter(|p| p.1 == Direction::Up).map(|p| p.0)).0);
@@ -389,7 +409,13 @@ pub fn averaged_current(trace: &Trace, step: Option<f64>) -> Result<Averaged> {
     let grid = default_grid(&trace.x, step)?;
     let curves: Vec<(&[f64], &[f64], Direction)> = segments
         .iter()
-        .map(|s| (&trace.x[s.start..s.end], &trace.y[s.start..s.end], s.direction))
+        .map(|s| {
+            (
+                &trace.x[s.start..s.end],
+                &trace.y[s.start..s.end],
+                s.direction,
+            )
+        })
         .collect();
     Ok(average_on_grid(&curves, &grid))
 }
@@ -405,7 +431,13 @@ pub fn averaged_current_on(trace: &Trace, grid: &[f64]) -> Result<Averaged> {
     }
     let curves: Vec<(&[f64], &[f64], Direction)> = segments
         .iter()
-        .map(|s| (&trace.x[s.start..s.end], &trace.y[s.start..s.end], s.direction))
+        .map(|s| {
+            (
+                &trace.x[s.start..s.end],
+                &trace.y[s.start..s.end],
+                s.direction,
+            )
+        })
         .collect();
     Ok(average_on_grid(&curves, grid))
 }
@@ -433,15 +465,40 @@ mod tests {
     #[test]
     fn savitzky_golay_is_exact_for_polynomials_of_its_order() {
         // Non-uniform grid: SG as local least squares stays exact.
-        let x: Vec<f64> = (0..40).map(|i| -3.0 + 0.15 * i as f64 + 0.01 * ((i * 7) % 5) as f64).collect();
+        let x: Vec<f64> = (0..40)
+            .map(|i| -3.0 + 0.15 * i as f64 + 0.01 * ((i * 7) % 5) as f64)
+            .collect();
         let y: Vec<f64> = x.iter().map(|&v| cubic(v)).collect();
-        let d = derivative(&x, &y, Method::SavitzkyGolay { window: 7, order: 3 }).unwrap();
+        let d = derivative(
+            &x,
+            &y,
+            Method::SavitzkyGolay {
+                window: 7,
+                order: 3,
+            },
+        )
+        .unwrap();
         for (xi, di) in x.iter().zip(&d) {
-            assert!((di - dcubic(*xi)).abs() < 1e-9, "at {xi}: {di} vs {}", dcubic(*xi));
+            assert!(
+                (di - dcubic(*xi)).abs() < 1e-9,
+                "at {xi}: {di} vs {}",
+                dcubic(*xi)
+            );
         }
         // Order 2 is not exact for a cubic: the test would notice a wrong order being used.
-        let d2 = derivative(&x, &y, Method::SavitzkyGolay { window: 7, order: 2 }).unwrap();
-        assert!(d2.iter().zip(&x).any(|(di, xi)| (di - dcubic(*xi)).abs() > 1e-4));
+        let d2 = derivative(
+            &x,
+            &y,
+            Method::SavitzkyGolay {
+                window: 7,
+                order: 2,
+            },
+        )
+        .unwrap();
+        assert!(d2
+            .iter()
+            .zip(&x)
+            .any(|(di, xi)| (di - dcubic(*xi)).abs() > 1e-4));
     }
 
     #[test]
@@ -452,8 +509,18 @@ mod tests {
         for (xi, di) in x.iter().zip(&d) {
             assert!((di - (4.0 * xi - 1.0)).abs() < 1e-12);
         }
-        assert!(Method::SavitzkyGolay { window: 4, order: 2 }.validate().is_err());
-        assert!(Method::SavitzkyGolay { window: 5, order: 5 }.validate().is_err());
+        assert!(Method::SavitzkyGolay {
+            window: 4,
+            order: 2
+        }
+        .validate()
+        .is_err());
+        assert!(Method::SavitzkyGolay {
+            window: 5,
+            order: 5
+        }
+        .validate()
+        .is_err());
     }
 
     #[test]
@@ -462,9 +529,18 @@ mod tests {
         let x = vec![0.0, 1.0, 2.0, 2.0, 1.0, 0.0, -1.0, -2.0, -1.0, 0.0];
         let s = split_segments(&x);
         assert_eq!(s.len(), 3);
-        assert_eq!((s[0].start, s[0].end, s[0].direction), (0, 3, Direction::Up));
-        assert_eq!((s[1].start, s[1].end, s[1].direction), (3, 8, Direction::Down));
-        assert_eq!((s[2].start, s[2].end, s[2].direction), (7, 10, Direction::Up));
+        assert_eq!(
+            (s[0].start, s[0].end, s[0].direction),
+            (0, 3, Direction::Up)
+        );
+        assert_eq!(
+            (s[1].start, s[1].end, s[1].direction),
+            (3, 8, Direction::Down)
+        );
+        assert_eq!(
+            (s[2].start, s[2].end, s[2].direction),
+            (7, 10, Direction::Up)
+        );
         assert_eq!(s[2].index, 2);
     }
 
@@ -480,7 +556,15 @@ mod tests {
         }
         let y: Vec<f64> = x.iter().map(|v| v * v * v / 3.0 + v).collect();
         let t = Trace::new(x, y).unwrap();
-        let (d, avg) = averaged_didv(&t, Method::SavitzkyGolay { window: 5, order: 3 }, None).unwrap();
+        let (d, avg) = averaged_didv(
+            &t,
+            Method::SavitzkyGolay {
+                window: 5,
+                order: 3,
+            },
+            None,
+        )
+        .unwrap();
         // up, down, up to 0; the repeated 0 starts the second sweep: up, down, up.
         assert_eq!(d.segments.len(), 6);
         for (k, g) in avg.grid.iter().enumerate() {

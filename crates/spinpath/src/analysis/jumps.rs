@@ -89,7 +89,7 @@ pub fn detect_jumps(x: &[f64], y: &[f64], opts: JumpOptions) -> Result<Jumps> {
     if x.len() != y.len() {
         return Err(Error::invalid("jumps", "x and y differ in length"));
     }
-    if !(opts.threshold > 0.0) || opts.level_points == 0 {
+    if !(opts.threshold.is_finite() && opts.threshold > 0.0) || opts.level_points == 0 {
         return Err(Error::invalid(
             "jumps",
             format!(
@@ -114,7 +114,11 @@ pub fn detect_jumps(x: &[f64], y: &[f64], opts: JumpOptions) -> Result<Jumps> {
     let keep = ((dev.len() as f64 * 0.9).ceil() as usize).clamp(1, dev.len());
     let trimmed_rms = (dev[..keep].iter().map(|v| v * v).sum::<f64>() / keep as f64).sqrt();
     let sd = mad_sigma(&d).max(trimmed_rms);
-    let scale = y.iter().map(|v| v.abs()).fold(0.0, f64::max).max(f64::MIN_POSITIVE);
+    let scale = y
+        .iter()
+        .map(|v| v.abs())
+        .fold(0.0, f64::max)
+        .max(f64::MIN_POSITIVE);
     let limit = (opts.threshold * sd).max(1e-12 * scale);
     let flagged: Vec<bool> = d.iter().map(|di| (di - med).abs() > limit).collect();
     // Groups of consecutive flagged differences: difference i joins samples i and i+1.
@@ -193,7 +197,10 @@ pub fn success_table(sequences: &[(i64, String)], expected: Option<&str>) -> Res
     let mut t = Table::new();
     t.push_str("sequence", counts.iter().map(|c| c.0.clone()).collect())?;
     t.push_f64("count", counts.iter().map(|c| c.1 as f64).collect())?;
-    t.push_f64("fraction", counts.iter().map(|c| c.1 as f64 / total as f64).collect())?;
+    t.push_f64(
+        "fraction",
+        counts.iter().map(|c| c.1 as f64 / total as f64).collect(),
+    )?;
     t.push_str(
         "success",
         counts
@@ -214,7 +221,9 @@ mod tests {
 
     fn noise(k: usize) -> f64 {
         // Deterministic pseudo-noise, uniform in [-0.05, 0.05] (SplitMix64 hash of k).
-        let mut z = (k as u64).wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let mut z = (k as u64)
+            .wrapping_add(1)
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15);
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
         z ^= z >> 31;
@@ -257,7 +266,12 @@ mod tests {
         let seqs = cycle_sequences(&j.jumps, &cycle);
         assert_eq!(
             seqs,
-            vec![(0, "P".into()), (1, "N".into()), (2, "P".into()), (3, "N".into())]
+            vec![
+                (0, "P".into()),
+                (1, "N".into()),
+                (2, "P".into()),
+                (3, "N".into())
+            ]
         );
         // Cycles of 400 samples: "PN" twice.
         let cycle: Vec<i64> = (0..n).map(|k| (k / 400) as i64).collect();
@@ -288,6 +302,9 @@ mod tests {
     fn quiet_trace_has_no_jumps() {
         let x: Vec<f64> = (0..500).map(|k| k as f64).collect();
         let y: Vec<f64> = (0..500).map(noise).collect();
-        assert!(detect_jumps(&x, &y, JumpOptions::default()).unwrap().jumps.is_empty());
+        assert!(detect_jumps(&x, &y, JumpOptions::default())
+            .unwrap()
+            .jumps
+            .is_empty());
     }
 }

@@ -46,7 +46,11 @@ impl Trace {
                 format!("x has {} points but y has {}", x.len(), y.len()),
             ));
         }
-        if let Some(i) = x.iter().zip(&y).position(|(a, b)| !a.is_finite() || !b.is_finite()) {
+        if let Some(i) = x
+            .iter()
+            .zip(&y)
+            .position(|(a, b)| !a.is_finite() || !b.is_finite())
+        {
             return Err(Error::invalid(
                 "trace",
                 format!("point {} is not finite (x = {}, y = {})", i, x[i], y[i]),

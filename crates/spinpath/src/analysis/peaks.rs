@@ -72,7 +72,12 @@ pub fn find_peaks(x: &[f64], y: &[f64], opts: PeakOptions) -> Result<Vec<Peak>> 
     let n = ys.len();
     let min_prom = match opts.min_prominence {
         Some(p) if p >= 0.0 => p,
-        Some(p) => return Err(Error::invalid("peaks", format!("minimum prominence must be ≥ 0, got {p}"))),
+        Some(p) => {
+            return Err(Error::invalid(
+                "peaks",
+                format!("minimum prominence must be ≥ 0, got {p}"),
+            ))
+        }
         None => {
             let lo = ys.iter().copied().fold(f64::INFINITY, f64::min);
             let hi = ys.iter().copied().fold(f64::NEG_INFINITY, f64::max);
@@ -142,7 +147,11 @@ fn describe(xs: &[f64], ys: &[f64], k: usize, half: HalfLevel) -> Option<Peak> {
                 return f64::NAN;
             }
             if ys[ib] <= level {
-                let t = if ys[ia] == ys[ib] { 0.0 } else { (ys[ia] - level) / (ys[ia] - ys[ib]) };
+                let t = if ys[ia] == ys[ib] {
+                    0.0
+                } else {
+                    (ys[ia] - level) / (ys[ia] - ys[ib])
+                };
                 return xs[ia] + t * (xs[ib] - xs[ia]);
             }
             a = b;
@@ -164,15 +173,36 @@ fn describe(xs: &[f64], ys: &[f64], k: usize, half: HalfLevel) -> Option<Peak> {
 /// Columns `dataset`, `position_<x_unit>`, `height_<y_unit>`, `prominence_<y_unit>`,
 /// `fwhm_<x_unit>`, `left_half_<x_unit>`, `right_half_<x_unit>` for peaks of several datasets.
 pub fn peaks_table(sets: &[(String, Vec<Peak>)], x_unit: &str, y_unit: &str) -> Result<Table> {
-    let rows: Vec<(&String, &Peak)> = sets.iter().flat_map(|(n, ps)| ps.iter().map(move |p| (n, p))).collect();
+    let rows: Vec<(&String, &Peak)> = sets
+        .iter()
+        .flat_map(|(n, ps)| ps.iter().map(move |p| (n, p)))
+        .collect();
     let mut t = Table::new();
     t.push_str("dataset", rows.iter().map(|r| r.0.clone()).collect())?;
-    t.push_f64(format!("position_{x_unit}"), rows.iter().map(|r| r.1.position).collect())?;
-    t.push_f64(format!("height_{y_unit}"), rows.iter().map(|r| r.1.height).collect())?;
-    t.push_f64(format!("prominence_{y_unit}"), rows.iter().map(|r| r.1.prominence).collect())?;
-    t.push_f64(format!("fwhm_{x_unit}"), rows.iter().map(|r| r.1.fwhm).collect())?;
-    t.push_f64(format!("left_half_{x_unit}"), rows.iter().map(|r| r.1.left).collect())?;
-    t.push_f64(format!("right_half_{x_unit}"), rows.iter().map(|r| r.1.right).collect())?;
+    t.push_f64(
+        format!("position_{x_unit}"),
+        rows.iter().map(|r| r.1.position).collect(),
+    )?;
+    t.push_f64(
+        format!("height_{y_unit}"),
+        rows.iter().map(|r| r.1.height).collect(),
+    )?;
+    t.push_f64(
+        format!("prominence_{y_unit}"),
+        rows.iter().map(|r| r.1.prominence).collect(),
+    )?;
+    t.push_f64(
+        format!("fwhm_{x_unit}"),
+        rows.iter().map(|r| r.1.fwhm).collect(),
+    )?;
+    t.push_f64(
+        format!("left_half_{x_unit}"),
+        rows.iter().map(|r| r.1.left).collect(),
+    )?;
+    t.push_f64(
+        format!("right_half_{x_unit}"),
+        rows.iter().map(|r| r.1.right).collect(),
+    )?;
     Ok(t)
 }
 
@@ -211,13 +241,30 @@ impl CommonSpacing {
             "dataset",
             self.pairs
                 .iter()
-                .map(|p| names.get(p.dataset).cloned().unwrap_or_else(|| p.dataset.to_string()))
+                .map(|p| {
+                    names
+                        .get(p.dataset)
+                        .cloned()
+                        .unwrap_or_else(|| p.dataset.to_string())
+                })
                 .collect(),
         )?;
-        t.push_f64(format!("left_{unit}"), self.pairs.iter().map(|p| p.left).collect())?;
-        t.push_f64(format!("right_{unit}"), self.pairs.iter().map(|p| p.right).collect())?;
-        t.push_f64(format!("spacing_{unit}"), self.pairs.iter().map(|p| p.spacing).collect())?;
-        t.push_f64(format!("center_{unit}"), self.pairs.iter().map(|p| p.center).collect())?;
+        t.push_f64(
+            format!("left_{unit}"),
+            self.pairs.iter().map(|p| p.left).collect(),
+        )?;
+        t.push_f64(
+            format!("right_{unit}"),
+            self.pairs.iter().map(|p| p.right).collect(),
+        )?;
+        t.push_f64(
+            format!("spacing_{unit}"),
+            self.pairs.iter().map(|p| p.spacing).collect(),
+        )?;
+        t.push_f64(
+            format!("center_{unit}"),
+            self.pairs.iter().map(|p| p.center).collect(),
+        )?;
         Ok(t)
     }
 }
@@ -232,8 +279,16 @@ pub fn common_spacing(sets: &[Vec<Peak>], tolerance: f64) -> Option<CommonSpacin
         let mut v = Vec::new();
         for a in 0..ps.len() {
             for b in a + 1..ps.len() {
-                let (l, r) = if ps[a].position <= ps[b].position { (a, b) } else { (b, a) };
-                v.push((ps[l].position, ps[r].position, ps[l].prominence + ps[r].prominence));
+                let (l, r) = if ps[a].position <= ps[b].position {
+                    (a, b)
+                } else {
+                    (b, a)
+                };
+                v.push((
+                    ps[l].position,
+                    ps[r].position,
+                    ps[l].prominence + ps[r].prominence,
+                ));
             }
         }
         v
@@ -266,7 +321,9 @@ pub fn common_spacing(sets: &[Vec<Peak>], tolerance: f64) -> Option<CommonSpacin
         let spread = if spread.is_finite() { spread } else { 0.0 };
         let better = match &best {
             None => true,
-            Some((count, sp, _)) => chosen.len() > *count || (chosen.len() == *count && spread < *sp),
+            Some((count, sp, _)) => {
+                chosen.len() > *count || (chosen.len() == *count && spread < *sp)
+            }
         };
         if better {
             best = Some((chosen.len(), spread, chosen));
@@ -299,7 +356,15 @@ mod tests {
         // HWHM γ = 0.7: FWHM = 1.4, on a fine grid.
         let x: Vec<f64> = (0..=4000).map(|i| -20.0 + i as f64 * 0.01).collect();
         let y: Vec<f64> = x.iter().map(|&v| lorentz(v, 1.3, 0.7, 2.0)).collect();
-        let p = find_peaks(&x, &y, PeakOptions { half_level: HalfLevel::Zero, ..Default::default() }).unwrap();
+        let p = find_peaks(
+            &x,
+            &y,
+            PeakOptions {
+                half_level: HalfLevel::Zero,
+                ..Default::default()
+            },
+        )
+        .unwrap();
         assert_eq!(p.len(), 1);
         assert!((p[0].position - 1.3).abs() < 1e-9);
         assert!((p[0].height - 2.0).abs() < 1e-12);
@@ -315,13 +380,32 @@ mod tests {
         let x: Vec<f64> = (0..=600).map(|i| -3.0 + i as f64 * 0.01).collect();
         let y: Vec<f64> = x
             .iter()
-            .map(|&v| lorentz(v, -1.0, 0.2, 1.0) + lorentz(v, 1.0, 0.2, 1.0) + 0.02 * (40.0 * v).sin())
+            .map(|&v| {
+                lorentz(v, -1.0, 0.2, 1.0) + lorentz(v, 1.0, 0.2, 1.0) + 0.02 * (40.0 * v).sin()
+            })
             .collect();
-        let p = find_peaks(&x, &y, PeakOptions { min_prominence: Some(0.3), ..Default::default() }).unwrap();
+        let p = find_peaks(
+            &x,
+            &y,
+            PeakOptions {
+                min_prominence: Some(0.3),
+                ..Default::default()
+            },
+        )
+        .unwrap();
         assert_eq!(p.len(), 2);
         assert!((p[0].position + 1.0).abs() < 0.05 && (p[1].position - 1.0).abs() < 0.05);
         let neg: Vec<f64> = y.iter().map(|v| -v).collect();
-        let d = find_peaks(&x, &neg, PeakOptions { min_prominence: Some(0.3), dips: true, ..Default::default() }).unwrap();
+        let d = find_peaks(
+            &x,
+            &neg,
+            PeakOptions {
+                min_prominence: Some(0.3),
+                dips: true,
+                ..Default::default()
+            },
+        )
+        .unwrap();
         assert_eq!(d.len(), 2);
         assert!(d[0].height < -0.9);
     }

@@ -160,7 +160,10 @@ pub fn segment_power(segment: usize, direction: Direction, v: &[f64], i: &[f64])
         let (xs, ys): (Vec<f64>, Vec<f64>) = if v[0] <= v[n - 1] {
             (v[..n].to_vec(), i[..n].to_vec())
         } else {
-            (v[..n].iter().rev().copied().collect(), i[..n].iter().rev().copied().collect())
+            (
+                v[..n].iter().rev().copied().collect(),
+                i[..n].iter().rev().copied().collect(),
+            )
         };
         for w in pts.windows(2) {
             let mid = 0.5 * (w[0] + w[1]);

@@ -190,8 +190,11 @@ impl Delimiter {
             Delimiter::Comma => line.split(',').map(clean).collect(),
             Delimiter::Semicolon => line.split(';').map(clean).collect(),
             Delimiter::Tab => {
-                let tabbed: Vec<String> =
-                    line.split('\t').map(clean).filter(|f| !f.is_empty()).collect();
+                let tabbed: Vec<String> = line
+                    .split('\t')
+                    .map(clean)
+                    .filter(|f| !f.is_empty())
+                    .collect();
                 if tabbed.len() > 1 {
                     tabbed
                 } else {
@@ -356,7 +359,8 @@ impl DataFile {
                     .into(),
             });
         }
-        let names = header.unwrap_or_else(|| (0..columns.len()).map(|k| format!("column {k}")).collect());
+        let names =
+            header.unwrap_or_else(|| (0..columns.len()).map(|k| format!("column {k}")).collect());
         Ok(DataFile {
             path: file.to_string(),
             names,
@@ -410,7 +414,11 @@ impl DataFile {
                 }
                 Err(Error::invalid(
                     "column",
-                    format!("{}: no column named `{name}`; columns are {}", self.path, available()),
+                    format!(
+                        "{}: no column named `{name}`; columns are {}",
+                        self.path,
+                        available()
+                    ),
                 ))
             }
         }
@@ -421,7 +429,9 @@ impl DataFile {
         if !self.has_header {
             return None;
         }
-        self.names.get(index).and_then(|n| Unit::from_column_name(n))
+        self.names
+            .get(index)
+            .and_then(|n| Unit::from_column_name(n))
     }
 
     fn name_hints(&self, index: usize, want: Quantity) -> bool {
@@ -436,7 +446,9 @@ impl DataFile {
                 word_start("volt") || word_start("bias") || (first == 'v' && !word_start("val"))
             }
             Quantity::Current => word_start("curr") || first == 'i',
-            Quantity::Field => word_start("field") || word_start("mag") || first == 'h' || first == 'b',
+            Quantity::Field => {
+                word_start("field") || word_start("mag") || first == 'h' || first == 'b'
+            }
             Quantity::Time => word_start("time") || first == 't',
         }
     }
@@ -445,7 +457,12 @@ impl DataFile {
     /// unit measures `want`, else the first whose name suggests it (`V…`, `bias`, `I…`, `H…`,
     /// `time`), else the first column not in `exclude` (files without a header: column 0 for x,
     /// column 1 for y, via `exclude`). `None` only when nothing is left.
-    pub fn resolve(&self, sel: Option<&ColumnSel>, want: Quantity, exclude: &[usize]) -> Result<Option<usize>> {
+    pub fn resolve(
+        &self,
+        sel: Option<&ColumnSel>,
+        want: Quantity,
+        exclude: &[usize],
+    ) -> Result<Option<usize>> {
         if let Some(s) = sel {
             return self.index_of(s).map(Some);
         }
@@ -472,7 +489,12 @@ impl DataFile {
     /// The values of column `index` converted to `want`'s canonical unit (mV, nA, Oe, s), with a note
     /// of the unit used. The unit is `unit` if given, else the header's, else the canonical one is
     /// assumed (and the note says so). A unit of another quantity is an error.
-    pub fn values(&self, index: usize, want: Quantity, unit: Option<Unit>) -> Result<(Vec<f64>, String)> {
+    pub fn values(
+        &self,
+        index: usize,
+        want: Quantity,
+        unit: Option<Unit>,
+    ) -> Result<(Vec<f64>, String)> {
         let name = &self.names[index];
         let (unit, how) = match (unit, self.header_unit(index)) {
             (Some(u), _) => (Some(u), "given"),
@@ -494,7 +516,10 @@ impl DataFile {
             Some(u) => (u.factor, format!("`{name}` in {u} ({how})")),
             None => (1.0, format!("`{name}` in {} ({how})", want.canonical())),
         };
-        Ok((self.columns[index].iter().map(|v| v * factor).collect(), note))
+        Ok((
+            self.columns[index].iter().map(|v| v * factor).collect(),
+            note,
+        ))
     }
 }
 
@@ -523,7 +548,13 @@ pub struct Loaded {
 }
 
 /// Read `path` and pick x (quantity `xq`) and y (quantity `yq`) columns, converted to mV/nA/Oe/s.
-pub fn read_trace(path: &Path, xq: Quantity, x: &AxisSpec, yq: Quantity, y: &AxisSpec) -> Result<Loaded> {
+pub fn read_trace(
+    path: &Path,
+    xq: Quantity,
+    x: &AxisSpec,
+    yq: Quantity,
+    y: &AxisSpec,
+) -> Result<Loaded> {
     let df = DataFile::read(path)?;
     df.trace(xq, x, yq, y)
 }
@@ -542,12 +573,19 @@ impl DataFile {
                 ),
             )
         };
-        let xi = self.resolve(x.column.as_ref(), xq, &[])?.ok_or_else(|| missing(xq))?;
-        let yi = self.resolve(y.column.as_ref(), yq, &[xi])?.ok_or_else(|| missing(yq))?;
+        let xi = self
+            .resolve(x.column.as_ref(), xq, &[])?
+            .ok_or_else(|| missing(xq))?;
+        let yi = self
+            .resolve(y.column.as_ref(), yq, &[xi])?
+            .ok_or_else(|| missing(yq))?;
         if xi == yi {
             return Err(Error::invalid(
                 "column",
-                format!("{}: x and y are the same column `{}`", self.path, self.names[xi]),
+                format!(
+                    "{}: x and y are the same column `{}`",
+                    self.path, self.names[xi]
+                ),
             ));
         }
         let (xv, x_note) = self.values(xi, xq, x.unit)?;
@@ -566,7 +604,8 @@ impl DataFile {
 mod tests {
     use super::*;
 
-    const BENCH: &str = "# bench export\n# sample=MTJ T=295 K\nTime (s),Voltage (V),Current (A),Field (Oe)\n\
+    const BENCH: &str =
+        "# bench export\n# sample=MTJ T=295 K\nTime (s),Voltage (V),Current (A),Field (Oe)\n\
                          0.0,0.0,-8.0e-10,-2000\n0.8,1.0e-4,-7.0e-10,-2000\n";
     const DAT: &str = "% synthetic\n% V[mV]\tI[nA]\n 0.0000\t-0.05\n 0.1000\t 0.007\n";
     const TSV: &str = "# loop\nH_Oe\tI_nA\n-2000.0\t-0.019\n-1980.0\t-0.020\n";
@@ -578,7 +617,12 @@ mod tests {
         assert_eq!(df.delimiter, Delimiter::Comma);
         assert_eq!(df.line_numbers, vec![4, 5]);
         let l = df
-            .trace(Quantity::Voltage, &AxisSpec::default(), Quantity::Current, &AxisSpec::default())
+            .trace(
+                Quantity::Voltage,
+                &AxisSpec::default(),
+                Quantity::Current,
+                &AxisSpec::default(),
+            )
             .unwrap();
         assert_eq!(l.trace.x, vec![0.0, 0.1]);
         assert!((l.trace.y[0] + 0.8).abs() < 1e-12);
@@ -594,7 +638,12 @@ mod tests {
         // Spaces instead of tabs in the commented header.
         let df = DataFile::parse("% V[uV] I[pA]\n1 2\n3 4\n", "y.dat").unwrap();
         let l = df
-            .trace(Quantity::Voltage, &AxisSpec::default(), Quantity::Current, &AxisSpec::default())
+            .trace(
+                Quantity::Voltage,
+                &AxisSpec::default(),
+                Quantity::Current,
+                &AxisSpec::default(),
+            )
             .unwrap();
         assert_eq!(l.trace.x, vec![1e-3, 3e-3]);
         assert_eq!(l.trace.y, vec![2e-3, 4e-3]);
@@ -604,7 +653,12 @@ mod tests {
     fn tsv_field_loop_and_explicit_columns() {
         let df = DataFile::parse(TSV, "loop.tsv").unwrap();
         let l = df
-            .trace(Quantity::Field, &AxisSpec::default(), Quantity::Current, &AxisSpec::default())
+            .trace(
+                Quantity::Field,
+                &AxisSpec::default(),
+                Quantity::Current,
+                &AxisSpec::default(),
+            )
             .unwrap();
         assert_eq!(l.trace.x, vec![-2000.0, -1980.0]);
         // By index with an explicit unit: the field column read as mT.
@@ -616,14 +670,23 @@ mod tests {
             column: Some("i_na".parse().unwrap()),
             unit: None,
         };
-        let l = df.trace(Quantity::Field, &x, Quantity::Current, &y).unwrap();
+        let l = df
+            .trace(Quantity::Field, &x, Quantity::Current, &y)
+            .unwrap();
         assert_eq!(l.trace.x, vec![-20000.0, -19800.0]);
         // A unit of the wrong kind is refused.
         let bad = AxisSpec {
             column: None,
             unit: Some("mV".parse().unwrap()),
         };
-        assert!(df.trace(Quantity::Field, &bad, Quantity::Current, &AxisSpec::default()).is_err());
+        assert!(df
+            .trace(
+                Quantity::Field,
+                &bad,
+                Quantity::Current,
+                &AxisSpec::default()
+            )
+            .is_err());
     }
 
     #[test]
@@ -631,7 +694,12 @@ mod tests {
         let df = DataFile::parse("1 2\n3 4\n", "plain.txt").unwrap();
         assert!(!df.has_header);
         let l = df
-            .trace(Quantity::Voltage, &AxisSpec::default(), Quantity::Current, &AxisSpec::default())
+            .trace(
+                Quantity::Voltage,
+                &AxisSpec::default(),
+                Quantity::Current,
+                &AxisSpec::default(),
+            )
             .unwrap();
         assert_eq!(l.trace.y, vec![2.0, 4.0]);
         assert!(l.y_note.contains("assumed"));
@@ -644,7 +712,11 @@ mod tests {
         let text = "# c\nTime (s),Voltage (V),Current (A),Field (Oe)\n0,0,0,0\n1,abc,0,0\n";
         let e = DataFile::parse(text, "bad.csv").unwrap_err();
         match &e {
-            Error::Data { file, line, message } => {
+            Error::Data {
+                file,
+                line,
+                message,
+            } => {
                 assert_eq!(file, "bad.csv");
                 assert_eq!(*line, 4);
                 assert!(message.contains("expected 4 numeric columns"), "{message}");
@@ -655,7 +727,11 @@ mod tests {
         }
         assert!(e.to_string().starts_with("bad.csv:4: "));
         let e = DataFile::parse("1 2\n3\n", "short.dat").unwrap_err();
-        assert!(e.to_string().starts_with("short.dat:2: expected 2 numeric columns, found 1 field"), "{e}");
+        assert!(
+            e.to_string()
+                .starts_with("short.dat:2: expected 2 numeric columns, found 1 field"),
+            "{e}"
+        );
         let e = DataFile::parse("# only comments\n", "empty.dat").unwrap_err();
         assert!(e.to_string().contains("no data lines"));
         let e = DataFile::parse("1 2\n1 nan\n", "nan.dat").unwrap_err();

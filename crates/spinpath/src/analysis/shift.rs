@@ -40,7 +40,10 @@ impl Hermite {
         pts.sort_by(|a, b| a.0.total_cmp(&b.0));
         pts.dedup_by(|a, b| a.0 == b.0);
         if pts.len() < 2 {
-            return Err(Error::invalid("interpolant", "need at least 2 distinct finite points"));
+            return Err(Error::invalid(
+                "interpolant",
+                "need at least 2 distinct finite points",
+            ));
         }
         let (x, y): (Vec<f64>, Vec<f64>) = pts.into_iter().unzip();
         let n = x.len();
@@ -84,7 +87,11 @@ impl Hermite {
         if !(t >= lo && t <= hi) {
             return None;
         }
-        let i = self.x.partition_point(|&v| v <= t).clamp(1, self.x.len() - 1) - 1;
+        let i = self
+            .x
+            .partition_point(|&v| v <= t)
+            .clamp(1, self.x.len() - 1)
+            - 1;
         let h = self.x[i + 1] - self.x[i];
         let s = (t - self.x[i]) / h;
         let (s2, s3) = (s * s, s * s * s);
@@ -110,7 +117,10 @@ impl Hermite {
         for (k, c) in self.slope_weights(i + 1) {
             add(k, basis[3].0 * c, basis[3].1 * c);
         }
-        Some((w.iter().map(|e| e.1 * e.1).sum(), w.iter().map(|e| e.2 * e.2).sum()))
+        Some((
+            w.iter().map(|e| e.1 * e.1).sum(),
+            w.iter().map(|e| e.2 * e.2).sum(),
+        ))
     }
 
     /// Value and derivative at `t`, `None` outside the range.
@@ -119,7 +129,11 @@ impl Hermite {
         if !(t >= lo && t <= hi) {
             return None;
         }
-        let i = self.x.partition_point(|&v| v <= t).clamp(1, self.x.len() - 1) - 1;
+        let i = self
+            .x
+            .partition_point(|&v| v <= t)
+            .clamp(1, self.x.len() - 1)
+            - 1;
         let h = self.x[i + 1] - self.x[i];
         let s = (t - self.x[i]) / h;
         let (y0, y1, m0, m1) = (self.y[i], self.y[i + 1], self.m[i] * h, self.m[i + 1] * h);
@@ -194,10 +208,14 @@ pub fn fit_shift(
     grid_step: f64,
 ) -> Option<ShiftFit> {
     let n = vp.len();
-    if n < 3 || !(max_shift > 0.0) {
+    if n < 3 || !(max_shift.is_finite() && max_shift > 0.0) {
         return None;
     }
-    let var_ap = if ap_sigma.is_finite() { ap_sigma * ap_sigma } else { 0.0 };
+    let var_ap = if ap_sigma.is_finite() {
+        ap_sigma * ap_sigma
+    } else {
+        0.0
+    };
     let cost = |d: f64| -> f64 {
         vp.iter()
             .zip(gp)
@@ -244,7 +262,11 @@ pub fn fit_shift(
             break;
         }
     }
-    let delta = if fc.min(fd) <= best.0 { 0.5 * (a + b) } else { best.1 };
+    let delta = if fc.min(fd) <= best.0 {
+        0.5 * (a + b)
+    } else {
+        best.1
+    };
     let mut res = Vec::with_capacity(n);
     let mut jj = 0.0;
     for (&v, &gv) in vp.iter().zip(gp) {
@@ -258,7 +280,10 @@ pub fn fit_shift(
     let mean_r = res.iter().sum::<f64>() / n as f64;
     let var_r: f64 = res.iter().map(|r| (r - mean_r).powi(2)).sum();
     let rho = if var_r > 0.0 {
-        res.windows(2).map(|w| (w[0] - mean_r) * (w[1] - mean_r)).sum::<f64>() / var_r
+        res.windows(2)
+            .map(|w| (w[0] - mean_r) * (w[1] - mean_r))
+            .sum::<f64>()
+            / var_r
     } else {
         0.0
     };
@@ -284,16 +309,18 @@ pub fn fit_shift(
 /// e.g. sweep averages). Windows start at the lowest P bias and advance by `step` while they fit in
 /// the P range; a window wider than the range is the whole range.
 pub fn rolling_shift(p: &Trace, ap: &Trace, opts: ShiftOptions) -> Result<Vec<ShiftFit>> {
-    if !(opts.window > 0.0) {
-        return Err(Error::invalid("shift window", format!("must be > 0 mV, got {}", opts.window)));
+    if !(opts.window.is_finite() && opts.window > 0.0) {
+        return Err(Error::invalid(
+            "shift window",
+            format!("must be > 0 mV, got {}", opts.window),
+        ));
     }
-    let mut pts: Vec<(f64, f64)> = p
-        .x
-        .iter()
-        .zip(&p.y)
-        .filter(|(a, b)| a.is_finite() && b.is_finite())
-        .map(|(a, b)| (*a, *b))
-        .collect();
+    let mut pts: Vec<(f64, f64)> =
+        p.x.iter()
+            .zip(&p.y)
+            .filter(|(a, b)| a.is_finite() && b.is_finite())
+            .map(|(a, b)| (*a, *b))
+            .collect();
     pts.sort_by(|a, b| a.0.total_cmp(&b.0));
     if pts.len() < opts.min_points.max(3) {
         return Err(Error::invalid("shift", "the P curve has too few points"));
@@ -304,12 +331,18 @@ pub fn rolling_shift(p: &Trace, ap: &Trace, opts: ShiftOptions) -> Result<Vec<Sh
     let (plo, phi) = (pts[0].0, pts[pts.len() - 1].0);
     let width = opts.window.min(phi - plo);
     let max_shift = opts.max_shift.unwrap_or(0.25 * width);
-    if !(max_shift > 0.0) {
-        return Err(Error::invalid("shift", format!("maximum shift must be > 0 mV, got {max_shift}")));
+    if !(max_shift.is_finite() && max_shift > 0.0) {
+        return Err(Error::invalid(
+            "shift",
+            format!("maximum shift must be > 0 mV, got {max_shift}"),
+        ));
     }
     let step = opts.step.unwrap_or(opts.window / 4.0);
-    if !(step > 0.0) {
-        return Err(Error::invalid("shift", format!("window step must be > 0 mV, got {step}")));
+    if !(step.is_finite() && step > 0.0) {
+        return Err(Error::invalid(
+            "shift",
+            format!("window step must be > 0 mV, got {step}"),
+        ));
     }
     let px: Vec<f64> = pts.iter().map(|p| p.0).collect();
     let grid_step = median_step(&px);
@@ -331,7 +364,11 @@ pub fn rolling_shift(p: &Trace, ap: &Trace, opts: ShiftOptions) -> Result<Vec<Sh
         let f = fit.get_or_insert(ShiftFit {
             start,
             end,
-            bias: if vp.is_empty() { 0.5 * (start + end) } else { vp.iter().sum::<f64>() / vp.len() as f64 },
+            bias: if vp.is_empty() {
+                0.5 * (start + end)
+            } else {
+                vp.iter().sum::<f64>() / vp.len() as f64
+            },
             shift: f64::NAN,
             shift_err: f64::NAN,
             n: vp.len(),
@@ -363,7 +400,10 @@ pub fn shift_table(fits: &[ShiftFit]) -> Result<Table> {
     t.push_f64("window_end_mV", fits.iter().map(|f| f.end).collect())?;
     t.push_f64("n_points", fits.iter().map(|f| f.n as f64).collect())?;
     t.push_f64("rms_residual", fits.iter().map(|f| f.rms).collect())?;
-    t.push_str("at_bound", fits.iter().map(|f| f.at_bound.to_string()).collect())?;
+    t.push_str(
+        "at_bound",
+        fits.iter().map(|f| f.at_bound.to_string()).collect(),
+    )?;
     Ok(t)
 }
 
@@ -408,7 +448,15 @@ mod tests {
         let v: Vec<f64> = (0..=400).map(|i| -40.0 + i as f64 * 0.2).collect();
         let p = Trace::new(v.clone(), v.iter().map(|&x| pair(x)).collect()).unwrap();
         let ap = Trace::new(v.clone(), v.iter().map(|&x| pair(x - 0.73)).collect()).unwrap();
-        let fits = rolling_shift(&p, &ap, ShiftOptions { step: Some(10.0), ..Default::default() }).unwrap();
+        let fits = rolling_shift(
+            &p,
+            &ap,
+            ShiftOptions {
+                step: Some(10.0),
+                ..Default::default()
+            },
+        )
+        .unwrap();
         assert_eq!(fits.len(), 5);
         for f in &fits {
             assert!((f.shift - 0.73).abs() < 2e-3, "{f:?}");
@@ -427,10 +475,27 @@ mod tests {
         let mut z2 = Vec::new();
         let mut rng = Rng(12345);
         for _ in 0..40 {
-            let p = Trace::new(v.clone(), v.iter().map(|&x| pair(x) + sigma * rng.gauss()).collect()).unwrap();
-            let ap =
-                Trace::new(v.clone(), v.iter().map(|&x| pair(x - truth) + sigma * rng.gauss()).collect()).unwrap();
-            let fits = rolling_shift(&p, &ap, ShiftOptions { step: Some(40.0), ..Default::default() }).unwrap();
+            let p = Trace::new(
+                v.clone(),
+                v.iter().map(|&x| pair(x) + sigma * rng.gauss()).collect(),
+            )
+            .unwrap();
+            let ap = Trace::new(
+                v.clone(),
+                v.iter()
+                    .map(|&x| pair(x - truth) + sigma * rng.gauss())
+                    .collect(),
+            )
+            .unwrap();
+            let fits = rolling_shift(
+                &p,
+                &ap,
+                ShiftOptions {
+                    step: Some(40.0),
+                    ..Default::default()
+                },
+            )
+            .unwrap();
             assert_eq!(fits.len(), 2);
             for f in fits {
                 let z = (f.shift - truth) / f.shift_err;

@@ -78,9 +78,16 @@ impl CurrentStats {
 }
 
 /// Histogram the current per bias and detect its branches (bias in mV, current in nA).
-pub fn current_statistics(bias: &[f64], current: &[f64], opts: StatsOptions) -> Result<CurrentStats> {
+pub fn current_statistics(
+    bias: &[f64],
+    current: &[f64],
+    opts: StatsOptions,
+) -> Result<CurrentStats> {
     if !(opts.bin > 0.0 && opts.bin.is_finite()) {
-        return Err(Error::invalid("histogram bin", format!("must be > 0 nA, got {}", opts.bin)));
+        return Err(Error::invalid(
+            "histogram bin",
+            format!("must be > 0 nA, got {}", opts.bin),
+        ));
     }
     if !(0.0..=1.0).contains(&opts.min_occupation) {
         return Err(Error::invalid(
@@ -89,7 +96,10 @@ pub fn current_statistics(bias: &[f64], current: &[f64], opts: StatsOptions) -> 
         ));
     }
     if bias.len() != current.len() || bias.is_empty() {
-        return Err(Error::invalid("current statistics", "need equally many bias and current values, at least one"));
+        return Err(Error::invalid(
+            "current statistics",
+            "need equally many bias and current values, at least one",
+        ));
     }
     // Group by bias.
     let mut order: Vec<usize> = (0..bias.len()).collect();
@@ -102,7 +112,8 @@ pub fn current_statistics(bias: &[f64], current: &[f64], opts: StatsOptions) -> 
         }
     }
     let (mut hb, mut hd, mut hc, mut hf) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    let (mut sb, mut sn, mut sm, mut ss, mut snb) = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut sb, mut sn, mut sm, mut ss, mut snb) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut branches = Vec::new();
     for g in &groups {
         let b = mean_sd(g.iter().map(|&k| bias[k])).0;
@@ -117,7 +128,10 @@ pub fn current_statistics(bias: &[f64], current: &[f64], opts: StatsOptions) -> 
         if hi - lo > 100_000 {
             return Err(Error::invalid(
                 "histogram",
-                format!("at {b} mV the currents span more than 100000 bins of {} nA; use a wider bin", opts.bin),
+                format!(
+                    "at {b} mV the currents span more than 100000 bins of {} nA; use a wider bin",
+                    opts.bin
+                ),
             ));
         }
         let mut counts = vec![0usize; (hi - lo + 1) as usize];
@@ -214,7 +228,15 @@ mod tests {
             b.push(1.0);
             i.push(if k % 10 < 7 { 10.0 } else { 20.0 } + wig(k));
             b.push(2.0);
-            i.push(if k % 10 < 5 { 0.0 } else if k % 10 < 7 { 8.0 } else { 16.0 } + wig(k));
+            i.push(
+                if k % 10 < 5 {
+                    0.0
+                } else if k % 10 < 7 {
+                    8.0
+                } else {
+                    16.0
+                } + wig(k),
+            );
             b.push(3.0);
             i.push(5.0 + wig(k));
         }
@@ -222,13 +244,22 @@ mod tests {
         b.push(3.0);
         i.push(40.0);
         let s = current_statistics(&b, &i, StatsOptions::default()).unwrap();
-        let at = |v: f64| s.branches.iter().filter(|x| x.bias == v).cloned().collect::<Vec<_>>();
+        let at = |v: f64| {
+            s.branches
+                .iter()
+                .filter(|x| x.bias == v)
+                .cloned()
+                .collect::<Vec<_>>()
+        };
         let b1 = at(1.0);
         assert_eq!(b1.len(), 2);
         assert_eq!((b1[0].name.as_str(), b1[1].name.as_str()), ("OFF", "ON"));
         assert!((b1[0].occupation - 0.7).abs() < 1e-12 && (b1[0].current - 10.0).abs() < 0.2);
         let b2 = at(2.0);
-        assert_eq!(b2.iter().map(|x| x.name.as_str()).collect::<Vec<_>>(), vec!["OFF", "MID", "ON"]);
+        assert_eq!(
+            b2.iter().map(|x| x.name.as_str()).collect::<Vec<_>>(),
+            vec!["OFF", "MID", "ON"]
+        );
         assert!((b2[1].occupation - 0.2).abs() < 1e-12);
         let b3 = at(3.0);
         assert_eq!(b3.len(), 1);
@@ -236,10 +267,23 @@ mod tests {
         // Histogram fractions sum to one per bias and bins are 1 nA apart.
         let bias = s.histogram.f64("bias_mV").unwrap();
         let frac = s.histogram.f64("fraction").unwrap();
-        let total: f64 = bias.iter().zip(frac).filter(|(b, _)| **b == 2.0).map(|(_, f)| f).sum();
+        let total: f64 = bias
+            .iter()
+            .zip(frac)
+            .filter(|(b, _)| **b == 2.0)
+            .map(|(_, f)| f)
+            .sum();
         assert!((total - 1.0).abs() < 1e-12);
         let dev = s.histogram.f64("deviation_nA").unwrap();
         assert!((dev[1] - dev[0] - 1.0).abs() < 1e-12);
-        assert!(current_statistics(&b, &i, StatsOptions { bin: 0.0, ..Default::default() }).is_err());
+        assert!(current_statistics(
+            &b,
+            &i,
+            StatsOptions {
+                bin: 0.0,
+                ..Default::default()
+            }
+        )
+        .is_err());
     }
 }

@@ -95,7 +95,12 @@ pub fn tmr_from_iv(p: &Trace, ap: &Trace, opts: TmrOptions) -> Result<TmrCurve> 
     let iap = averaged_current_on(ap, &grid)?.mean;
     let min_ap = match opts.min_ap_current {
         Some(v) if v >= 0.0 && v.is_finite() => v,
-        Some(v) => return Err(Error::invalid("TMR", format!("minimum |I_AP| must be ≥ 0, got {v}"))),
+        Some(v) => {
+            return Err(Error::invalid(
+                "TMR",
+                format!("minimum |I_AP| must be ≥ 0, got {v}"),
+            ))
+        }
         None => {
             let s = 3.0 * noise_sigma(&ap.y);
             if s.is_finite() {
@@ -116,9 +121,10 @@ pub fn tmr_from_iv(p: &Trace, ap: &Trace, opts: TmrOptions) -> Result<TmrCurve> 
         min_ap_current: min_ap,
     };
     for k in 0..grid.len() {
-        let near = !(iap[k].abs() > min_ap);
+        let near = iap[k].is_nan() || iap[k].abs() <= min_ap;
         out.ap_near_zero.push(near);
-        out.tmr_percent.push(100.0 * tmr_ratio(ip[k], iap[k], min_ap));
+        out.tmr_percent
+            .push(100.0 * tmr_ratio(ip[k], iap[k], min_ap));
         out.opposite_signs.push(ip[k] * iap[k] < 0.0);
     }
     out.opposite_regions = runs(&out.opposite_signs)
@@ -247,8 +253,14 @@ impl IhLoop {
         let mut t = Table::new();
         t.push_f64("field_Oe", trace.x.clone())?;
         t.push_f64("current_nA", trace.y.clone())?;
-        t.push_str("state", self.states.iter().map(|s| s.as_str().to_string()).collect())?;
-        t.push_str("sweep", self.sweep.iter().map(|s| s.as_str().to_string()).collect())?;
+        t.push_str(
+            "state",
+            self.states.iter().map(|s| s.as_str().to_string()).collect(),
+        )?;
+        t.push_str(
+            "sweep",
+            self.sweep.iter().map(|s| s.as_str().to_string()).collect(),
+        )?;
         Ok(t)
     }
 
@@ -257,12 +269,36 @@ impl IhLoop {
     pub fn switch_table(&self) -> Result<Table> {
         let mut t = Table::new();
         t.push_f64("field_Oe", self.switches.iter().map(|s| s.field).collect())?;
-        t.push_f64("field_before_Oe", self.switches.iter().map(|s| s.field_before).collect())?;
-        t.push_f64("field_after_Oe", self.switches.iter().map(|s| s.field_after).collect())?;
-        t.push_str("from", self.switches.iter().map(|s| s.from.as_str().into()).collect())?;
-        t.push_str("to", self.switches.iter().map(|s| s.to.as_str().into()).collect())?;
-        t.push_str("sweep", self.switches.iter().map(|s| s.sweep.as_str().into()).collect())?;
-        t.push_f64("index", self.switches.iter().map(|s| s.index as f64).collect())?;
+        t.push_f64(
+            "field_before_Oe",
+            self.switches.iter().map(|s| s.field_before).collect(),
+        )?;
+        t.push_f64(
+            "field_after_Oe",
+            self.switches.iter().map(|s| s.field_after).collect(),
+        )?;
+        t.push_str(
+            "from",
+            self.switches
+                .iter()
+                .map(|s| s.from.as_str().into())
+                .collect(),
+        )?;
+        t.push_str(
+            "to",
+            self.switches.iter().map(|s| s.to.as_str().into()).collect(),
+        )?;
+        t.push_str(
+            "sweep",
+            self.switches
+                .iter()
+                .map(|s| s.sweep.as_str().into())
+                .collect(),
+        )?;
+        t.push_f64(
+            "index",
+            self.switches.iter().map(|s| s.index as f64).collect(),
+        )?;
         Ok(t)
     }
 }
@@ -371,7 +407,11 @@ pub fn ih_loop(trace: &Trace, opts: IhOptions) -> Result<IhLoop> {
         } else {
             d
         };
-        sweep.push(if d < 0.0 { Direction::Down } else { Direction::Up });
+        sweep.push(if d < 0.0 {
+            Direction::Down
+        } else {
+            Direction::Up
+        });
     }
     let mut switches = Vec::new();
     for k in 1..n {
@@ -384,13 +424,25 @@ pub fn ih_loop(trace: &Trace, opts: IhOptions) -> Result<IhLoop> {
                 field_after: trace.x[k],
                 from: states[k - 1],
                 to: states[k],
-                sweep: if dh < 0.0 { Direction::Down } else { Direction::Up },
+                sweep: if dh < 0.0 {
+                    Direction::Down
+                } else {
+                    Direction::Up
+                },
             });
         }
     }
     let level = |s: State| {
         let (m, sd, c) = mean_sd((0..n).filter(|&k| states[k] == s).map(|k| trace.y[k]));
-        (m, if c >= 2 { sd / (c as f64).sqrt() } else { f64::NAN }, c)
+        (
+            m,
+            if c >= 2 {
+                sd / (c as f64).sqrt()
+            } else {
+                f64::NAN
+            },
+            c,
+        )
     };
     let (mp, ep, n_p) = level(State::P);
     let (ma, ea, n_ap) = level(State::AP);
@@ -426,7 +478,15 @@ mod tests {
         v.extend((1..=20).map(|i| -2.0 + i as f64 * 0.1));
         let p = Trace::new(v.clone(), v.iter().map(|x| 2.0 * x + 1.03).collect()).unwrap();
         let ap = Trace::new(v.clone(), v.clone()).unwrap();
-        let c = tmr_from_iv(&p, &ap, TmrOptions { step: Some(0.1), min_ap_current: Some(0.05) }).unwrap();
+        let c = tmr_from_iv(
+            &p,
+            &ap,
+            TmrOptions {
+                step: Some(0.1),
+                min_ap_current: Some(0.05),
+            },
+        )
+        .unwrap();
         assert_eq!(c.bias.len(), 41);
         for k in 0..c.bias.len() {
             let b = c.bias[k];
@@ -434,7 +494,10 @@ mod tests {
                 assert!(c.tmr_percent[k].is_nan() && c.ap_near_zero[k], "at {b}");
             } else {
                 let want = 100.0 * ((2.0 * b + 1.03) / b - 1.0);
-                assert!((c.tmr_percent[k] - want).abs() < 1e-6 * want.abs().max(1.0), "at {b}");
+                assert!(
+                    (c.tmr_percent[k] - want).abs() < 1e-6 * want.abs().max(1.0),
+                    "at {b}"
+                );
                 assert!(c.tmr_percent[k].is_finite());
             }
             // Opposite signs for -0.515 < V < 0, where TMR < -100 %.
@@ -450,7 +513,12 @@ mod tests {
         // The CSV has an empty cell, not inf, at V = 0.
         let csv = c.table().unwrap().to_csv_string().unwrap();
         assert!(!csv.contains("inf"));
-        let row0: Vec<&str> = csv.lines().find(|l| l.starts_with("0,")).unwrap().split(',').collect();
+        let row0: Vec<&str> = csv
+            .lines()
+            .find(|l| l.starts_with("0,"))
+            .unwrap()
+            .split(',')
+            .collect();
         assert_eq!(row0[3], "", "{csv}");
         assert_eq!(row0[5], "true");
     }
@@ -462,12 +530,12 @@ mod tests {
         h.extend((1..=70).map(|i| 400.0 - 20.0 * i as f64));
         let mut state_ap = false;
         let mut y = Vec::new();
-        for k in 0..h.len() {
+        for (k, &hk) in h.iter().enumerate() {
             let up = k <= 70;
-            if up && h[k] > 150.0 {
+            if up && hk > 150.0 {
                 state_ap = true;
             }
-            if !up && h[k] < -60.0 {
+            if !up && hk < -60.0 {
                 state_ap = false;
             }
             // P: -0.02 nA, AP: +0.48 nA, with a small deterministic wiggle.
@@ -480,16 +548,30 @@ mod tests {
         let want = 100.0 * (-0.02 / 0.48 - 1.0);
         assert!((r.tmr_percent.0 - want).abs() < 1.0, "{:?}", r.tmr_percent);
         assert_eq!(r.switches.len(), 2);
-        assert_eq!((r.switches[0].from, r.switches[0].to), (State::P, State::AP));
+        assert_eq!(
+            (r.switches[0].from, r.switches[0].to),
+            (State::P, State::AP)
+        );
         assert_eq!(r.switches[0].sweep, Direction::Up);
         assert!((r.switches[0].field - 150.0).abs() <= 10.0);
         assert_eq!(r.switches[1].sweep, Direction::Down);
         assert!((r.switches[1].field + 60.0).abs() <= 10.0);
         // Forcing the wrong assignment swaps the levels.
-        let r2 = ih_loop(&t, IhOptions { p_level: PLevel::High, min_run: 2 }).unwrap();
+        let r2 = ih_loop(
+            &t,
+            IhOptions {
+                p_level: PLevel::High,
+                min_run: 2,
+            },
+        )
+        .unwrap();
         assert!((r2.i_p.0 - 0.48).abs() < 0.002);
         // A loop without switching is refused.
-        let flat = Trace::new(vec![0.0, 1.0, 2.0, 3.0, 4.0], vec![1.0, 1.001, 0.999, 1.0, 1.0]).unwrap();
+        let flat = Trace::new(
+            vec![0.0, 1.0, 2.0, 3.0, 4.0],
+            vec![1.0, 1.001, 0.999, 1.0, 1.0],
+        )
+        .unwrap();
         assert!(ih_loop(&flat, IhOptions::default()).is_err());
     }
 }
