@@ -3,8 +3,10 @@
 //! - Comment lines start with `#`, `%` or `//` (after optional blanks) and are kept in
 //!   [`DataFile::comments`]. A header may be a plain first line (`Time (s),Voltage (V),...`) or the
 //!   last comment line before the data when it has as many fields as the data (`% V[mV]  I[nA]`).
-//! - The delimiter is detected from the first data line: `,`, then `;` (where `,` is then accepted as
-//!   a decimal separator), then tab, then runs of blanks.
+//! - The delimiter is detected from the first data line: `;` (where `,` is then accepted as a decimal
+//!   separator), then `,`, then tab, then runs of blanks. The header is split to match the data
+//!   (also on runs of two blanks, for names like `Voltage (V)`); a line of units under the header
+//!   (`V  A`) is appended to the names.
 //! - Units are read from column names: `Voltage (V)`, `V[mV]`, `I_nA`, `H_Oe`, `B/T`, or given
 //!   explicitly; values are converted to mV, nA, Oe and s ([`Unit`]).
 //! - A malformed line is an [`Error::Data`] naming the file, the 1-based line and what was expected,
@@ -173,10 +175,10 @@ pub enum Delimiter {
 
 impl Delimiter {
     fn detect(line: &str) -> Self {
-        if line.contains(',') {
-            Delimiter::Comma
-        } else if line.contains(';') {
+        if line.contains(';') {
             Delimiter::Semicolon
+        } else if line.contains(',') {
+            Delimiter::Comma
         } else if line.contains('\t') {
             Delimiter::Tab
         } else {
@@ -235,6 +237,27 @@ fn comment_body(line: &str) -> Option<&str> {
     None
 }
 
+/// Split a header into exactly `n` non-empty names: with the data's delimiter, else on tabs or runs
+/// of two or more blanks (names with single spaces, `Voltage (V)  Current (A)`), else on blanks.
+fn split_header(line: &str, delimiter: Delimiter, n: usize) -> Option<Vec<String>> {
+    let ok = |v: &Vec<String>| v.len() == n && v.iter().all(|f| !f.is_empty());
+    let first = delimiter.split(line);
+    if ok(&first) {
+        return Some(first);
+    }
+    let wide: Vec<String> = line
+        .split('\t')
+        .flat_map(|part| part.split("  "))
+        .map(|f| f.trim().trim_matches('"').trim().to_string())
+        .filter(|f| !f.is_empty())
+        .collect();
+    if ok(&wide) {
+        return Some(wide);
+    }
+    let blank = Delimiter::Whitespace.split(line);
+    ok(&blank).then_some(blank)
+}
+
 fn parse_number(field: &str, delimiter: Delimiter) -> Option<f64> {
     let v = if delimiter == Delimiter::Semicolon && field.contains(',') && !field.contains('.') {
         field.replace(',', ".").parse::<f64>().ok()?
@@ -262,6 +285,8 @@ impl DataFile {
         let mut comments = Vec::new();
         let mut last_comment: Option<String> = None;
         let mut header: Option<Vec<String>> = None;
+        let mut header_raw: Option<(usize, String)> = None;
+        let mut units_raw: Option<String> = None;
         let mut has_header = false;
         let mut delimiter = Delimiter::Whitespace;
         let mut columns: Vec<Vec<f64>> = Vec::new();
@@ -273,35 +298,59 @@ impl DataFile {
             }
             if let Some(body) = comment_body(raw) {
                 comments.push(body.to_string());
-                if columns.is_empty() && header.is_none() {
+                if columns.is_empty() && header_raw.is_none() {
                     last_comment = Some(body.to_string());
                 }
                 continue;
             }
             if columns.is_empty() && header.is_none() {
-                // First non-comment line: fix the delimiter, decide whether it is a header.
-                delimiter = Delimiter::detect(raw);
-                let fields = delimiter.split(raw);
-                if fields.iter().any(|f| parse_number(f, delimiter).is_none()) {
-                    if fields.iter().any(|f| f.is_empty()) {
-                        return Err(data_err(
-                            lineno,
-                            format!("header has an empty column name: `{}`", raw.trim()),
-                        ));
+                let d = Delimiter::detect(raw);
+                let fields = d.split(raw);
+                if fields.iter().any(|f| parse_number(f, d).is_none()) {
+                    // A plain header line, then optionally a line of units (`V  A`, `(mV) (nA)`).
+                    if header_raw.is_none() {
+                        header_raw = Some((lineno, raw.to_string()));
+                        continue;
                     }
-                    header = Some(fields);
-                    has_header = true;
-                    continue;
+                    let is_unit =
+                        |f: &String| Unit::parse(f.trim_matches(['(', ')', '[', ']'])).is_some();
+                    if units_raw.is_none() && fields.iter().all(is_unit) {
+                        units_raw = Some(raw.to_string());
+                        continue;
+                    }
+                    // Otherwise this is a malformed first data line, reported below.
                 }
-                // Data line: is the last comment a header with the same number of fields?
-                if let Some(c) = &last_comment {
-                    let names = delimiter.split(c);
-                    if names.len() == fields.len()
-                        && names.iter().all(|f| !f.is_empty())
-                        && names.iter().any(|f| parse_number(f, delimiter).is_none())
+                // First data line: it fixes the delimiter and the number of columns.
+                delimiter = d;
+                let n = fields.len();
+                if let Some((hl, h)) = &header_raw {
+                    let mut names = split_header(h, delimiter, n).ok_or_else(|| {
+                        data_err(
+                            *hl,
+                            format!(
+                                "the header `{}` does not split into {n} column names, but the first \
+                                 data line (line {lineno}) has {n} fields; expected one name per column",
+                                h.trim()
+                            ),
+                        )
+                    })?;
+                    if let Some(u) = units_raw
+                        .as_ref()
+                        .and_then(|u| split_header(u, delimiter, n))
                     {
-                        header = Some(names);
-                        has_header = true;
+                        for (name, unit) in names.iter_mut().zip(u) {
+                            *name = format!("{name} ({})", unit.trim_matches(['(', ')', '[', ']']));
+                        }
+                    }
+                    header = Some(names);
+                    has_header = true;
+                } else if let Some(c) = &last_comment {
+                    // A commented header: the last comment before the data, one name per column.
+                    if let Some(names) = split_header(c, delimiter, n) {
+                        if names.iter().any(|f| parse_number(f, delimiter).is_none()) {
+                            header = Some(names);
+                            has_header = true;
+                        }
                     }
                 }
             }
@@ -736,6 +785,31 @@ mod tests {
         assert!(e.to_string().contains("no data lines"));
         let e = DataFile::parse("1 2\n1 nan\n", "nan.dat").unwrap_err();
         assert!(e.to_string().contains("'nan'"));
+    }
+
+    #[test]
+    fn header_spaces_units_row_and_mismatch() {
+        // Names with single spaces separated by two blanks; data separated by blanks.
+        let df = DataFile::parse("Voltage (mV)  Current (nA)\n1 2\n", "a.txt").unwrap();
+        assert_eq!(df.names, vec!["Voltage (mV)", "Current (nA)"]);
+        // A units row under the names.
+        let df = DataFile::parse("Bias\tCurrent\nV\tuA\n0.001\t2\n", "b.tsv").unwrap();
+        let l = df
+            .trace(
+                Quantity::Voltage,
+                &AxisSpec::default(),
+                Quantity::Current,
+                &AxisSpec::default(),
+            )
+            .unwrap();
+        assert_eq!(l.trace.x, vec![1.0]);
+        assert_eq!(l.trace.y, vec![2000.0]);
+        // A header with the wrong number of names is reported on its own line.
+        let e = DataFile::parse("# c\nV,I,H\n1,2\n", "c.csv").unwrap_err();
+        assert!(e.to_string().starts_with("c.csv:2: the header"), "{e}");
+        // A free-text comment is not taken for a header.
+        let df = DataFile::parse("% measured on Monday\n1 2\n", "d.dat").unwrap();
+        assert!(!df.has_header);
     }
 
     #[test]
