@@ -131,18 +131,33 @@ pub fn interp_sorted(x: &[f64], y: &[f64], at: f64) -> Option<f64> {
 }
 
 /// A uniform grid `k·step` (k integer) covering [lo, hi]: the first point is the smallest multiple of
-/// `step` ≥ lo (within 1e-9 step), the last the largest ≤ hi. Empty if the interval is empty or the
-/// step is not positive and finite.
+/// `step` ≥ lo (within 1e-9 step), the last the largest ≤ hi. The step is rounded to 9 significant
+/// digits and the points to a millionth of the step, so that a median step of 0.1000000000000001 mV
+/// gives the grid −3, −2.9, … rather than −3.0000000000000018. Empty if the interval is empty, the
+/// step is not positive and finite, or the grid would exceed two million points.
 pub fn uniform_grid(lo: f64, hi: f64, step: f64) -> Vec<f64> {
     if !(step > 0.0 && step.is_finite() && lo.is_finite() && hi.is_finite()) || hi < lo {
         return Vec::new();
     }
-    let k0 = (lo / step - 1e-9).ceil() as i64;
-    let k1 = (hi / step + 1e-9).floor() as i64;
-    if k1 < k0 || k1 - k0 > 10_000_000 {
+    let digits = step.log10().floor() as i32;
+    let round_to = |x: f64, exp: i32| {
+        let scale = 10f64.powi(-exp);
+        if scale.is_finite() && scale > 0.0 && (x * scale).is_finite() {
+            (x * scale).round() / scale
+        } else {
+            x
+        }
+    };
+    let step = round_to(step, digits - 8);
+    let k0 = (lo / step - 1e-9).ceil();
+    let k1 = (hi / step + 1e-9).floor();
+    if !(k0.is_finite() && k1.is_finite()) || k1 < k0 || k1 - k0 > 2_000_000.0 {
         return Vec::new();
     }
-    (k0..=k1).map(|k| k as f64 * step).collect()
+    let (k0, k1) = (k0 as i64, k1 as i64);
+    (k0..=k1)
+        .map(|k| round_to(k as f64 * step, digits - 6))
+        .collect()
 }
 
 /// Median spacing |Δx| between consecutive points, ignoring zero steps (NaN if none).
@@ -186,6 +201,10 @@ mod tests {
         let g = uniform_grid(-0.25, 0.31, 0.1);
         assert_eq!(g.len(), 6);
         assert!((g[0] + 0.2).abs() < 1e-12 && (g[5] - 0.3).abs() < 1e-12);
+        let g = uniform_grid(-3.0000000000000018, 3.0000000000000018, 0.10000000000000009);
+        assert_eq!(g.len(), 61);
+        assert_eq!((g[0], g[30], g[60]), (-3.0, 0.0, 3.0));
+        assert!(uniform_grid(0.0, 1.0, 1e-9).is_empty());
     }
 
     #[test]
