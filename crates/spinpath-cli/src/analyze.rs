@@ -669,7 +669,12 @@ fn signal_curve(args: &AnalyzeArgs, f: &Path) -> anyhow::Result<(Vec<f64>, Vec<f
                     .context("no signal column")?,
             };
             let (x, _) = df.values(xi, Quantity::Voltage, args.x_unit)?;
-            let y = df.columns[yi].clone();
+            let y = df.raw_values(yi)?;
+            let (x, y): (Vec<f64>, Vec<f64>) = x
+                .into_iter()
+                .zip(y)
+                .filter(|(a, b)| !a.is_nan() && !b.is_nan())
+                .unzip();
             // Average repeated sweeps of a raw column too, so that the curve is single-valued.
             let t = Trace::new(x, y)?;
             let avg = derivative::averaged_current(&t, args.grid_step)?;
@@ -999,12 +1004,26 @@ fn jumps_cmd(args: &AnalyzeArgs, out: &mut Out) -> anyhow::Result<String> {
                     "time_s".to_string(),
                 )
             }
-            Some(i) => (df.columns[i].clone(), "x".to_string()),
+            Some(i) => (df.raw_values(i)?, "x".to_string()),
             None => (
                 (0..y.len()).map(|i| i as f64).collect(),
                 "sample".to_string(),
             ),
         };
+        let cycle_raw: Option<Vec<f64>> = match cyc_col {
+            Some(c) => Some(df.raw_values(c)?),
+            None => None,
+        };
+        // Skip rows with a missing value in any column used.
+        let keep: Vec<usize> = (0..y.len())
+            .filter(|&k| {
+                !x[k].is_nan()
+                    && !y[k].is_nan()
+                    && cycle_raw.as_ref().is_none_or(|c| !c[k].is_nan())
+            })
+            .collect();
+        let x: Vec<f64> = keep.iter().map(|&k| x[k]).collect();
+        let y: Vec<f64> = keep.iter().map(|&k| y[k]).collect();
         let j = jumps::detect_jumps(
             &x,
             &y,
@@ -1016,7 +1035,10 @@ fn jumps_cmd(args: &AnalyzeArgs, out: &mut Out) -> anyhow::Result<String> {
         let pre = prefix(args, f);
         out.csv(&format!("{pre}jumps.csv"), &j.table(&x_name)?)?;
         let cycle: Vec<i64> = match (cyc_col, args.cycle_samples) {
-            (Some(c), _) => df.columns[c].iter().map(|v| v.round() as i64).collect(),
+            (Some(_), _) => {
+                let c = cycle_raw.as_ref().map_or(&[][..], |c| &c[..]);
+                keep.iter().map(|&k| c[k].round() as i64).collect()
+            }
             (None, Some(n)) if n > 0 => (0..y.len()).map(|i| (i / n) as i64).collect(),
             (None, Some(_)) => bail!("--cycle-samples must be at least 1"),
             (None, None) => vec![0; y.len()],

@@ -217,9 +217,13 @@ pub struct DataFile {
     pub names: Vec<String>,
     /// Whether a header (plain or commented) was found.
     pub has_header: bool,
+    /// For a text column (non-numeric in its first row, e.g. `direction` or `state`), the line and
+    /// value that made it text; `None` for numeric columns.
+    pub text_columns: Vec<Option<(usize, String)>>,
     /// The detected delimiter.
     pub delimiter: Delimiter,
-    /// Columns of raw numbers (as written in the file).
+    /// Columns of raw numbers (as written in the file); NaN marks a missing value (an empty CSV
+    /// cell, `NaN`, `NA`) and fills text columns.
     pub columns: Vec<Vec<f64>>,
     /// 1-based file line of each row.
     pub line_numbers: Vec<usize>,
@@ -258,6 +262,12 @@ fn split_header(line: &str, delimiter: Delimiter, n: usize) -> Option<Vec<String
     ok(&blank).then_some(blank)
 }
 
+/// An explicitly missing value: an empty field, `nan`, `NA` (any case).
+fn is_missing(field: &str) -> bool {
+    let f = field.trim();
+    f.is_empty() || f.eq_ignore_ascii_case("nan") || f.eq_ignore_ascii_case("na")
+}
+
 fn parse_number(field: &str, delimiter: Delimiter) -> Option<f64> {
     let v = if delimiter == Delimiter::Semicolon && field.contains(',') && !field.contains('.') {
         field.replace(',', ".").parse::<f64>().ok()?
@@ -291,6 +301,7 @@ impl DataFile {
         let mut delimiter = Delimiter::Whitespace;
         let mut columns: Vec<Vec<f64>> = Vec::new();
         let mut line_numbers = Vec::new();
+        let mut text_columns: Vec<Option<(usize, String)>> = Vec::new();
         for (i, raw) in text.lines().enumerate() {
             let lineno = i + 1;
             if raw.trim().is_empty() {
@@ -363,6 +374,9 @@ impl DataFile {
                 },
                 Vec::len,
             );
+            if text_columns.len() != expected {
+                text_columns = vec![None; expected];
+            }
             let name_of = |k: usize| match &header {
                 Some(h) => format!(" (`{}`)", h[k]),
                 None => String::new(),
@@ -380,16 +394,32 @@ impl DataFile {
             }
             if columns.is_empty() {
                 columns = vec![Vec::new(); expected];
+                // With a header, a column that holds text in its first row is a text column
+                // (labels, flags): kept, but refused if chosen as data.
+                if header.is_some() {
+                    for (k, f) in fields.iter().enumerate() {
+                        if parse_number(f, delimiter).is_none() && !is_missing(f) {
+                            text_columns[k] = Some((lineno, f.clone()));
+                        }
+                    }
+                }
             }
+            let n_numeric = text_columns.iter().filter(|t| t.is_none()).count();
             for (k, f) in fields.iter().enumerate() {
+                if text_columns[k].is_some() {
+                    columns[k].push(f64::NAN);
+                    continue;
+                }
                 match parse_number(f, delimiter) {
                     Some(v) => columns[k].push(v),
+                    None if is_missing(f) => columns[k].push(f64::NAN),
                     None => {
                         return Err(data_err(
                             lineno,
                             format!(
-                                "expected {expected} numeric columns, found '{f}' in column {}{} \
-                                 (0-based index {k}); a finite number was expected",
+                                "expected {n_numeric} numeric columns, found '{f}' in column {}{} \
+                                 (0-based index {k}); a finite number (or an empty cell / NaN for a \
+                                 missing value) was expected",
                                 k + 1,
                                 name_of(k)
                             ),
@@ -414,6 +444,7 @@ impl DataFile {
             path: file.to_string(),
             names,
             has_header,
+            text_columns,
             delimiter,
             columns,
             line_numbers,
@@ -515,7 +546,9 @@ impl DataFile {
         if let Some(s) = sel {
             return self.index_of(s).map(Some);
         }
-        let free = |i: &usize| !exclude.contains(i);
+        let free = |i: &usize| {
+            !exclude.contains(i) && self.text_columns.get(*i).is_none_or(Option::is_none)
+        };
         let n = self.names.len();
         if let Some(i) = (0..n)
             .filter(free)
@@ -535,6 +568,22 @@ impl DataFile {
         }))
     }
 
+    /// The raw numbers of column `index` (NaN for missing values); an error for a text column.
+    pub fn raw_values(&self, index: usize) -> Result<Vec<f64>> {
+        let name = self
+            .names
+            .get(index)
+            .ok_or_else(|| Error::invalid("column", format!("{}: no column {index}", self.path)))?;
+        if let Some(Some((line, value))) = self.text_columns.get(index) {
+            return Err(Error::Data {
+                file: self.path.clone(),
+                line: *line,
+                message: format!("column `{name}` holds text ('{value}'), not numbers"),
+            });
+        }
+        Ok(self.columns[index].clone())
+    }
+
     /// The values of column `index` converted to `want`'s canonical unit (mV, nA, Oe, s), with a note
     /// of the unit used. The unit is `unit` if given, else the header's, else the canonical one is
     /// assumed (and the note says so). A unit of another quantity is an error.
@@ -545,6 +594,16 @@ impl DataFile {
         unit: Option<Unit>,
     ) -> Result<(Vec<f64>, String)> {
         let name = &self.names[index];
+        if let Some(Some((line, value))) = self.text_columns.get(index) {
+            return Err(Error::Data {
+                file: self.path.clone(),
+                line: *line,
+                message: format!(
+                    "column `{name}` holds text ('{value}'), not {}; choose a numeric column",
+                    want.noun()
+                ),
+            });
+        }
         let (unit, how) = match (unit, self.header_unit(index)) {
             (Some(u), _) => (Some(u), "given"),
             (None, Some(u)) => (Some(u), "from header"),
@@ -638,7 +697,18 @@ impl DataFile {
             ));
         }
         let (xv, x_note) = self.values(xi, xq, x.unit)?;
-        let (yv, y_note) = self.values(yi, yq, y.unit)?;
+        let (yv, mut y_note) = self.values(yi, yq, y.unit)?;
+        let keep: Vec<usize> = (0..xv.len())
+            .filter(|&k| !xv[k].is_nan() && !yv[k].is_nan())
+            .collect();
+        if keep.len() < xv.len() {
+            y_note += &format!(
+                "; {} row(s) with a missing value skipped",
+                xv.len() - keep.len()
+            );
+        }
+        let xv = keep.iter().map(|&k| xv[k]).collect();
+        let yv = keep.iter().map(|&k| yv[k]).collect();
         Ok(Loaded {
             file: self.path.clone(),
             trace: Trace::new(xv, yv)?,
@@ -783,8 +853,8 @@ mod tests {
         );
         let e = DataFile::parse("# only comments\n", "empty.dat").unwrap_err();
         assert!(e.to_string().contains("no data lines"));
-        let e = DataFile::parse("1 2\n1 nan\n", "nan.dat").unwrap_err();
-        assert!(e.to_string().contains("'nan'"));
+        let e = DataFile::parse("1 2\n1 inf\n", "inf.dat").unwrap_err();
+        assert!(e.to_string().contains("'inf'"), "{e}");
     }
 
     #[test]
@@ -810,6 +880,39 @@ mod tests {
         // A free-text comment is not taken for a header.
         let df = DataFile::parse("% measured on Monday\n1 2\n", "d.dat").unwrap();
         assert!(!df.has_header);
+    }
+
+    #[test]
+    fn missing_values_and_text_columns() {
+        // spinpath's own tables: empty cells for undefined values, text flag columns.
+        let text =
+            "bias_mV,current_nA,tmr_percent,ap_near_zero\n0,1,,true\n1,2,5,false\n2,NaN,7,false\n";
+        let df = DataFile::parse(text, "tmr.csv").unwrap();
+        assert!(df.text_columns[3].is_some());
+        assert!(df.columns[2][0].is_nan());
+        let l = df
+            .trace(
+                Quantity::Voltage,
+                &AxisSpec::default(),
+                Quantity::Current,
+                &AxisSpec::default(),
+            )
+            .unwrap();
+        assert_eq!(l.trace.x, vec![0.0, 1.0]);
+        assert!(l.y_note.contains("1 row(s) with a missing value skipped"));
+        let e = df
+            .values(3, Quantity::Current, None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("tmr.csv:2: column `ap_near_zero` holds text"),
+            "{e}"
+        );
+        // Text later in a numeric column is a malformed line.
+        let e = DataFile::parse("a,b\n1,2\n3,x\n", "m.csv").unwrap_err();
+        assert!(e
+            .to_string()
+            .starts_with("m.csv:3: expected 2 numeric columns, found 'x'"));
     }
 
     #[test]
