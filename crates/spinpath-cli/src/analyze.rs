@@ -165,6 +165,9 @@ pub struct AnalyzeArgs {
     /// stats: histogram bin in nA.
     #[arg(long, default_value_t = 1.0)]
     pub bin: f64,
+    /// stats: biases closer than this (mV) form one group.
+    #[arg(long, default_value_t = 1e-6)]
+    pub bias_tol: f64,
     /// stats: smallest occupation (fraction) of a branch.
     #[arg(long, default_value_t = 0.05)]
     pub min_occupation: f64,
@@ -906,7 +909,7 @@ fn stats_cmd(args: &AnalyzeArgs, out: &mut Out) -> anyhow::Result<String> {
             stats::StatsOptions {
                 bin: args.bin,
                 min_occupation: args.min_occupation,
-                ..Default::default()
+                bias_tolerance: args.bias_tol,
             },
         )?;
         let pre = prefix(args, f);

@@ -89,6 +89,12 @@ pub fn current_statistics(
             format!("must be > 0 nA, got {}", opts.bin),
         ));
     }
+    if !(opts.bias_tolerance.is_finite() && opts.bias_tolerance >= 0.0) {
+        return Err(Error::invalid(
+            "bias tolerance",
+            format!("must be ≥ 0 mV, got {}", opts.bias_tolerance),
+        ));
+    }
     if !(0.0..=1.0).contains(&opts.min_occupation) {
         return Err(Error::invalid(
             "minimum occupation",
