@@ -2,6 +2,7 @@
 
 use clap::{Parser, Subcommand};
 
+mod analyze;
 mod run;
 
 /// Spin-polarised quantum transport through atom-scale paths in magnetic tunnel junctions.
@@ -16,12 +17,15 @@ struct Cli {
 enum Command {
     /// Run a simulation described by a TOML file and write its results folder.
     Run(run::RunArgs),
+    /// Analyse measured or simulated data files (dI/dV, TMR, power, peaks, shift, stats, jumps, I(H)).
+    Analyze(Box<analyze::AnalyzeArgs>),
 }
 
 fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run(args) => run::run(args),
+        Command::Analyze(args) => analyze::run(*args),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");

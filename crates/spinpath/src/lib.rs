@@ -13,6 +13,7 @@
 // mathematics without making it faster.
 #![allow(clippy::needless_range_loop)]
 
+pub mod analysis;
 pub mod config;
 pub mod error;
 pub mod fit;
