@@ -3,6 +3,7 @@
 use clap::{Parser, Subcommand};
 
 mod analyze;
+mod fit;
 mod run;
 
 /// Spin-polarised quantum transport through atom-scale paths in magnetic tunnel junctions.
@@ -19,6 +20,8 @@ enum Command {
     Run(run::RunArgs),
     /// Analyse measured or simulated data files (dI/dV, TMR, power, peaks, shift, stats, jumps, I(H)).
     Analyze(Box<analyze::AnalyzeArgs>),
+    /// Fit a model's parameters to measured I(V) files (bounded, tied, multi-dataset).
+    Fit(fit::FitArgs),
 }
 
 fn main() {
@@ -26,6 +29,7 @@ fn main() {
     let result = match cli.command {
         Command::Run(args) => run::run(args),
         Command::Analyze(args) => analyze::run(*args),
+        Command::Fit(args) => fit::run(args),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");

@@ -10,6 +10,7 @@
 pub mod expr;
 pub mod models;
 pub mod params;
+pub mod report;
 
 use crate::error::{Error, Result};
 use levenberg_marquardt::{LeastSquaresProblem, LevenbergMarquardt};

@@ -15,6 +15,8 @@ use serde::Deserialize;
 use std::collections::BTreeMap;
 use toml::Spanned;
 
+pub mod fit;
+
 /// Largest number of bias points or spectrum energies accepted (guards against typos).
 pub const MAX_POINTS: usize = 1_000_000;
 
@@ -193,20 +195,20 @@ pub struct CoherentRun {
 }
 
 /// Locates byte offsets of a file's text as `file:line:column`.
-struct Ctx<'a> {
-    file: &'a str,
-    text: &'a str,
+pub(crate) struct Ctx<'a> {
+    pub(crate) file: &'a str,
+    pub(crate) text: &'a str,
 }
 
 impl Ctx<'_> {
-    fn loc(&self, span: std::ops::Range<usize>) -> String {
+    pub(crate) fn loc(&self, span: std::ops::Range<usize>) -> String {
         let upto = &self.text[..span.start.min(self.text.len())];
         let line = upto.matches('\n').count() + 1;
         let col = upto.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
         format!("{}:{}:{}", self.file, line, col)
     }
 
-    fn err<T>(
+    pub(crate) fn err<T>(
         &self,
         span: std::ops::Range<usize>,
         key: &str,
@@ -220,7 +222,14 @@ impl Ctx<'_> {
     }
 
     /// A finite number within [lo, hi] (inclusive); `allowed` describes the range for the message.
-    fn range(&self, v: &Spanned<f64>, key: &str, lo: f64, hi: f64, allowed: &str) -> Result<f64> {
+    pub(crate) fn range(
+        &self,
+        v: &Spanned<f64>,
+        key: &str,
+        lo: f64,
+        hi: f64,
+        allowed: &str,
+    ) -> Result<f64> {
         let x = *v.get_ref();
         if x.is_finite() && x >= lo && x <= hi {
             Ok(x)
@@ -233,7 +242,7 @@ impl Ctx<'_> {
         }
     }
 
-    fn finite(&self, v: &Spanned<f64>, key: &str, unit: &str) -> Result<f64> {
+    pub(crate) fn finite(&self, v: &Spanned<f64>, key: &str, unit: &str) -> Result<f64> {
         self.range(
             v,
             key,
@@ -243,7 +252,7 @@ impl Ctx<'_> {
         )
     }
 
-    fn opt_range(
+    pub(crate) fn opt_range(
         &self,
         v: &Option<Spanned<f64>>,
         key: &str,
@@ -259,7 +268,7 @@ impl Ctx<'_> {
     }
 }
 
-fn parse_error(file: &str, e: toml::de::Error) -> Error {
+pub(crate) fn parse_error(file: &str, e: toml::de::Error) -> Error {
     Error::Parse {
         file: file.into(),
         message: e.to_string().trim_end().to_string(),
@@ -972,7 +981,7 @@ fn select_states(cx: &Ctx, states: Vec<MagneticState>, run: &RawRun) -> Result<V
     Ok(out)
 }
 
-fn count(cx: &Ctx, v: &Spanned<i64>, key: &str, min: i64) -> Result<usize> {
+pub(crate) fn count(cx: &Ctx, v: &Spanned<i64>, key: &str, min: i64) -> Result<usize> {
     let n = *v.get_ref();
     if n < min || n as usize > MAX_POINTS {
         return cx.err(

@@ -1,0 +1,95 @@
+//! `spinpath fit`: fit a model to measured files.
+
+use crate::run::progress;
+use spinpath::config::fit::parse_fit;
+use spinpath::fit::report;
+use spinpath::io::{prepare_output_dir, write_atomic};
+use std::path::{Path, PathBuf};
+
+/// Arguments of `spinpath fit`.
+#[derive(clap::Args)]
+pub struct FitArgs {
+    /// The fit file (model, data, parameters); see docs/fitting.md.
+    pub config: PathBuf,
+    /// Output folder (default: the file's `output` key, else `out/<file stem>`).
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+    /// Replace the files of an existing output folder.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// Execute `spinpath fit`.
+pub fn run(args: FitArgs) -> anyhow::Result<()> {
+    let text = spinpath::io::read_to_string(&args.config)?;
+    let spec = parse_fit(&args.config, &text)?;
+    let data = report::load_datasets(&spec)?;
+    let out = args.output.clone().unwrap_or_else(|| match &spec.output {
+        Some(o) => PathBuf::from(o),
+        None => Path::new("out").join(
+            args.config
+                .file_stem()
+                .map_or_else(|| "fit".into(), |s| s.to_string_lossy().to_string()),
+        ),
+    });
+    prepare_output_dir(&out, args.force)?;
+
+    let pb = progress(spec.options.starts as u64, "fitting (starts)");
+    pb.enable_steady_tick(std::time::Duration::from_millis(200));
+    let started = std::time::Instant::now();
+    let result = report::run_fit(&spec, &data, &|n| pb.set_position(n as u64))?;
+    pb.finish_and_clear();
+
+    write_atomic(&out.join("fit.toml"), text.as_bytes())?;
+    report::parameter_table(&spec, &result)?.write_csv(&out.join("parameters.csv"))?;
+    report::curve_table(&data, &result)?.write_csv(&out.join("fit.csv"))?;
+    report::correlation_table(&result)?.write_csv(&out.join("correlation.csv"))?;
+    report::figure(&data, &result).write_svg(&out.join("fit.svg"))?;
+    write_atomic(
+        &out.join("best-fit.toml"),
+        report::best_fit_config(&spec, &result)?.as_bytes(),
+    )?;
+    let mut summary = serde_json::to_value(&result)?;
+    if let Some(m) = summary.as_object_mut() {
+        m.remove("residuals");
+        m.remove("best_fit");
+        m.insert("seed".into(), spec.options.seed.into());
+        m.insert("starts".into(), spec.options.starts.into());
+        m.insert("spinpath_version".into(), env!("CARGO_PKG_VERSION").into());
+    }
+    write_atomic(
+        &out.join("summary.json"),
+        serde_json::to_string_pretty(&summary)?.as_bytes(),
+    )?;
+
+    println!(
+        "fit of {} dataset(s), {} points, {} free parameters: χ² = {:.4}, reduced χ² = {:.4} ({})",
+        data.len(),
+        result.n_data,
+        result.n_free,
+        result.chi2,
+        result.reduced_chi2,
+        if result.success {
+            "converged"
+        } else {
+            "NOT converged"
+        }
+    );
+    for (k, name) in result.names.iter().enumerate() {
+        let err = result.stderr[k].map_or_else(|| "—".into(), |e| format!("± {e:.4e}"));
+        println!(
+            "  {:<28} {:>14.6} {:<14} ({})",
+            name, result.values[k], err, result.kind[k]
+        );
+    }
+    for w in &result.warnings {
+        println!("  warning: {w}");
+    }
+    println!(
+        "  wrote {} in {:.1} s ({} model evaluations)",
+        out.display(),
+        started.elapsed().as_secs_f64(),
+        result.evaluations
+    );
+    Ok(())
+}

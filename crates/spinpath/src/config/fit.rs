@@ -1,0 +1,301 @@
+//! Fit files (`spinpath fit <fit.toml>`): which model, which data, which parameters vary and how
+//! they are tied. Documented key by key in `docs/fitting.md`.
+
+use super::{count, parse_coherent_run, parse_error, CoherentRun, Ctx, SpinEngineSpec};
+use crate::analysis::read::{AxisSpec, ColumnSel, Unit};
+use crate::error::{Error, Result};
+use crate::fit::expr::Expr;
+use crate::fit::params::{Param, Parameters};
+use crate::fit::FitOptions;
+use crate::negf::Integration;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use toml::Spanned;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFit {
+    model: Spanned<String>,
+    output: Option<String>,
+    fit: Option<RawOptions>,
+    data: Spanned<Vec<RawData>>,
+    parameters: Spanned<BTreeMap<String, Spanned<RawParam>>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawOptions {
+    starts: Option<Spanned<i64>>,
+    seed: Option<u64>,
+    max_evaluations: Option<Spanned<i64>>,
+    tolerance: Option<Spanned<f64>>,
+    scale_covariance: Option<bool>,
+    rel_tol: Option<Spanned<f64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(non_snake_case)]
+struct RawData {
+    state: Spanned<String>,
+    file: Spanned<String>,
+    x: Option<Spanned<RawColumn>>,
+    y: Option<Spanned<RawColumn>>,
+    x_unit: Option<Spanned<String>>,
+    y_unit: Option<Spanned<String>>,
+    sigma_nA: Option<Spanned<f64>>,
+    bias_min_mV: Option<f64>,
+    bias_max_mV: Option<f64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum RawColumn {
+    Index(i64),
+    Name(String),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum RawParam {
+    Value(f64),
+    Spec(RawParamSpec),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawParamSpec {
+    value: Option<f64>,
+    min: Option<f64>,
+    max: Option<f64>,
+    vary: Option<bool>,
+    expr: Option<String>,
+}
+
+/// One dataset of a fit: a measured I(V) of one magnetic state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DataSpec {
+    /// Magnetic state (`P` or `AP`).
+    pub state: String,
+    /// The data file (resolved relative to the fit file).
+    pub path: PathBuf,
+    /// Bias column and unit.
+    pub x: AxisSpec,
+    /// Current column and unit.
+    pub y: AxisSpec,
+    /// Uniform 1σ uncertainty of the current, nA (`None`: unweighted).
+    pub sigma_na: Option<f64>,
+    /// Only points with bias in this range (mV) are fitted.
+    pub window_mv: (f64, f64),
+}
+
+/// A validated fit file.
+#[derive(Debug, Clone)]
+pub struct FitSpec {
+    /// The model's run file (resolved relative to the fit file).
+    pub model_path: PathBuf,
+    /// Its text (the best-fit config is written from it).
+    pub model_text: String,
+    /// The parsed model.
+    pub model: CoherentRun,
+    /// The spin-engine parametrisation of the model.
+    pub spin_engine: SpinEngineSpec,
+    /// Output folder requested by the file.
+    pub output: Option<String>,
+    /// The parameters (model keys and helper parameters).
+    pub params: Parameters,
+    /// The datasets.
+    pub data: Vec<DataSpec>,
+    /// Minimiser settings.
+    pub options: FitOptions,
+    /// Energy-integration settings used during the fit.
+    pub integration: Integration,
+}
+
+fn resolve(base: &Path, p: &str) -> PathBuf {
+    let p = Path::new(p);
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        base.parent().unwrap_or(Path::new(".")).join(p)
+    }
+}
+
+/// Parse and validate a fit file. Paths inside it are relative to the file itself.
+pub fn parse_fit(path: &Path, text: &str) -> Result<FitSpec> {
+    let file = path.display().to_string();
+    let raw: RawFit = toml::from_str(text).map_err(|e| parse_error(&file, e))?;
+    let cx = Ctx { file: &file, text };
+
+    let model_path = resolve(path, raw.model.get_ref());
+    let model_text = std::fs::read_to_string(&model_path).or_else(|e| {
+        cx.err(
+            raw.model.span(),
+            "model",
+            format!("cannot read the model file {}: {e}", model_path.display()),
+        )
+    })?;
+    let model = parse_coherent_run(&model_path.display().to_string(), &model_text)?;
+    let Some(spin_engine) = model.spin_engine else {
+        return cx.err(raw.model.span(), "model", "fits need a model written with [spin_engine] (general [chain] fits are not available yet)");
+    };
+
+    let o = raw.fit.as_ref();
+    let d = FitOptions::default();
+    let options = FitOptions {
+        starts: match o.and_then(|o| o.starts.as_ref()) {
+            Some(s) => count(&cx, s, "fit.starts", 1)?,
+            None => 1,
+        },
+        seed: o.and_then(|o| o.seed).unwrap_or(0),
+        max_evaluations: match o.and_then(|o| o.max_evaluations.as_ref()) {
+            Some(s) => count(&cx, s, "fit.max_evaluations", 10)?,
+            None => d.max_evaluations,
+        },
+        tolerance: cx.opt_range(
+            &o.and_then(|o| o.tolerance.clone()),
+            "fit.tolerance",
+            d.tolerance,
+            1e-15,
+            0.1,
+            "1e-15 <= tolerance <= 0.1",
+        )?,
+        scale_covariance: o.and_then(|o| o.scale_covariance).unwrap_or(true),
+        step: d.step,
+    };
+    let integration = Integration {
+        rel_tol: cx.opt_range(
+            &o.and_then(|o| o.rel_tol.clone()),
+            "fit.rel_tol",
+            1e-8,
+            1e-14,
+            1e-3,
+            "1e-14 <= rel_tol <= 1e-3",
+        )?,
+        ..model.integration
+    };
+
+    if raw.data.get_ref().is_empty() {
+        return cx.err(raw.data.span(), "data", "list at least one [[data]] set");
+    }
+    let mut data = Vec::new();
+    for (i, r) in raw.data.get_ref().iter().enumerate() {
+        let key = |k: &str| format!("data[{i}].{k}");
+        let state = r.state.get_ref().clone();
+        if state != "P" && state != "AP" {
+            return cx.err(
+                r.state.span(),
+                &key("state"),
+                format!("state \"{state}\" is not a spin-engine state; allowed: \"P\", \"AP\""),
+            );
+        }
+        let column = |c: &Option<Spanned<RawColumn>>, k: &str| -> Result<Option<ColumnSel>> {
+            match c {
+                None => Ok(None),
+                Some(c) => match c.get_ref() {
+                    RawColumn::Index(n) if *n >= 0 => Ok(Some(ColumnSel::Index(*n as usize))),
+                    RawColumn::Index(n) => {
+                        cx.err(c.span(), &key(k), format!("column index {n} must be >= 0"))
+                    }
+                    RawColumn::Name(s) => Ok(Some(ColumnSel::Name(s.clone()))),
+                },
+            }
+        };
+        let unit = |u: &Option<Spanned<String>>, k: &str| -> Result<Option<Unit>> {
+            match u {
+                None => Ok(None),
+                Some(u) => u
+                    .get_ref()
+                    .parse::<Unit>()
+                    .map(Some)
+                    .or_else(|m| cx.err(u.span(), &key(k), m)),
+            }
+        };
+        let sigma_na = match &r.sigma_nA {
+            Some(s) => Some(cx.range(
+                s,
+                &key("sigma_nA"),
+                f64::MIN_POSITIVE,
+                1e9,
+                "an uncertainty > 0 nA",
+            )?),
+            None => None,
+        };
+        data.push(DataSpec {
+            state,
+            path: resolve(path, r.file.get_ref()),
+            x: AxisSpec {
+                column: column(&r.x, "x")?,
+                unit: unit(&r.x_unit, "x_unit")?,
+            },
+            y: AxisSpec {
+                column: column(&r.y, "y")?,
+                unit: unit(&r.y_unit, "y_unit")?,
+            },
+            sigma_na,
+            window_mv: (
+                r.bias_min_mV.unwrap_or(f64::NEG_INFINITY),
+                r.bias_max_mV.unwrap_or(f64::INFINITY),
+            ),
+        });
+    }
+
+    // Parameters: model keys start from the model's values; helper parameters need a value or expr.
+    let mut params = Vec::new();
+    for (name, p) in raw.parameters.get_ref() {
+        let model_value = spin_engine.get(name);
+        let key = format!("parameters.\"{name}\"");
+        let (value, min, max, vary, expr) = match p.get_ref() {
+            RawParam::Value(v) => (Some(*v), None, None, true, None),
+            RawParam::Spec(s) => (
+                s.value,
+                s.min,
+                s.max,
+                s.vary.unwrap_or(true),
+                s.expr.clone(),
+            ),
+        };
+        let expr = match expr {
+            Some(e) => Some(
+                Expr::parse(&e)
+                    .or_else(|pe| cx.err(p.span(), &key, format!("expression \"{e}\": {pe}")))?,
+            ),
+            None => None,
+        };
+        let value = match (value, model_value, &expr) {
+            (Some(v), _, _) => v,
+            (None, Some(v), _) => v,
+            (None, None, Some(_)) => 0.0,
+            (None, None, None) => {
+                let known = SpinEngineSpec::KEYS.join(", ");
+                return cx.err(p.span(), &key, format!("`{name}` is not a model parameter, so it needs a `value` (or an `expr`); model parameters are: {known}"));
+            }
+        };
+        let mut param = Param::new(name.clone(), value).bounds(
+            min.unwrap_or(f64::NEG_INFINITY),
+            max.unwrap_or(f64::INFINITY),
+        );
+        param.vary = vary;
+        if let Some(e) = expr {
+            param = param.tied(e);
+        }
+        params.push(param);
+    }
+    let params = Parameters::new(params).map_err(|e| Error::Config {
+        location: cx.loc(raw.parameters.span()),
+        key: "parameters".into(),
+        message: e.to_string(),
+    })?;
+    Ok(FitSpec {
+        model_path,
+        model_text,
+        model,
+        spin_engine,
+        output: raw.output,
+        params,
+        data,
+        options,
+        integration,
+    })
+}

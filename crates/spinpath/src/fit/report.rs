@@ -1,0 +1,186 @@
+//! Running a fit file end to end: load the data with the analysis readers, fit the spin-engine
+//! model, and build the result tables, the figure and the best-fit run file.
+
+use super::models::SpinEngineModel;
+use super::{fit, Dataset, FitResult};
+use crate::analysis::read::{read_trace, Quantity};
+use crate::config::fit::FitSpec;
+use crate::error::{Error, Result};
+use crate::plot::{Figure, Panel, Series};
+use crate::table::Table;
+
+/// Read every dataset of a fit file (bias in mV, current in nA), keeping the points inside each
+/// dataset's bias window.
+pub fn load_datasets(spec: &FitSpec) -> Result<Vec<Dataset>> {
+    spec.data
+        .iter()
+        .map(|d| {
+            let loaded = read_trace(&d.path, Quantity::Voltage, &d.x, Quantity::Current, &d.y)?;
+            let (x, y): (Vec<f64>, Vec<f64>) = loaded
+                .trace
+                .x
+                .iter()
+                .zip(&loaded.trace.y)
+                .filter(|(x, _)| **x >= d.window_mv.0 && **x <= d.window_mv.1)
+                .map(|(x, y)| (*x, *y))
+                .unzip();
+            if x.is_empty() {
+                return Err(Error::invalid(
+                    format!("data file {}", d.path.display()),
+                    "no points inside the bias window",
+                ));
+            }
+            let n = x.len();
+            Ok(Dataset {
+                name: d.state.clone(),
+                x,
+                y,
+                sigma: d.sigma_na.map(|s| vec![s; n]),
+            })
+        })
+        .collect()
+}
+
+/// Fit the model of `spec` to `data`; `progress` is told the number of starts done.
+pub fn run_fit(
+    spec: &FitSpec,
+    data: &[Dataset],
+    progress: &(dyn Fn(usize) + Sync),
+) -> Result<FitResult> {
+    let states: Vec<&str> = data.iter().map(|d| d.name.as_str()).collect();
+    let model = SpinEngineModel::new(spec.spin_engine, &spec.params, &states, spec.integration)?;
+    fit(&model, &spec.params, data, &spec.options, progress)
+}
+
+/// `parameters.csv`: one row per parameter.
+pub fn parameter_table(spec: &FitSpec, r: &FitResult) -> Result<Table> {
+    let mut t = Table::new();
+    t.push_str("name", r.names.clone())?;
+    t.push_str("kind", r.kind.clone())?;
+    t.push_f64("value", r.values.clone())?;
+    t.push_f64(
+        "stderr",
+        r.stderr.iter().map(|e| e.unwrap_or(f64::NAN)).collect(),
+    )?;
+    t.push_f64(
+        "initial",
+        spec.params.all().iter().map(|p| p.value).collect(),
+    )?;
+    t.push_f64(
+        "min",
+        spec.params
+            .all()
+            .iter()
+            .map(|p| if p.min.is_finite() { p.min } else { f64::NAN })
+            .collect(),
+    )?;
+    t.push_f64(
+        "max",
+        spec.params
+            .all()
+            .iter()
+            .map(|p| if p.max.is_finite() { p.max } else { f64::NAN })
+            .collect(),
+    )?;
+    Ok(t)
+}
+
+/// `fit.csv`: data, model and residual per point.
+pub fn curve_table(data: &[Dataset], r: &FitResult) -> Result<Table> {
+    let mut t = Table::new();
+    let mut st = Vec::new();
+    let (mut x, mut y, mut m, mut res) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for (d, ds) in data.iter().enumerate() {
+        for k in 0..ds.x.len() {
+            st.push(ds.name.clone());
+            x.push(ds.x[k]);
+            y.push(ds.y[k]);
+            m.push(r.best_fit[d][k]);
+            res.push(r.residuals[d][k]);
+        }
+    }
+    t.push_str("state", st)?;
+    t.push_f64("bias_mV", x)?;
+    t.push_f64("current_nA", y)?;
+    t.push_f64("model_nA", m)?;
+    t.push_f64("residual_nA", res)?;
+    Ok(t)
+}
+
+/// `correlation.csv`: the correlation matrix of the free parameters (empty cells: not estimable).
+pub fn correlation_table(r: &FitResult) -> Result<Table> {
+    let mut t = Table::new();
+    t.push_str("parameter", r.free_names.clone())?;
+    for (j, name) in r.free_names.iter().enumerate() {
+        t.push_f64(
+            name.clone(),
+            r.correlation.iter().map(|row| row[j]).collect(),
+        )?;
+    }
+    Ok(t)
+}
+
+/// Data with the best fit overlaid, and the residuals.
+pub fn figure(data: &[Dataset], r: &FitResult) -> Figure {
+    let mut over = Panel {
+        title: format!("fit: χ²_red = {:.3}", r.reduced_chi2),
+        x_label: "bias (mV)".into(),
+        y_label: "current (nA)".into(),
+        zero_line: true,
+        ..Panel::default()
+    };
+    let mut resid = Panel {
+        title: "residuals (data − model)".into(),
+        x_label: "bias (mV)".into(),
+        y_label: "residual (nA)".into(),
+        zero_line: true,
+        ..Panel::default()
+    };
+    for (d, ds) in data.iter().enumerate() {
+        let c = if ds.name == "AP" { 1 } else { 0 };
+        over.series.push(
+            Series::line(format!("{} data", ds.name), ds.x.clone(), ds.y.clone(), c)
+                .faint()
+                .markers(),
+        );
+        over.series.push(Series::line(
+            format!("{} fit", ds.name),
+            ds.x.clone(),
+            r.best_fit[d].clone(),
+            c,
+        ));
+        resid
+            .series
+            .push(Series::line(ds.name.clone(), ds.x.clone(), r.residuals[d].clone(), c).markers());
+    }
+    Figure::new(vec![over, resid], 1)
+}
+
+/// The model's run file with the best-fit values: runnable with `spinpath run`.
+pub fn best_fit_config(spec: &FitSpec, r: &FitResult) -> Result<String> {
+    let mut se = spec.spin_engine;
+    for (name, v) in r.names.iter().zip(&r.values) {
+        se.set(name, *v);
+    }
+    let mut doc: toml::Table = spec
+        .model_text
+        .parse()
+        .map_err(|e| Error::invalid("model file", format!("{}: {e}", spec.model_path.display())))?;
+    doc.insert("spin_engine".into(), toml::Value::Table(se.to_toml()));
+    doc.remove("output");
+    let title = doc
+        .get("title")
+        .and_then(|t| t.as_str())
+        .unwrap_or("spin engine")
+        .to_string();
+    doc.insert(
+        "title".into(),
+        toml::Value::String(format!("{title} (best fit)")),
+    );
+    let body =
+        toml::to_string(&doc).map_err(|e| Error::invalid("best-fit config", e.to_string()))?;
+    Ok(format!(
+        "# Best-fit model written by `spinpath fit` (χ² = {:.6}, reduced χ² = {:.6}).\n# Run it with: spinpath run <this file>\n\n{body}",
+        r.chi2, r.reduced_chi2
+    ))
+}
