@@ -1,0 +1,120 @@
+//! End-to-end test of `spinpath fit`: data written by `spinpath run` are fitted back.
+
+use std::process::Command;
+
+fn spinpath(args: &[&str], dir: &std::path::Path) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_spinpath"))
+        .args(args)
+        .current_dir(dir)
+        .env("CI", "1")
+        .output()
+        .expect("runs")
+}
+
+const MODEL: &str = r#"
+[spin_engine]
+spin_accumulation_meV = 8.4
+spinterface_splitting_meV = 2.0
+polarization_left = 0.35
+polarization_right = 0.35
+accumulation_ratio_right = 0.3
+[spin_engine.P]
+dimer_energy_meV = -2.5
+dimer_asymmetry_meV = 0.5
+[spin_engine.AP]
+dimer_energy_meV = 0.85
+dimer_asymmetry_meV = -0.75
+[run.bias]
+from_mV = -3.0
+to_mV = 3.0
+points = 61
+"#;
+
+#[test]
+fn fit_recovers_the_parameters_of_simulated_files_and_writes_a_runnable_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("model.toml"), MODEL).unwrap();
+    assert!(spinpath(&["run", "model.toml", "-o", "sim"], d)
+        .status
+        .success());
+    // Split the simulated iv.csv into one file per state, as a lab would have them.
+    let iv = std::fs::read_to_string(d.join("sim/iv.csv")).unwrap();
+    for state in ["P", "AP"] {
+        let mut out = String::from("bias_mV,current_nA\n");
+        for line in iv
+            .lines()
+            .skip(1)
+            .filter(|l| l.starts_with(&format!("{state},")))
+        {
+            let f: Vec<&str> = line.split(',').collect();
+            out += &format!("{},{}\n", f[1], f[2]);
+        }
+        std::fs::write(d.join(format!("{state}.csv")), out).unwrap();
+    }
+    let fit = r#"
+model = "model.toml"
+[[data]]
+state = "P"
+file = "P.csv"
+sigma_nA = 0.001
+[[data]]
+state = "AP"
+file = "AP.csv"
+sigma_nA = 0.001
+[parameters]
+"P.dimer_energy_meV" = { value = -2.0, min = -5.0, max = 0.0 }
+delta = { value = 3.0, min = 0.0, max = 5.0 }
+"AP.dimer_energy_meV" = { expr = "P.dimer_energy_meV + delta" }
+"#;
+    std::fs::write(d.join("fit.toml"), fit).unwrap();
+    let out = spinpath(&["fit", "fit.toml"], d);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let params = std::fs::read_to_string(d.join("out/fit/parameters.csv")).unwrap();
+    let value = |name: &str| -> f64 {
+        let line = params
+            .lines()
+            .find(|l| l.starts_with(&format!("{name},")))
+            .unwrap();
+        line.split(',').nth(2).unwrap().parse().unwrap()
+    };
+    assert!((value("P.dimer_energy_meV") + 2.5).abs() < 1e-4, "{params}");
+    assert!((value("delta") - 3.35).abs() < 1e-4, "{params}");
+    assert!(
+        (value("AP.dimer_energy_meV") - 0.85).abs() < 1e-4,
+        "{params}"
+    );
+    for f in [
+        "fit.csv",
+        "correlation.csv",
+        "fit.svg",
+        "summary.json",
+        "best-fit.toml",
+    ] {
+        assert!(d.join("out/fit").join(f).is_file(), "missing {f}");
+    }
+    // The best-fit model runs.
+    let rerun = spinpath(&["run", "out/fit/best-fit.toml", "-o", "rerun"], d);
+    assert!(
+        rerun.status.success(),
+        "{}",
+        String::from_utf8_lossy(&rerun.stderr)
+    );
+
+    // A bad fit file names the line and key.
+    std::fs::write(
+        d.join("bad.toml"),
+        fit.replace("state = \"AP\"", "state = \"XP\""),
+    )
+    .unwrap();
+    let bad = spinpath(&["fit", "bad.toml"], d);
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        !bad.status.success() && err.contains("bad.toml:") && err.contains("data[1].state"),
+        "{err}"
+    );
+}
