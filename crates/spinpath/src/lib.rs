@@ -21,6 +21,7 @@ pub mod io;
 pub mod model;
 pub mod negf;
 pub mod plot;
+pub mod protocol;
 pub mod quad;
 pub mod report;
 pub mod sweep;
