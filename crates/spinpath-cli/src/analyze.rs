@@ -254,19 +254,35 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<()> {
         .clone()
         .unwrap_or_else(|| PathBuf::from(format!("out/analyze-{}", args.analysis.name())));
     let mut out = Out::new(dir, args.force)?;
-    let summary = match args.analysis {
-        Analysis::Didv => didv(&args, &mut out)?,
-        Analysis::Tmr => tmr_cmd(&args, &mut out)?,
-        Analysis::Power => power_cmd(&args, &mut out)?,
-        Analysis::Peaks => peaks_cmd(&args, &mut out)?,
-        Analysis::Shift => shift_cmd(&args, &mut out)?,
-        Analysis::Stats => stats_cmd(&args, &mut out)?,
-        Analysis::Jumps => jumps_cmd(&args, &mut out)?,
-        Analysis::Ih => ih_cmd(&args, &mut out)?,
+    let result = match args.analysis {
+        Analysis::Didv => didv(&args, &mut out),
+        Analysis::Tmr => tmr_cmd(&args, &mut out),
+        Analysis::Power => power_cmd(&args, &mut out),
+        Analysis::Peaks => peaks_cmd(&args, &mut out),
+        Analysis::Shift => shift_cmd(&args, &mut out),
+        Analysis::Stats => stats_cmd(&args, &mut out),
+        Analysis::Jumps => jumps_cmd(&args, &mut out),
+        Analysis::Ih => ih_cmd(&args, &mut out),
     };
+    let summary = result.map_err(flatten)?;
     print!("{summary}");
     println!("wrote {} in {}", out.written.join(", "), out.dir.display());
     Ok(())
+}
+
+/// One message from an error chain, without repeating a cause that an outer message already quotes
+/// (`x.csv: No such file or directory` rather than the same text twice).
+fn flatten(e: anyhow::Error) -> anyhow::Error {
+    let mut msg = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if msg.is_empty() {
+            msg = text;
+        } else if !msg.contains(&text) {
+            msg = format!("{msg}: {text}");
+        }
+    }
+    anyhow::anyhow!(msg)
 }
 
 fn axes(args: &AnalyzeArgs) -> (AxisSpec, AxisSpec) {

@@ -215,6 +215,12 @@ fn malformed_line_is_reported_with_file_and_line() {
     );
     // Nothing was written.
     assert!(!d.join("out/analyze-didv").exists());
+    // A missing file is named once, with the reason once.
+    let o = spinpath(&["analyze", "power", "missing.dat"], d);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.starts_with("error: missing.dat: "), "{err}");
+    assert_eq!(err.matches("os error").count(), 1, "{err}");
 }
 
 #[test]
