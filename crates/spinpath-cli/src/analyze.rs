@@ -519,6 +519,8 @@ fn tmr_cmd(args: &AnalyzeArgs, out: &mut Out) -> anyhow::Result<String> {
             "max_tmr_percent": max.map(|m| m.1), "max_tmr_bias_mV": max.map(|m| m.0),
             "min_tmr_percent": min.map(|m| m.1), "min_tmr_bias_mV": min.map(|m| m.0),
             "opposite_sign_regions_mV": regions,
+            "current_P_zero_crossings_mV": c.zeros_p,
+            "current_AP_zero_crossings_mV": c.zeros_ap,
         }),
     )?;
     let mut s = String::new();
@@ -540,6 +542,22 @@ fn tmr_cmd(args: &AnalyzeArgs, out: &mut Out) -> anyhow::Result<String> {
         fmt_opt(min.map(|m| m.0), 3),
         fmt_opt(at(1.0), 1),
         fmt_opt(at(-1.0), 1)
+    )?;
+    let list = |v: &[f64]| {
+        if v.is_empty() {
+            "none".to_string()
+        } else {
+            v.iter()
+                .map(|z| format!("{z:.4}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+    };
+    writeln!(
+        s,
+        "  I_P = 0 at {} mV; I_AP = 0 at {} mV",
+        list(&c.zeros_p),
+        list(&c.zeros_ap)
     )?;
     for r in &c.opposite_regions {
         writeln!(
