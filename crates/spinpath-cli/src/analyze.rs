@@ -598,6 +598,7 @@ fn power_cmd(args: &AnalyzeArgs, out: &mut Out) -> anyhow::Result<String> {
     let mut files = Vec::new();
     let mut iv = Vec::new();
     let mut pv = Vec::new();
+    let mut gv = Vec::new();
     for (k, f) in args.files.iter().enumerate() {
         let l = load(f, Quantity::Voltage, args)?;
         let r = power::power(&l.trace).with_context(|| format!("{}", f.display()))?;
@@ -660,12 +661,11 @@ fn power_cmd(args: &AnalyzeArgs, out: &mut Out) -> anyhow::Result<String> {
             r.table.f64("current_nA").unwrap_or(&[]).to_vec(),
             k,
         ));
-        pv.push(Series::line(
-            stem(f),
-            b,
-            r.table.f64("power_nW").unwrap_or(&[]).to_vec(),
-            k,
-        ));
+        let pw = r.table.f64("power_nW").unwrap_or(&[]).to_vec();
+        // Only the generating points, so that a small output power is visible.
+        let (gx, gy): (Vec<f64>, Vec<f64>) = b.iter().zip(&pw).filter(|p| *p.1 > 0.0).unzip();
+        gv.push(Series::line(stem(f), gx, gy, k).markers());
+        pv.push(Series::line(stem(f), b, pw, k));
     }
     out.json(
         "summary.json",
@@ -677,8 +677,14 @@ fn power_cmd(args: &AnalyzeArgs, out: &mut Out) -> anyhow::Result<String> {
             vec![
                 panel("I(V)", "bias (mV)", "current (nA)", iv),
                 panel("output power −I·V", "bias (mV)", "power (nW)", pv),
+                panel(
+                    "generating points (−I·V > 0)",
+                    "bias (mV)",
+                    "power (nW)",
+                    gv,
+                ),
             ],
-            2,
+            3,
         ),
     )?;
     Ok(s)
