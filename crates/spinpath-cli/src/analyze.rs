@@ -566,7 +566,6 @@ fn tmr_cmd(args: &AnalyzeArgs, out: &mut Out) -> anyhow::Result<String> {
             r.0, r.1
         )?;
     }
-    let clipped: Vec<f64> = c.tmr_percent.clone();
     out.svg(
         "tmr.svg",
         &Figure::new(
@@ -584,7 +583,12 @@ fn tmr_cmd(args: &AnalyzeArgs, out: &mut Out) -> anyhow::Result<String> {
                     "TMR = I_P/I_AP − 1",
                     "bias (mV)",
                     "TMR (%)",
-                    vec![Series::line("TMR", c.bias.clone(), clipped, 0)],
+                    vec![Series::line(
+                        "TMR",
+                        c.bias.clone(),
+                        c.tmr_percent.clone(),
+                        0,
+                    )],
                 ),
             ],
             2,
