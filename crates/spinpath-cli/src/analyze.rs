@@ -254,19 +254,35 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<()> {
         .clone()
         .unwrap_or_else(|| PathBuf::from(format!("out/analyze-{}", args.analysis.name())));
     let mut out = Out::new(dir, args.force)?;
-    let summary = match args.analysis {
-        Analysis::Didv => didv(&args, &mut out)?,
-        Analysis::Tmr => tmr_cmd(&args, &mut out)?,
-        Analysis::Power => power_cmd(&args, &mut out)?,
-        Analysis::Peaks => peaks_cmd(&args, &mut out)?,
-        Analysis::Shift => shift_cmd(&args, &mut out)?,
-        Analysis::Stats => stats_cmd(&args, &mut out)?,
-        Analysis::Jumps => jumps_cmd(&args, &mut out)?,
-        Analysis::Ih => ih_cmd(&args, &mut out)?,
+    let result = match args.analysis {
+        Analysis::Didv => didv(&args, &mut out),
+        Analysis::Tmr => tmr_cmd(&args, &mut out),
+        Analysis::Power => power_cmd(&args, &mut out),
+        Analysis::Peaks => peaks_cmd(&args, &mut out),
+        Analysis::Shift => shift_cmd(&args, &mut out),
+        Analysis::Stats => stats_cmd(&args, &mut out),
+        Analysis::Jumps => jumps_cmd(&args, &mut out),
+        Analysis::Ih => ih_cmd(&args, &mut out),
     };
+    let summary = result.map_err(flatten)?;
     print!("{summary}");
     println!("wrote {} in {}", out.written.join(", "), out.dir.display());
     Ok(())
+}
+
+/// One message from an error chain, without repeating a cause that an outer message already quotes
+/// (`x.csv: No such file or directory` rather than the same text twice).
+fn flatten(e: anyhow::Error) -> anyhow::Error {
+    let mut msg = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if msg.is_empty() {
+            msg = text;
+        } else if !msg.contains(&text) {
+            msg = format!("{msg}: {text}");
+        }
+    }
+    anyhow::anyhow!(msg)
 }
 
 fn axes(args: &AnalyzeArgs) -> (AxisSpec, AxisSpec) {
@@ -503,6 +519,8 @@ fn tmr_cmd(args: &AnalyzeArgs, out: &mut Out) -> anyhow::Result<String> {
             "max_tmr_percent": max.map(|m| m.1), "max_tmr_bias_mV": max.map(|m| m.0),
             "min_tmr_percent": min.map(|m| m.1), "min_tmr_bias_mV": min.map(|m| m.0),
             "opposite_sign_regions_mV": regions,
+            "current_P_zero_crossings_mV": c.zeros_p,
+            "current_AP_zero_crossings_mV": c.zeros_ap,
         }),
     )?;
     let mut s = String::new();
@@ -525,6 +543,22 @@ fn tmr_cmd(args: &AnalyzeArgs, out: &mut Out) -> anyhow::Result<String> {
         fmt_opt(at(1.0), 1),
         fmt_opt(at(-1.0), 1)
     )?;
+    let list = |v: &[f64]| {
+        if v.is_empty() {
+            "none".to_string()
+        } else {
+            v.iter()
+                .map(|z| format!("{z:.4}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+    };
+    writeln!(
+        s,
+        "  I_P = 0 at {} mV; I_AP = 0 at {} mV",
+        list(&c.zeros_p),
+        list(&c.zeros_ap)
+    )?;
     for r in &c.opposite_regions {
         writeln!(
             s,
@@ -532,7 +566,6 @@ fn tmr_cmd(args: &AnalyzeArgs, out: &mut Out) -> anyhow::Result<String> {
             r.0, r.1
         )?;
     }
-    let clipped: Vec<f64> = c.tmr_percent.clone();
     out.svg(
         "tmr.svg",
         &Figure::new(
@@ -550,7 +583,12 @@ fn tmr_cmd(args: &AnalyzeArgs, out: &mut Out) -> anyhow::Result<String> {
                     "TMR = I_P/I_AP − 1",
                     "bias (mV)",
                     "TMR (%)",
-                    vec![Series::line("TMR", c.bias.clone(), clipped, 0)],
+                    vec![Series::line(
+                        "TMR",
+                        c.bias.clone(),
+                        c.tmr_percent.clone(),
+                        0,
+                    )],
                 ),
             ],
             2,
@@ -564,6 +602,7 @@ fn power_cmd(args: &AnalyzeArgs, out: &mut Out) -> anyhow::Result<String> {
     let mut files = Vec::new();
     let mut iv = Vec::new();
     let mut pv = Vec::new();
+    let mut gv = Vec::new();
     for (k, f) in args.files.iter().enumerate() {
         let l = load(f, Quantity::Voltage, args)?;
         let r = power::power(&l.trace).with_context(|| format!("{}", f.display()))?;
@@ -626,12 +665,11 @@ fn power_cmd(args: &AnalyzeArgs, out: &mut Out) -> anyhow::Result<String> {
             r.table.f64("current_nA").unwrap_or(&[]).to_vec(),
             k,
         ));
-        pv.push(Series::line(
-            stem(f),
-            b,
-            r.table.f64("power_nW").unwrap_or(&[]).to_vec(),
-            k,
-        ));
+        let pw = r.table.f64("power_nW").unwrap_or(&[]).to_vec();
+        // Only the generating points, so that a small output power is visible.
+        let (gx, gy): (Vec<f64>, Vec<f64>) = b.iter().zip(&pw).filter(|p| *p.1 > 0.0).unzip();
+        gv.push(Series::line(stem(f), gx, gy, k).markers());
+        pv.push(Series::line(stem(f), b, pw, k));
     }
     out.json(
         "summary.json",
@@ -643,8 +681,14 @@ fn power_cmd(args: &AnalyzeArgs, out: &mut Out) -> anyhow::Result<String> {
             vec![
                 panel("I(V)", "bias (mV)", "current (nA)", iv),
                 panel("output power −I·V", "bias (mV)", "power (nW)", pv),
+                panel(
+                    "generating points (−I·V > 0)",
+                    "bias (mV)",
+                    "power (nW)",
+                    gv,
+                ),
             ],
-            2,
+            3,
         ),
     )?;
     Ok(s)

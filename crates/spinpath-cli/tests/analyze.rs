@@ -197,6 +197,49 @@ fn ih_loop_levels_tmr_and_switching_fields() {
 }
 
 #[test]
+fn tmr_points_from_loops_at_several_biases() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let mut files = Vec::new();
+    // I_P = 2 V, I_AP = V: TMR = 100 % at every bias; P at the saturating ends of the loop.
+    for (bias, name) in [(1.0, "loop_1mV.dat"), (-0.5, "loop_-0.5mV.dat")] {
+        let mut text = String::from("% H[Oe] I[nA]\n");
+        // -800 → +400 → -800 Oe; AP above +150 Oe going up, until -50 Oe coming down.
+        for k in 0..41 {
+            let up = k <= 20;
+            let h = if up {
+                -800.0 + 60.0 * k as f64
+            } else {
+                400.0 - 60.0 * (k - 20) as f64
+            };
+            let ap = if up { h > 150.0 } else { h > -50.0 };
+            let wiggle = 1e-3 * ((k % 3) as f64 - 1.0);
+            text += &format!("{h} {}\n", if ap { bias } else { 2.0 * bias } + wiggle);
+        }
+        files.push(write(d, name, &text));
+    }
+    let args: Vec<&str> = ["analyze", "ih"]
+        .into_iter()
+        .chain(files.iter().map(|f| f.to_str().unwrap()))
+        .collect();
+    ok(&spinpath(&args, d));
+    let (h, rows) = csv(&d.join("out/analyze-ih/tmr_points.csv"));
+    let (b, t) = (col(&h, "bias_mV"), col(&h, "tmr_percent"));
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0][b], "1");
+    assert_eq!(rows[1][b], "-0.5");
+    for r in &rows {
+        assert!((r[t].parse::<f64>().unwrap() - 100.0).abs() < 0.5, "{r:?}");
+    }
+    // One --bias per file, or none.
+    let mut bad = args.clone();
+    bad.extend(["--bias", "1", "-o", "other"]);
+    let o = spinpath(&bad, d);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--bias has 1 values for 2 files"));
+}
+
+#[test]
 fn malformed_line_is_reported_with_file_and_line() {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
@@ -215,6 +258,12 @@ fn malformed_line_is_reported_with_file_and_line() {
     );
     // Nothing was written.
     assert!(!d.join("out/analyze-didv").exists());
+    // A missing file is named once, with the reason once.
+    let o = spinpath(&["analyze", "power", "missing.dat"], d);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.starts_with("error: missing.dat: "), "{err}");
+    assert_eq!(err.matches("os error").count(), 1, "{err}");
 }
 
 #[test]

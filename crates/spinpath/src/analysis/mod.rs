@@ -160,6 +160,22 @@ pub fn uniform_grid(lo: f64, hi: f64, step: f64) -> Vec<f64> {
         .collect()
 }
 
+/// Zero crossings of y(x) along the points in order, linearly interpolated; a point exactly at zero
+/// counts once. NaN points break the curve.
+pub fn zero_crossings(x: &[f64], y: &[f64]) -> Vec<f64> {
+    let n = x.len().min(y.len());
+    let mut out = Vec::new();
+    for k in 0..n {
+        if y[k] == 0.0 {
+            out.push(x[k]);
+        }
+        if k + 1 < n && y[k] * y[k + 1] < 0.0 {
+            out.push(x[k] - y[k] * (x[k + 1] - x[k]) / (y[k + 1] - y[k]));
+        }
+    }
+    out
+}
+
 /// Median spacing |Δx| between consecutive points, ignoring zero steps (NaN if none).
 pub fn median_step(x: &[f64]) -> f64 {
     let d: Vec<f64> = x
@@ -205,6 +221,13 @@ mod tests {
         assert_eq!(g.len(), 61);
         assert_eq!((g[0], g[30], g[60]), (-3.0, 0.0, 3.0));
         assert!(uniform_grid(0.0, 1.0, 1e-9).is_empty());
+    }
+
+    #[test]
+    fn zero_crossings_are_interpolated() {
+        let x = [0.0, 1.0, 2.0, 3.0, 4.0];
+        let y = [-1.0, 1.0, 0.0, f64::NAN, 2.0];
+        assert_eq!(zero_crossings(&x, &y), vec![0.5, 2.0]);
     }
 
     #[test]

@@ -124,14 +124,16 @@ pub fn current_statistics(
     for g in &groups {
         let b = mean_sd(g.iter().map(|&k| bias[k])).0;
         let (mean, sd, n) = mean_sd(g.iter().map(|&k| current[k]));
-        // Bin index of each sample's deviation, bins centred on multiples of the width.
-        let bins: Vec<i64> = g
+        // Bin index of each sample's deviation, bins centred on multiples of the width. The span is
+        // checked in floating point first, so that no integer conversion can overflow.
+        let scaled: Vec<f64> = g
             .iter()
-            .map(|&k| ((current[k] - mean) / opts.bin).round() as i64)
+            .map(|&k| ((current[k] - mean) / opts.bin).round())
             .collect();
-        let lo = *bins.iter().min().unwrap_or(&0);
-        let hi = *bins.iter().max().unwrap_or(&0);
-        if hi - lo > 100_000 {
+        let lo_f = scaled.iter().copied().fold(f64::INFINITY, f64::min);
+        let hi_f = scaled.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let span = hi_f - lo_f;
+        if span.is_nan() || span > 100_000.0 {
             return Err(Error::invalid(
                 "histogram",
                 format!(
@@ -140,6 +142,9 @@ pub fn current_statistics(
                 ),
             ));
         }
+        let bins: Vec<i64> = scaled.iter().map(|&v| v as i64).collect();
+        let lo = *bins.iter().min().unwrap_or(&0);
+        let hi = *bins.iter().max().unwrap_or(&0);
         let mut counts = vec![0usize; (hi - lo + 1) as usize];
         for &bi in &bins {
             counts[(bi - lo) as usize] += 1;

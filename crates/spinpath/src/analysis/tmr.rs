@@ -48,6 +48,10 @@ pub struct TmrCurve {
     pub opposite_regions: Vec<(f64, f64)>,
     /// The |I_AP| threshold used, nA.
     pub min_ap_current: f64,
+    /// Biases (mV) where the averaged I_P crosses zero (linear interpolation on the grid).
+    pub zeros_p: Vec<f64>,
+    /// Biases (mV) where the averaged I_AP crosses zero.
+    pub zeros_ap: Vec<f64>,
 }
 
 impl TmrCurve {
@@ -119,6 +123,8 @@ pub fn tmr_from_iv(p: &Trace, ap: &Trace, opts: TmrOptions) -> Result<TmrCurve> 
         ap_near_zero: Vec::new(),
         opposite_regions: Vec::new(),
         min_ap_current: min_ap,
+        zeros_p: super::zero_crossings(&grid, &ip),
+        zeros_ap: super::zero_crossings(&grid, &iap),
     };
     for k in 0..grid.len() {
         let near = iap[k].is_nan() || iap[k].abs() <= min_ap;
@@ -508,6 +514,10 @@ mod tests {
             }
         }
         assert_eq!(c.opposite_regions.len(), 1);
+        assert_eq!(c.zeros_ap.len(), 1);
+        assert!(c.zeros_ap[0].abs() < 1e-9);
+        assert_eq!(c.zeros_p.len(), 1);
+        assert!((c.zeros_p[0] + 0.515).abs() < 1e-9, "{:?}", c.zeros_p);
         let (a, b) = c.opposite_regions[0];
         assert!((a + 0.5).abs() < 1e-9 && (b + 0.1).abs() < 1e-9, "{a} {b}");
         // The CSV has an empty cell, not inf, at V = 0.
