@@ -16,6 +16,7 @@ use std::collections::BTreeMap;
 use toml::Spanned;
 
 pub mod fit;
+pub mod protocol;
 
 /// Largest number of bias points or spectrum energies accepted (guards against typos).
 pub const MAX_POINTS: usize = 1_000_000;
@@ -33,6 +34,7 @@ struct RawFile {
     spin_engine: Option<RawSpinEngine>,
     states: Option<Vec<RawState>>,
     run: Option<RawRun>,
+    protocol: Option<protocol::RawProtocol>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -192,6 +194,8 @@ pub struct CoherentRun {
     pub spectra: Option<Spectra>,
     /// Paper 1's parametrisation, when the file used `[spin_engine]` (fits address its values).
     pub spin_engine: Option<SpinEngineSpec>,
+    /// A lab protocol to run instead of the plain bias sweep (`[protocol]`).
+    pub protocol: Option<protocol::ProtocolSpec>,
 }
 
 /// Locates byte offsets of a file's text as `file:line:column`.
@@ -338,7 +342,14 @@ pub fn parse_coherent_run(file: &str, text: &str) -> Result<CoherentRun> {
         .as_ref()
         .map(|s| build_spectra(&cx, s))
         .transpose()?;
+    let state_names: Vec<String> = states.iter().map(|s| s.name.clone()).collect();
+    let protocol = raw
+        .protocol
+        .as_ref()
+        .map(|p| protocol::build_protocol(&cx, p, &state_names))
+        .transpose()?;
     Ok(CoherentRun {
+        protocol,
         spin_engine,
         title: raw.title,
         output: raw.output,
