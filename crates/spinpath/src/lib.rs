@@ -9,8 +9,10 @@
 //!
 //! Units everywhere: meV, mV, K, Oe, nA, nW (see [`units`]).
 
+pub mod capacitance;
 pub mod error;
 pub mod io;
+pub mod master;
 pub mod plot;
 pub mod table;
 pub mod units;
