@@ -2,6 +2,8 @@
 
 use clap::{Parser, Subcommand};
 
+mod capacitance;
+mod dots;
 mod run;
 
 /// Spin-polarised quantum transport through atom-scale paths in magnetic tunnel junctions.
@@ -16,12 +18,18 @@ struct Cli {
 enum Command {
     /// Run a simulation described by a TOML file and write its results folder.
     Run(run::RunArgs),
+    /// Interacting dots (master equation, transient, Monte Carlo) from `[dots]` + `[dots_run]`.
+    Dots(dots::DotsArgs),
+    /// Capacitance estimates (paper 2, SI Note 5): radius from gap, gating distance from shift.
+    Capacitance(capacitance::CapacitanceArgs),
 }
 
 fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run(args) => run::run(args),
+        Command::Dots(args) => dots::run(args),
+        Command::Capacitance(args) => capacitance::run(args),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");
