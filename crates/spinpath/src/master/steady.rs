@@ -2,19 +2,20 @@
 //!
 //! The generator has L[to][from] = W(from → to) and L[s][s] = −Σ W(s → ·); its columns sum to zero, so
 //! one balance equation is redundant and is replaced by the normalisation Σ p = 1. Small systems are
-//! solved by dense LU with partial pivoting (nalgebra); large ones by a sparse, Jacobi-preconditioned
-//! BiCGSTAB iteration on the same system with a residual check.
+//! solved densely by the Grassmann–Taksar–Heyman (GTH) elimination, which is exact to round-off for
+//! any stiffness; large ones by a sparse, Jacobi-preconditioned BiCGSTAB iteration on the balance
+//! equations with a residual check.
 
 use super::rates::RateSet;
 use crate::error::{Error, Result};
-use nalgebra::{DMatrix, DVector};
+use nalgebra::DMatrix;
 
 /// Which linear solver the steady state uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SteadyMethod {
-    /// Dense LU up to `dense_limit` states, sparse iterative above.
+    /// Dense GTH up to `dense_limit` states, sparse iterative above.
     Auto,
-    /// Always dense LU.
+    /// Always dense GTH elimination.
     Dense,
     /// Always sparse BiCGSTAB.
     Sparse,
@@ -77,44 +78,148 @@ fn clean(mut p: Vec<f64>, context: &str) -> Result<Vec<f64>> {
     Ok(p)
 }
 
-/// Row used for the normalisation: the state with the largest escape rate (best conditioned).
-fn norm_row(rates: &RateSet) -> usize {
-    let mut best = 0;
-    for (s, &r) in rates.out_rate.iter().enumerate() {
-        if r > rates.out_rate[best] {
-            best = s;
+/// The states of the unique closed communicating class (the support of the steady state), in an
+/// order where every state after the first has a transition to an earlier one.
+///
+/// Rates can underflow to exactly zero (energies of hundreds of k_BT), which leaves transient or
+/// unreachable states; they carry no steady-state probability and are dropped. Two or more closed
+/// classes mean the steady state is not unique: an error.
+pub fn closed_class(rates: &RateSet) -> Result<Vec<usize>> {
+    let n = rates.n_states;
+    // Kosaraju: first pass, iterative DFS finishing order on the forward graph.
+    let mut visited = vec![false; n];
+    let mut order = Vec::with_capacity(n);
+    for root in 0..n {
+        if visited[root] {
+            continue;
+        }
+        visited[root] = true;
+        let mut stack = vec![(root, rates.offsets[root])];
+        while let Some(&mut (s, ref mut next)) = stack.last_mut() {
+            if *next < rates.offsets[s + 1] {
+                let t = rates.transitions[*next].to as usize;
+                *next += 1;
+                if !visited[t] {
+                    visited[t] = true;
+                    stack.push((t, rates.offsets[t]));
+                }
+            } else {
+                order.push(s);
+                stack.pop();
+            }
         }
     }
-    best
+    // Reverse graph.
+    let mut rev: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for t in &rates.transitions {
+        rev[t.to as usize].push(t.from as usize);
+    }
+    let mut comp = vec![usize::MAX; n];
+    let mut n_comp = 0;
+    for &root in order.iter().rev() {
+        if comp[root] != usize::MAX {
+            continue;
+        }
+        comp[root] = n_comp;
+        let mut stack = vec![root];
+        while let Some(s) = stack.pop() {
+            for &t in &rev[s] {
+                if comp[t] == usize::MAX {
+                    comp[t] = n_comp;
+                    stack.push(t);
+                }
+            }
+        }
+        n_comp += 1;
+    }
+    // Closed components: no transition leaves them.
+    let mut open = vec![false; n_comp];
+    for t in &rates.transitions {
+        if comp[t.from as usize] != comp[t.to as usize] {
+            open[comp[t.from as usize]] = true;
+        }
+    }
+    let closed: Vec<usize> = (0..n_comp).filter(|&c| !open[c]).collect();
+    if closed.len() != 1 {
+        return Err(Error::Numerical {
+            context: "steady state".into(),
+            message: format!(
+                "{} disconnected sets of states (the steady state is not unique; check that every dot touches a lead with Γ > 0)",
+                closed.len()
+            ),
+        });
+    }
+    let c = closed[0];
+    // Order by backward breadth-first search from one member.
+    let root = (0..n).find(|&s| comp[s] == c).expect("non-empty component");
+    let mut seen = vec![false; n];
+    seen[root] = true;
+    let mut out = vec![root];
+    let mut head = 0;
+    while head < out.len() {
+        let s = out[head];
+        head += 1;
+        for &t in &rev[s] {
+            if !seen[t] && comp[t] == c {
+                seen[t] = true;
+                out.push(t);
+            }
+        }
+    }
+    Ok(out)
 }
 
-/// Steady-state probabilities by dense LU.
+/// Steady-state probabilities by the Grassmann–Taksar–Heyman elimination (dense, O(n³)).
+///
+/// GTH is Gaussian elimination written without subtractions: every quantity is a sum of products of
+/// rates, so the result keeps full relative accuracy however stiff the rates are (a slow gating dot
+/// next to a fast transport dot, barriers of hundreds of k_BT).
 pub fn solve_dense(rates: &RateSet) -> Result<Vec<f64>> {
-    let n = rates.n_states;
-    let mut a = generator(rates);
-    let row = norm_row(rates);
-    // Scale every column by the inverse escape rate (a diagonal change of variables q = D p) so that
-    // fast and slow states are balanced before elimination.
-    let scale: Vec<f64> = rates
-        .out_rate
-        .iter()
-        .map(|&r| if r > 0.0 { 1.0 / r } else { 1.0 })
-        .collect();
-    for j in 0..n {
-        for i in 0..n {
-            a[(i, j)] *= scale[j];
+    let class = closed_class(rates)?;
+    let m = class.len();
+    let mut index = vec![usize::MAX; rates.n_states];
+    for (k, &s) in class.iter().enumerate() {
+        index[s] = k;
+    }
+    // a[i][j] = rate i → j within the class (row-major).
+    let mut a = vec![0.0; m * m];
+    for t in &rates.transitions {
+        let (i, j) = (index[t.from as usize], index[t.to as usize]);
+        if i != usize::MAX && j != usize::MAX {
+            a[i * m + j] += t.rate;
         }
     }
-    for j in 0..n {
-        a[(row, j)] = scale[j];
+    for k in (1..m).rev() {
+        let s: f64 = a[k * m..k * m + k].iter().sum();
+        if !(s > 0.0) {
+            return Err(Error::Numerical {
+                context: "steady state (GTH)".into(),
+                message: format!("state {} has no path back (escape sum {s})", class[k]),
+            });
+        }
+        for i in 0..k {
+            a[i * m + k] /= s;
+        }
+        for i in 0..k {
+            let aik = a[i * m + k];
+            if aik == 0.0 {
+                continue;
+            }
+            for j in 0..k {
+                a[i * m + j] += aik * a[k * m + j];
+            }
+        }
     }
-    let mut b = DVector::zeros(n);
-    b[row] = 1.0;
-    let q = a.lu().solve(&b).ok_or_else(|| Error::Numerical {
-        context: "steady state (dense LU)".into(),
-        message: "singular generator: the states split into disconnected sets (check that every dot touches a lead with Γ > 0)".into(),
-    })?;
-    clean((0..n).map(|j| q[j] * scale[j]).collect(), "steady state (dense LU)")
+    let mut x = vec![0.0; m];
+    x[0] = 1.0;
+    for j in 1..m {
+        x[j] = (0..j).map(|i| x[i] * a[i * m + j]).sum();
+    }
+    let mut p = vec![0.0; rates.n_states];
+    for (k, &s) in class.iter().enumerate() {
+        p[s] = x[k];
+    }
+    clean(p, "steady state (GTH)")
 }
 
 /// Compressed sparse rows.
@@ -140,27 +245,34 @@ fn dot(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
-/// Steady-state probabilities by sparse BiCGSTAB (Jacobi preconditioned).
+/// Steady-state probabilities by sparse BiCGSTAB (Jacobi preconditioned), on the closed class.
 pub fn solve_sparse(rates: &RateSet, tolerance: f64, max_iterations: usize) -> Result<Vec<f64>> {
-    let n = rates.n_states;
-    let row = norm_row(rates);
+    let class = closed_class(rates)?;
+    let n = class.len();
+    let mut index = vec![usize::MAX; rates.n_states];
+    for (k, &s) in class.iter().enumerate() {
+        index[s] = k;
+    }
+    let out_rate: Vec<f64> = class.iter().map(|&s| rates.out_rate[s]).collect();
+    let mut row = 0;
+    for (k, &r) in out_rate.iter().enumerate() {
+        if r > out_rate[row] {
+            row = k;
+        }
+    }
     // Variables q_j = p_j·Γ_j (escape-rate scaled), so that the generator columns are O(1).
-    let scale: Vec<f64> = rates
-        .out_rate
-        .iter()
-        .map(|&r| if r > 0.0 { 1.0 / r } else { 1.0 })
-        .collect();
+    let scale: Vec<f64> = out_rate.iter().map(|&r| if r > 0.0 { 1.0 / r } else { 1.0 }).collect();
     // Rows of A: for i ≠ row, A[i][j] = L[i][j]·scale[j]; row `row` = scale (normalisation).
     let mut rows: Vec<Vec<(usize, f64)>> = vec![Vec::new(); n];
     for t in &rates.transitions {
-        let (i, j) = (t.to as usize, t.from as usize);
-        if i != row {
+        let (i, j) = (index[t.to as usize], index[t.from as usize]);
+        if i != usize::MAX && j != usize::MAX && i != row {
             rows[i].push((j, t.rate * scale[j]));
         }
     }
     for s in 0..n {
         if s != row {
-            rows[s].push((s, -rates.out_rate[s] * scale[s]));
+            rows[s].push((s, -out_rate[s] * scale[s]));
         }
     }
     rows[row] = (0..n).map(|j| (j, scale[j])).collect();
@@ -169,13 +281,13 @@ pub fn solve_sparse(rates: &RateSet, tolerance: f64, max_iterations: usize) -> R
         col: Vec::new(),
         val: Vec::new(),
     };
-    let mut diag = vec![1.0; n];
+    let mut diag = vec![0.0; n];
     for (i, r) in rows.iter().enumerate() {
         for &(j, v) in r {
             csr.col.push(j);
             csr.val.push(v);
             if i == j {
-                diag[i] = v;
+                diag[i] += v;
             }
         }
         csr.ptr.push(csr.col.len());
@@ -187,7 +299,7 @@ pub fn solve_sparse(rates: &RateSet, tolerance: f64, max_iterations: usize) -> R
     let mut b = vec![0.0; n];
     b[row] = 1.0;
     // Initial guess: uniform p.
-    let mut x: Vec<f64> = rates.out_rate.iter().map(|&r| if r > 0.0 { r / n as f64 } else { 1.0 / n as f64 }).collect();
+    let mut x: Vec<f64> = out_rate.iter().map(|&r| if r > 0.0 { r / n as f64 } else { 1.0 / n as f64 }).collect();
     let mut ax = vec![0.0; n];
     csr.mul(&x, &mut ax);
     let mut r: Vec<f64> = b.iter().zip(&ax).map(|(b, a)| b - a).collect();
@@ -245,10 +357,11 @@ pub fn solve_sparse(rates: &RateSet, tolerance: f64, max_iterations: usize) -> R
             message: format!("no convergence: residual {res:.3e} after at most {max_iterations} iterations"),
         });
     }
-    clean(
-        x.iter().zip(&scale).map(|(q, s)| q * s).collect(),
-        "steady state (sparse BiCGSTAB)",
-    )
+    let mut p = vec![0.0; rates.n_states];
+    for (k, &s) in class.iter().enumerate() {
+        p[s] = x[k] * scale[k];
+    }
+    clean(p, "steady state (sparse BiCGSTAB)")
 }
 
 /// Steady-state probabilities with the method chosen by `options`.
