@@ -60,14 +60,20 @@ pub fn run(a: CapacitanceArgs) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(());
     }
-    println!("geometry: l = {} nm, d = {} nm, eps = {}", a.spacing_nm, a.distance_nm, a.permittivity);
+    println!(
+        "geometry: l = {} nm, d = {} nm, eps = {}",
+        a.spacing_nm, a.distance_nm, a.permittivity
+    );
     println!("  (psi(d/l) + psi(1-d/l) + 2 gamma)/2 = {:.4}", k / 2.0);
     println!("  radius r          = {r:.4} nm");
     println!("  capacitance C     = {c_self:.4} aF");
     println!("  Coulomb gap D_CG  = {gap:.2} mV   (E_C = e^2/2C = e D_CG = {gap:.2} meV)");
     if let Some((s, w)) = pair {
         println!("  gating distance s = {s:.4} nm");
-        println!("  writing shift D_W = {w:.2} mV   (pair capacitance {:.4} aF)", cap::pair_capacitance_af(r, s, a.permittivity)?);
+        println!(
+            "  writing shift D_W = {w:.2} mV   (pair capacitance {:.4} aF)",
+            cap::pair_capacitance_af(r, s, a.permittivity)?
+        );
     }
     Ok(())
 }

@@ -23,17 +23,25 @@ pub struct DotsArgs {
 
 /// Execute `spinpath dots`.
 pub fn run(args: DotsArgs) -> anyhow::Result<()> {
-    let text = std::fs::read_to_string(&args.config).with_context(|| format!("reading {}", args.config.display()))?;
+    let text = std::fs::read_to_string(&args.config)
+        .with_context(|| format!("reading {}", args.config.display()))?;
     run_dots(&args.config, &text, args.output.as_deref(), args.force)
 }
 
 /// Run a dots configuration: sweep every magnetic state with the chosen solver, then write
 /// `iv.csv`, `dots.csv`, `didv.svg`, `summary.json` (and `kmc_trace.csv` when
 /// `[dots_run.monte_carlo]` is present) into the output folder, and print a short summary.
-pub fn run_dots(config_path: &Path, toml_text: &str, output_dir: Option<&Path>, force: bool) -> anyhow::Result<()> {
+pub fn run_dots(
+    config_path: &Path,
+    toml_text: &str,
+    output_dir: Option<&Path>,
+    force: bool,
+) -> anyhow::Result<()> {
     let file = config_path.display().to_string();
     let (model, run) = spec::load(&file, toml_text)?;
-    let run = run.ok_or_else(|| anyhow::anyhow!("{file}: no [dots_run] section: nothing to run (see docs/dots.md)"))?;
+    let run = run.ok_or_else(|| {
+        anyhow::anyhow!("{file}: no [dots_run] section: nothing to run (see docs/dots.md)")
+    })?;
     let out: PathBuf = match (output_dir, &run.output) {
         (Some(o), _) => o.to_path_buf(),
         (None, Some(o)) => PathBuf::from(o),
@@ -47,13 +55,27 @@ pub fn run_dots(config_path: &Path, toml_text: &str, output_dir: Option<&Path>, 
         let mut solver: Box<dyn DotSolver> = match run.solver {
             SolverKind::Steady => Box::new(SteadyState::default()),
             SolverKind::Transient => Box::new(Transient::default()),
-            SolverKind::MonteCarlo => Box::new(MonteCarlo::new(run.seed, run.integration_s, run.max_events)),
+            SolverKind::MonteCarlo => {
+                Box::new(MonteCarlo::new(run.seed, run.integration_s, run.max_events))
+            }
         };
         solver_name = solver.name();
         let results = protocol::run_sweep(&model, magnet, &points, run.dwell_s, solver.as_mut())?;
-        sweeps.push(StateSweep::new(&model, magnet, points.clone(), results, run.gating_dot));
+        sweeps.push(StateSweep::new(
+            &model,
+            magnet,
+            points.clone(),
+            results,
+            run.gating_dot,
+        ));
     }
-    let summary = protocol::summarize(&sweeps, run.peak_threshold, solver_name, run.seed, run.dwell_s);
+    let summary = protocol::summarize(
+        &sweeps,
+        run.peak_threshold,
+        solver_name,
+        run.seed,
+        run.dwell_s,
+    );
     protocol::iv_table(&sweeps)?.write_csv(&out.join("iv.csv"))?;
     protocol::detail_table(&model, &sweeps)?.write_csv(&out.join("dots.csv"))?;
     protocol::figure(&sweeps).write_svg(&out.join("didv.svg"))?;
@@ -101,7 +123,10 @@ pub fn run_dots(config_path: &Path, toml_text: &str, output_dir: Option<&Path>, 
         json["monte_carlo"] = serde_json::json!({"state": magnet.label(), "duration_s": duration,
             "integration_time_s": integration, "seed": run.seed, "biases": stats});
     }
-    spinpath::io::write_atomic(&out.join("summary.json"), serde_json::to_string_pretty(&json)?.as_bytes())?;
+    spinpath::io::write_atomic(
+        &out.join("summary.json"),
+        serde_json::to_string_pretty(&json)?.as_bytes(),
+    )?;
     print_summary(&summary, &out);
     Ok(())
 }
@@ -111,7 +136,13 @@ fn fmt(v: Option<f64>) -> String {
 }
 
 fn print_summary(s: &protocol::Summary, out: &Path) {
-    println!("dots run ({} solver, dwell {} s, seed {}) -> {}", s.solver, s.dwell_s, s.seed, out.display());
+    println!(
+        "dots run ({} solver, dwell {} s, seed {}) -> {}",
+        s.solver,
+        s.dwell_s,
+        s.seed,
+        out.display()
+    );
     for g in &s.gaps {
         println!(
             "  {:>2} {:<3}: gap edges {} / {}, Coulomb gap {}",
@@ -130,12 +161,21 @@ fn print_summary(s: &protocol::Summary, out: &Path) {
     let ev: Vec<String> = s
         .writing_events
         .iter()
-        .map(|e| format!("{} {} {} at {:.0} mV ({})", e.state, e.label, e.change, e.bias_mv, e.direction))
+        .map(|e| {
+            format!(
+                "{} {} {} at {:.0} mV ({})",
+                e.state, e.label, e.change, e.bias_mv, e.direction
+            )
+        })
         .collect();
     if !ev.is_empty() {
         println!("  writing events: {}", ev.join("; "));
     }
     for (b, n, p) in &s.p_ap_shift_mv {
-        println!("  AP-P peak shift on {b}: negative edge {}, positive edge {}", fmt(*n), fmt(*p));
+        println!(
+            "  AP-P peak shift on {b}: negative edge {}, positive edge {}",
+            fmt(*n),
+            fmt(*p)
+        );
     }
 }

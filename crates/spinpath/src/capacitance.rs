@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use statrs::function::gamma::digamma;
 
 /// Vacuum permittivity, F/m.
-pub const EPSILON_0_F_PER_M: f64 = 8.854_187_8188e-12;
+pub const EPSILON_0_F_PER_M: f64 = 8.854_187_818_8e-12;
 /// Euler–Mascheroni constant γ.
 pub const EULER_GAMMA: f64 = 0.577_215_664_901_532_9;
 const E_C: f64 = 1.602_176_634e-19;
@@ -25,7 +25,10 @@ fn positive(name: &str, v: f64) -> Result<()> {
     if v.is_finite() && v > 0.0 {
         Ok(())
     } else {
-        Err(Error::invalid("capacitance input", format!("{name} = {v}; must be finite and > 0")))
+        Err(Error::invalid(
+            "capacitance input",
+            format!("{name} = {v}; must be finite and > 0"),
+        ))
     }
 }
 
@@ -70,7 +73,9 @@ pub fn radius_from_gap_nm(gap_mv: f64, d_nm: f64, l_nm: f64, permittivity: f64) 
     positive("Coulomb gap (mV)", gap_mv)?;
     positive("relative permittivity", permittivity)?;
     let k = image_factor(d_nm, l_nm)?;
-    let a = 8.0 * std::f64::consts::PI * permittivity * EPSILON_0_F_PER_M * gap_mv * 1e-3 * l_nm * NM / E_C;
+    let a =
+        8.0 * std::f64::consts::PI * permittivity * EPSILON_0_F_PER_M * gap_mv * 1e-3 * l_nm * NM
+            / E_C;
     let denom = a - k / 2.0;
     if denom <= 0.0 {
         return Err(Error::invalid(
@@ -96,10 +101,16 @@ pub fn pair_capacitance_af(r_nm: f64, s_nm: f64, permittivity: f64) -> Result<f6
     if s_nm <= 2.0 * r_nm {
         return Err(Error::invalid(
             "capacitance input",
-            format!("spheres of radius {r_nm} nm overlap at centre distance {s_nm} nm (need s > 2r)"),
+            format!(
+                "spheres of radius {r_nm} nm overlap at centre distance {s_nm} nm (need s > 2r)"
+            ),
         ));
     }
-    Ok(2.0 * std::f64::consts::PI * permittivity * EPSILON_0_F_PER_M * r_nm * NM / (1.0 - r_nm / (s_nm - r_nm)) * 1e18)
+    Ok(
+        2.0 * std::f64::consts::PI * permittivity * EPSILON_0_F_PER_M * r_nm * NM
+            / (1.0 - r_nm / (s_nm - r_nm))
+            * 1e18,
+    )
 }
 
 /// Bias shift Δ_W = e/C (mV) caused by one electron on a sphere at distance `s_nm`.
@@ -112,7 +123,9 @@ pub fn separation_from_shift_nm(shift_mv: f64, r_nm: f64, permittivity: f64) -> 
     positive("writing shift (mV)", shift_mv)?;
     positive("radius r (nm)", r_nm)?;
     positive("relative permittivity", permittivity)?;
-    let x = 2.0 * std::f64::consts::PI * permittivity * EPSILON_0_F_PER_M * r_nm * NM * shift_mv * 1e-3 / E_C;
+    let x =
+        2.0 * std::f64::consts::PI * permittivity * EPSILON_0_F_PER_M * r_nm * NM * shift_mv * 1e-3
+            / E_C;
     if x >= 1.0 {
         return Err(Error::invalid(
             "capacitance input",

@@ -11,12 +11,23 @@ use std::path::{Path, PathBuf};
 /// renamed over `path`. A reader sees either the old file or the complete new one.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty());
-    let file_name = path
-        .file_name()
-        .ok_or_else(|| Error::invalid("output path", format!("{} has no file name", path.display())))?;
+    let file_name = path.file_name().ok_or_else(|| {
+        Error::invalid(
+            "output path",
+            format!("{} has no file name", path.display()),
+        )
+    })?;
     let tmp: PathBuf = match dir {
-        Some(d) => d.join(format!(".{}.{}.tmp", file_name.to_string_lossy(), std::process::id())),
-        None => PathBuf::from(format!(".{}.{}.tmp", file_name.to_string_lossy(), std::process::id())),
+        Some(d) => d.join(format!(
+            ".{}.{}.tmp",
+            file_name.to_string_lossy(),
+            std::process::id()
+        )),
+        None => PathBuf::from(format!(
+            ".{}.{}.tmp",
+            file_name.to_string_lossy(),
+            std::process::id()
+        )),
     };
     let result = (|| {
         let mut f = std::fs::File::create(&tmp)?;

@@ -105,7 +105,10 @@ impl Figure {
         let n = self.panels.len().max(1);
         let cols = self.columns.min(n);
         let rows = n.div_ceil(cols);
-        let size = (self.panel_size.0 * cols as u32, self.panel_size.1 * rows as u32);
+        let size = (
+            self.panel_size.0 * cols as u32,
+            self.panel_size.1 * rows as u32,
+        );
         let mut out = String::new();
         {
             let root = SVGBackend::with_string(&mut out, size).into_drawing_area();
@@ -150,8 +153,12 @@ fn finite_range(values: impl Iterator<Item = f64>) -> Option<(f64, f64)> {
     Some((lo - pad, hi + pad))
 }
 
-fn draw_panel<DB: DrawingBackend>(panel: &Panel, area: &DrawingArea<DB, plotters::coord::Shift>) -> Result<()> {
-    let x_range = finite_range(panel.series.iter().flat_map(|s| s.x.iter().copied())).unwrap_or((0.0, 1.0));
+fn draw_panel<DB: DrawingBackend>(
+    panel: &Panel,
+    area: &DrawingArea<DB, plotters::coord::Shift>,
+) -> Result<()> {
+    let x_range =
+        finite_range(panel.series.iter().flat_map(|s| s.x.iter().copied())).unwrap_or((0.0, 1.0));
     let y_range = panel
         .y_range
         .or_else(|| finite_range(panel.series.iter().flat_map(|s| s.y.iter().copied())))
@@ -202,13 +209,14 @@ fn draw_panel<DB: DrawingBackend>(panel: &Panel, area: &DrawingArea<DB, plotters
                     .draw_series(seg.into_iter().map(|p| Circle::new(p, 2, style.filled())))
                     .map_err(plot_err)?
             } else {
-                chart.draw_series(LineSeries::new(seg, style)).map_err(plot_err)?
+                chart
+                    .draw_series(LineSeries::new(seg, style))
+                    .map_err(plot_err)?
             };
             if first && !s.label.is_empty() {
                 any_label = true;
-                anno.label(s.label.clone()).legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 18, y)], style)
-                });
+                anno.label(s.label.clone())
+                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], style));
             }
             first = false;
         }
@@ -236,7 +244,12 @@ mod tests {
                 title: "test".into(),
                 x_label: "bias_mV".into(),
                 y_label: "current_nA".into(),
-                series: vec![Series::line("I_P", vec![0.0, 1.0, 2.0], vec![1.0, f64::NAN, 3.0], 0)],
+                series: vec![Series::line(
+                    "I_P",
+                    vec![0.0, 1.0, 2.0],
+                    vec![1.0, f64::NAN, 3.0],
+                    0,
+                )],
                 zero_line: true,
                 y_range: None,
             }],

@@ -52,12 +52,18 @@ impl Table {
 
     fn check_push(&self, name: &str, len: usize) -> Result<()> {
         if self.names.iter().any(|n| n == name) {
-            return Err(Error::invalid("table", format!("duplicate column `{name}`")));
+            return Err(Error::invalid(
+                "table",
+                format!("duplicate column `{name}`"),
+            ));
         }
         if !self.columns.is_empty() && len != self.n_rows() {
             return Err(Error::invalid(
                 "table",
-                format!("column `{name}` has {len} rows, the table has {}", self.n_rows()),
+                format!(
+                    "column `{name}` has {len} rows, the table has {}",
+                    self.n_rows()
+                ),
             ));
         }
         Ok(())
@@ -83,7 +89,10 @@ impl Table {
 
     /// A column by name.
     pub fn column(&self, name: &str) -> Option<&Column> {
-        self.names.iter().position(|n| n == name).map(|i| &self.columns[i])
+        self.names
+            .iter()
+            .position(|n| n == name)
+            .map(|i| &self.columns[i])
     }
 
     /// A numeric column by name.
@@ -104,7 +113,10 @@ impl Table {
 
     /// Iterate over `(name, column)` pairs.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Column)> {
-        self.names.iter().map(String::as_str).zip(self.columns.iter())
+        self.names
+            .iter()
+            .map(String::as_str)
+            .zip(self.columns.iter())
     }
 
     /// Render as CSV text (header line, then rows). Numbers use Rust's shortest round-trip format

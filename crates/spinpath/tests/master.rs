@@ -1,12 +1,15 @@
 //! Physics tests of the interacting-dot master equation (issue 3). Every expected value is computed
 //! independently (closed forms, Boltzmann weights, quadrature), never copied from a run.
+#![allow(clippy::needless_range_loop)] // index loops over matrix entries read more clearly here
 
 use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use spinpath::master::model::{E_OVER_HBAR_NA_PER_MEV, HBAR_MEV_S};
 use spinpath::master::protocol::{self, StateSweep};
 use spinpath::master::steady::{self, SteadyMethod, SteadyOptions};
-use spinpath::master::{kmc, spec, transient, Dot, DotModel, Lead, Magnet, Orbital, PointResult, RateSet, Transient};
+use spinpath::master::{
+    kmc, spec, transient, Dot, DotModel, Lead, Magnet, Orbital, PointResult, RateSet, Transient,
+};
 use spinpath::units::{fermi, kt_mev, E_OVER_H_NA_PER_MEV};
 
 fn uniform(rng: &mut Xoshiro256PlusPlus, lo: f64, hi: f64) -> f64 {
@@ -70,8 +73,13 @@ fn non_interacting_level_matches_closed_form_per_spin() {
                 let eps = 0.7 + 0.2 * v - sigma * 0.45;
                 let gl = 0.013 * (1.0 + sigma * 0.4);
                 let gr = 0.004 * (1.0 - sigma * m_r * 0.25);
-                let i = E_OVER_HBAR_NA_PER_MEV * gl * gr / (gl + gr) * (fermi(eps, v / 2.0, kt) - fermi(eps, -v / 2.0, kt));
-                assert!((res.current_spin_na[s] - i).abs() <= 1e-10 * i.abs().max(1e-3), "spin {s} V={v}: {} vs {i}", res.current_spin_na[s]);
+                let i = E_OVER_HBAR_NA_PER_MEV * gl * gr / (gl + gr)
+                    * (fermi(eps, v / 2.0, kt) - fermi(eps, -v / 2.0, kt));
+                assert!(
+                    (res.current_spin_na[s] - i).abs() <= 1e-10 * i.abs().max(1e-3),
+                    "spin {s} V={v}: {} vs {i}",
+                    res.current_spin_na[s]
+                );
                 total += i;
             }
             assert!((res.current_na - total).abs() <= 1e-10 * total.abs().max(1e-3));
@@ -88,9 +96,13 @@ fn infinite_u_level_has_spin_degeneracy_factor() {
     let kt = kt_mev(t);
     for &v in &[-10.0, -3.0, 0.5, 3.0, 4.0, 12.0] {
         let (fl, fr) = (fermi(1.5, v / 2.0, kt), fermi(1.5, -v / 2.0, kt));
-        let expect = E_OVER_HBAR_NA_PER_MEV * 2.0 * gl * gr * (fl - fr) / (gl * (1.0 + fl) + gr * (1.0 + fr));
+        let expect = E_OVER_HBAR_NA_PER_MEV * 2.0 * gl * gr * (fl - fr)
+            / (gl * (1.0 + fl) + gr * (1.0 + fr));
         let got = steady_point(&m, v, Magnet::P).current_na;
-        assert!((got - expect).abs() <= 1e-10 * expect.abs().max(1e-6), "V={v}: {got} vs {expect}");
+        assert!(
+            (got - expect).abs() <= 1e-10 * expect.abs().max(1e-6),
+            "V={v}: {got} vs {expect}"
+        );
         // And it differs from the non-interacting value (the factor is really tested).
         let free = 2.0 * E_OVER_HBAR_NA_PER_MEV * gl * gr / (gl + gr) * (fl - fr);
         if v.abs() > 5.0 {
@@ -129,10 +141,20 @@ fn random_model(rng: &mut Xoshiro256PlusPlus, n_orb: usize, n_dots: usize, t: f6
         orbitals,
         inter_dot_mev: inter,
         leads: [
-            lead((0..n_orb).map(|_| uniform(rng, 0.001, 0.05)).collect(), uniform(rng, -0.9, 0.9), t),
+            lead(
+                (0..n_orb).map(|_| uniform(rng, 0.001, 0.05)).collect(),
+                uniform(rng, -0.9, 0.9),
+                t,
+            ),
             lead(
                 (0..n_orb)
-                    .map(|i| if n_dots > 1 && i % n_dots == n_dots - 1 { 0.0 } else { uniform(rng, 0.001, 0.05) })
+                    .map(|i| {
+                        if n_dots > 1 && i % n_dots == n_dots - 1 {
+                            0.0
+                        } else {
+                            uniform(rng, 0.001, 0.05)
+                        }
+                    })
                     .collect(),
                 uniform(rng, -0.9, 0.9),
                 t,
@@ -149,18 +171,33 @@ fn equilibrium_gives_zero_current_and_boltzmann_occupations() {
     for trial in 0..20 {
         let t = uniform(&mut rng, 2.0, 50.0);
         let m = random_model(&mut rng, 3, 2, t);
-        let magnet = if trial % 2 == 0 { Magnet::P } else { Magnet::AP };
+        let magnet = if trial % 2 == 0 {
+            Magnet::P
+        } else {
+            Magnet::AP
+        };
         let res = steady_point(&m, 0.0, magnet);
         let scale = E_OVER_HBAR_NA_PER_MEV * 0.05;
-        assert!(res.current_na.abs() < 1e-10 * scale, "trial {trial}: I = {}", res.current_na);
+        assert!(
+            res.current_na.abs() < 1e-10 * scale,
+            "trial {trial}: I = {}",
+            res.current_na
+        );
         for s in 0..2 {
             assert!(res.current_spin_na[s].abs() < 1e-10 * scale);
         }
         let kt = kt_mev(t);
-        let w: Vec<f64> = (0..m.n_states()).map(|s| (-m.state_energy(s, 0.0, magnet) / kt).exp()).collect();
+        let w: Vec<f64> = (0..m.n_states())
+            .map(|s| (-m.state_energy(s, 0.0, magnet) / kt).exp())
+            .collect();
         let z: f64 = w.iter().sum();
         for s in 0..m.n_states() {
-            assert!((res.probabilities[s] - w[s] / z).abs() < 1e-9, "trial {trial} state {s}: {} vs {}", res.probabilities[s], w[s] / z);
+            assert!(
+                (res.probabilities[s] - w[s] / z).abs() < 1e-9,
+                "trial {trial} state {s}: {} vs {}",
+                res.probabilities[s],
+                w[s] / z
+            );
         }
     }
 }
@@ -198,17 +235,31 @@ fn monte_carlo_mean_current_agrees_with_master_equation() {
     m.dots[0].charging_mev = 3.0;
     for (k, &v) in [4.0, -6.0].iter().enumerate() {
         let rates = RateSet::build(&m, v, Magnet::P);
-        let me = PointResult::from_probabilities(&rates, steady::solve(&rates, &SteadyOptions::default()).unwrap());
+        let me = PointResult::from_probabilities(
+            &rates,
+            steady::solve(&rates, &SteadyOptions::default()).unwrap(),
+        );
         // ~2·10⁵ tunnelling events in 400 windows.
         let total_rate = rates.out_rate.iter().sum::<f64>() / rates.n_states as f64 / HBAR_MEV_S;
         let duration = 2e5 / total_rate;
         let mut sim = kmc::Gillespie::new(1234 + k as u64, 0);
-        let trace = sim.run(&rates, duration, duration / 400.0, 10_000_000).unwrap();
+        let trace = sim
+            .run(&rates, duration, duration / 400.0, 10_000_000)
+            .unwrap();
         let r = trace.summarize(v, duration / 400.0);
         assert!(r.current_err_na > 0.0);
         let z = (r.current_na - me.current_na) / r.current_err_na;
-        assert!(z.abs() < 4.0, "V={v}: MC {} ± {} vs ME {} (z = {z})", r.current_na, r.current_err_na, me.current_na);
-        assert!(me.current_na.abs() > 20.0 * r.current_err_na, "the comparison must be sensitive");
+        assert!(
+            z.abs() < 4.0,
+            "V={v}: MC {} ± {} vs ME {} (z = {z})",
+            r.current_na,
+            r.current_err_na,
+            me.current_na
+        );
+        assert!(
+            me.current_na.abs() > 20.0 * r.current_err_na,
+            "the comparison must be sensitive"
+        );
         // Time fractions approach the probabilities.
         for (a, b) in r.probabilities.iter().zip(&me.probabilities) {
             assert!((a - b).abs() < 0.02);
@@ -226,7 +277,10 @@ fn symmetric_device_p_ap_symmetries() {
         for magnet in [Magnet::P, Magnet::AP] {
             let a = steady_point(&m, v, magnet).current_na;
             let b = steady_point(&m, -v, magnet).current_na;
-            assert!((a + b).abs() < 1e-10 * a.abs(), "{magnet:?} V={v}: {a} vs {b}");
+            assert!(
+                (a + b).abs() < 1e-10 * a.abs(),
+                "{magnet:?} V={v}: {a} vs {b}"
+            );
         }
         // TMR > 0 for p ≠ 0 ...
         let ip = steady_point(&m, v, Magnet::P).current_na;
@@ -259,13 +313,20 @@ fn agrees_with_coherent_breit_wigner_when_kt_much_larger_than_gamma() {
         let n = 200_000;
         let mut integral = 0.0;
         for k in 0..n {
-            let th = -std::f64::consts::FRAC_PI_2 + std::f64::consts::PI * (k as f64 + 0.5) / n as f64;
+            let th =
+                -std::f64::consts::FRAC_PI_2 + std::f64::consts::PI * (k as f64 + 0.5) / n as f64;
             let e = eps + 0.5 * g * th.tan();
-            integral += 2.0 * gl * gr / g * (fermi(e, v / 2.0, kt) - fermi(e, -v / 2.0, kt)) * std::f64::consts::PI / n as f64;
+            integral += 2.0 * gl * gr / g
+                * (fermi(e, v / 2.0, kt) - fermi(e, -v / 2.0, kt))
+                * std::f64::consts::PI
+                / n as f64;
         }
         let landauer = 2.0 * E_OVER_H_NA_PER_MEV * integral;
         let me = steady_point(&m, v, Magnet::P).current_na;
-        assert!((me - landauer).abs() < 0.01 * landauer.abs(), "V={v}: ME {me} vs Landauer {landauer}");
+        assert!(
+            (me - landauer).abs() < 0.01 * landauer.abs(),
+            "V={v}: ME {me} vs Landauer {landauer}"
+        );
     }
 }
 
@@ -275,8 +336,22 @@ fn sparse_solver_agrees_with_dense_gth() {
     let m = random_model(&mut rng, 5, 2, 30.0);
     assert_eq!(m.n_states(), 1024);
     let rates = RateSet::build(&m, 12.0, Magnet::AP);
-    let dense = steady::solve(&rates, &SteadyOptions { method: SteadyMethod::Dense, ..Default::default() }).unwrap();
-    let sparse = steady::solve(&rates, &SteadyOptions { method: SteadyMethod::Sparse, ..Default::default() }).unwrap();
+    let dense = steady::solve(
+        &rates,
+        &SteadyOptions {
+            method: SteadyMethod::Dense,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let sparse = steady::solve(
+        &rates,
+        &SteadyOptions {
+            method: SteadyMethod::Sparse,
+            ..Default::default()
+        },
+    )
+    .unwrap();
     for (a, b) in dense.iter().zip(&sparse) {
         assert!((a - b).abs() < 1e-9, "{a} vs {b}");
     }
@@ -310,12 +385,29 @@ fn memristive_preset_reproduces_paper_figures() {
     for magnet in [Magnet::P, Magnet::AP] {
         let mut solver = Transient::default();
         let res = protocol::run_sweep(&model, magnet, &points, run.dwell_s, &mut solver).unwrap();
-        sweeps.push(StateSweep::new(&model, magnet, points.clone(), res, run.gating_dot));
+        sweeps.push(StateSweep::new(
+            &model,
+            magnet,
+            points.clone(),
+            res,
+            run.gating_dot,
+        ));
     }
-    let s = protocol::summarize(&sweeps, run.peak_threshold, "transient", run.seed, run.dwell_s);
+    let s = protocol::summarize(
+        &sweeps,
+        run.peak_threshold,
+        "transient",
+        run.seed,
+        run.dwell_s,
+    );
     for g in &s.gaps {
         let gap = g.coulomb_gap_mv.expect("both edges found");
-        assert!((gap - 310.0).abs() < 6.0, "{} {}: gap {gap}", g.state, g.branch);
+        assert!(
+            (gap - 310.0).abs() < 6.0,
+            "{} {}: gap {gap}",
+            g.state,
+            g.branch
+        );
     }
     assert_eq!(s.gaps.len(), 4, "ON and OFF gaps in P and AP");
     for (st, w) in &s.writing_shift_mv {
@@ -325,8 +417,14 @@ fn memristive_preset_reproduces_paper_figures() {
     // Writing events: ON→OFF at positive bias (E+), OFF→ON at negative bias (E−), nothing else.
     for e in &s.writing_events {
         match e.change.as_str() {
-            "ON->OFF" => assert!(e.label == "E+" && e.bias_mv > 155.0 && e.bias_mv < 225.0, "{e:?}"),
-            "OFF->ON" => assert!(e.label == "E-" && e.bias_mv < -85.0 && e.bias_mv > -155.0, "{e:?}"),
+            "ON->OFF" => assert!(
+                e.label == "E+" && e.bias_mv > 155.0 && e.bias_mv < 225.0,
+                "{e:?}"
+            ),
+            "OFF->ON" => assert!(
+                e.label == "E-" && e.bias_mv < -85.0 && e.bias_mv > -155.0,
+                "{e:?}"
+            ),
             _ => panic!("unexpected event {e:?}"),
         }
     }
@@ -374,17 +472,40 @@ separation_nm = 0.4638
 "#;
     let (m, run) = spec::load("geo.toml", text).unwrap();
     assert!(run.is_none());
-    assert!((m.dots[0].charging_mev - 310.0).abs() < 1.0, "{}", m.dots[0].charging_mev);
-    assert!((m.inter_dot_mev[0][1] - 70.0).abs() < 0.3, "{}", m.inter_dot_mev[0][1]);
+    assert!(
+        (m.dots[0].charging_mev - 310.0).abs() < 1.0,
+        "{}",
+        m.dots[0].charging_mev
+    );
+    assert!(
+        (m.inter_dot_mev[0][1] - 70.0).abs() < 0.3,
+        "{}",
+        m.inter_dot_mev[0][1]
+    );
 }
 
 #[test]
 fn config_errors_name_line_key_and_range() {
     let text = "[dots]\ntemperature_K = 10.0\n[[dots.dot]]\nname = \"t\"\norbitals = [{ energy_meV = 1.0 }]\n[dots.leads.left]\ngamma_meV = { t = 0.01 }\npolarization = 1.5\n[dots.leads.right]\ngamma_meV = { t = 0.01 }\n";
     let e = spec::load("bad.toml", text).unwrap_err().to_string();
-    assert!(e.contains("bad.toml:8") && e.contains("dots.leads.left.polarization") && e.contains("[-1, 1]"), "{e}");
-    let e = spec::load("bad.toml", &text.replace("polarization = 1.5", "polarisation = 0.5")).unwrap_err().to_string();
+    assert!(
+        e.contains("bad.toml:8")
+            && e.contains("dots.leads.left.polarization")
+            && e.contains("[-1, 1]"),
+        "{e}"
+    );
+    let e = spec::load(
+        "bad.toml",
+        &text.replace("polarization = 1.5", "polarisation = 0.5"),
+    )
+    .unwrap_err()
+    .to_string();
     assert!(e.contains("bad.toml") && e.contains("polarisation"), "{e}");
-    let e = spec::load("bad.toml", &text.replace("{ t = 0.01 }\npolarization = 1.5", "{ x = 0.01 }")).unwrap_err().to_string();
+    let e = spec::load(
+        "bad.toml",
+        &text.replace("{ t = 0.01 }\npolarization = 1.5", "{ x = 0.01 }"),
+    )
+    .unwrap_err()
+    .to_string();
     assert!(e.contains("unknown dot `x`"), "{e}");
 }

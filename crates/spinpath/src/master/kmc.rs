@@ -57,7 +57,13 @@ impl Gillespie {
 
     /// Simulate `duration_s` seconds, sampling the current every `integration_s` seconds.
     /// `max_events` bounds the work (an error names it when exceeded).
-    pub fn run(&mut self, rates: &RateSet, duration_s: f64, integration_s: f64, max_events: u64) -> Result<KmcTrace> {
+    pub fn run(
+        &mut self,
+        rates: &RateSet,
+        duration_s: f64,
+        integration_s: f64,
+        max_events: u64,
+    ) -> Result<KmcTrace> {
         if !(integration_s > 0.0 && duration_s >= integration_s && duration_s.is_finite()) {
             return Err(Error::invalid(
                 "Monte Carlo",
@@ -89,7 +95,9 @@ impl Gillespie {
                 trace.time_fraction[self.state as usize] += window_end - t;
                 t = window_end;
                 let n = (counts[0] + counts[1]) as f64;
-                trace.current_na.push(n * ELEMENTARY_CHARGE_C / integration_s * 1e9);
+                trace
+                    .current_na
+                    .push(n * ELEMENTARY_CHARGE_C / integration_s * 1e9);
                 trace.time_s.push(window_end);
                 trace.state.push(self.state);
                 trace.counts_spin.push(counts);
@@ -147,7 +155,11 @@ impl KmcTrace {
         let n = self.current_na.len() as f64;
         let mean = self.current_na.iter().sum::<f64>() / n;
         let var = if n > 1.0 {
-            self.current_na.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0)
+            self.current_na
+                .iter()
+                .map(|x| (x - mean).powi(2))
+                .sum::<f64>()
+                / (n - 1.0)
         } else {
             f64::NAN
         };
@@ -163,7 +175,11 @@ impl KmcTrace {
             current_spin_na: [up, dn],
             current_err_na: (var / n).sqrt(),
             current_noise_na: var.sqrt(),
-            fano: if mean_n != 0.0 { var_n / mean_n.abs() } else { f64::NAN },
+            fano: if mean_n != 0.0 {
+                var_n / mean_n.abs()
+            } else {
+                f64::NAN
+            },
             probabilities: self.time_fraction.clone(),
         }
     }

@@ -117,7 +117,9 @@ impl DotSolver for MonteCarlo {
         self.sim.state = best as u32;
     }
     fn step(&mut self, rates: &RateSet, dwell_s: f64) -> Result<PointResult> {
-        let trace = self.sim.run(rates, dwell_s, self.integration_s, self.max_events)?;
+        let trace = self
+            .sim
+            .run(rates, dwell_s, self.integration_s, self.max_events)?;
         let r = trace.summarize(rates.bias_mv, self.integration_s);
         self.last_trace = Some(trace);
         Ok(r)

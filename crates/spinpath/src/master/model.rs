@@ -121,26 +121,40 @@ impl DotModel {
             format!("{no} orbitals; allowed 1..={MAX_ORBITALS} spinful orbitals"),
         )?;
         for (i, o) in self.orbitals.iter().enumerate() {
-            check(o.dot < nd, "orbital", format!("orbital {i} refers to dot {} of {nd}", o.dot))?;
+            check(
+                o.dot < nd,
+                "orbital",
+                format!("orbital {i} refers to dot {} of {nd}", o.dot),
+            )?;
             for (name, v) in [
                 ("energy_meV", o.energy_mev),
                 ("zeeman_meV", o.zeeman_mev),
                 ("exchange_P_meV", o.exchange_p_mev),
                 ("exchange_AP_meV", o.exchange_ap_mev),
             ] {
-                check(v.is_finite(), "orbital", format!("orbital {i}: {name} = {v} is not finite"))?;
+                check(
+                    v.is_finite(),
+                    "orbital",
+                    format!("orbital {i}: {name} = {v} is not finite"),
+                )?;
             }
             check(
                 (-0.5..=0.5).contains(&o.lever_arm),
                 "orbital",
-                format!("orbital {i}: lever_arm = {}; allowed [-0.5, 0.5]", o.lever_arm),
+                format!(
+                    "orbital {i}: lever_arm = {}; allowed [-0.5, 0.5]",
+                    o.lever_arm
+                ),
             )?;
         }
         for d in &self.dots {
             check(
                 d.charging_mev.is_finite() && d.charging_mev >= 0.0,
                 "dot",
-                format!("dot `{}`: charging_meV = {}; allowed >= 0", d.name, d.charging_mev),
+                format!(
+                    "dot `{}`: charging_meV = {}; allowed >= 0",
+                    d.name, d.charging_mev
+                ),
             )?;
         }
         check(
@@ -159,7 +173,11 @@ impl DotModel {
             }
         }
         for (side, l) in ["left", "right"].iter().zip(&self.leads) {
-            check(l.gamma_mev.len() == no, "lead", format!("{side} lead: one Γ per orbital needed"))?;
+            check(
+                l.gamma_mev.len() == no,
+                "lead",
+                format!("{side} lead: one Γ per orbital needed"),
+            )?;
             check(
                 l.gamma_mev.iter().all(|g| g.is_finite() && *g >= 0.0),
                 "lead",
@@ -168,7 +186,10 @@ impl DotModel {
             check(
                 (-1.0..=1.0).contains(&l.polarization),
                 "lead",
-                format!("{side} lead: polarization = {}; allowed [-1, 1]", l.polarization),
+                format!(
+                    "{side} lead: polarization = {}; allowed [-1, 1]",
+                    l.polarization
+                ),
             )?;
             check(
                 l.spin_accumulation_mev.is_finite(),
@@ -178,7 +199,10 @@ impl DotModel {
             check(
                 l.temperature_k.is_finite() && l.temperature_k >= 0.0,
                 "lead",
-                format!("{side} lead: temperature_K = {}; allowed >= 0", l.temperature_k),
+                format!(
+                    "{side} lead: temperature_K = {}; allowed >= 0",
+                    l.temperature_k
+                ),
             )?;
         }
         Ok(())
@@ -202,7 +226,7 @@ impl DotModel {
     /// Single-particle energy (meV) of spin-orbital `k` at bias `bias_mv` in configuration `magnet`.
     pub fn spin_orbital_energy(&self, k: usize, bias_mv: f64, magnet: Magnet) -> f64 {
         let o = &self.orbitals[k / 2];
-        let sigma = if k % 2 == 0 { 1.0 } else { -1.0 };
+        let sigma = if k.is_multiple_of(2) { 1.0 } else { -1.0 };
         let exch = match magnet {
             Magnet::P => o.exchange_p_mev,
             Magnet::AP => o.exchange_ap_mev,
@@ -234,8 +258,8 @@ impl DotModel {
         for (d, dot) in self.dots.iter().enumerate() {
             let nd = n[d] as f64;
             e += dot.charging_mev * nd * (nd - 1.0) / 2.0;
-            for d2 in d + 1..self.dots.len() {
-                e += self.inter_dot_mev[d][d2] * nd * n[d2] as f64;
+            for (d2, &n2) in n.iter().enumerate().skip(d + 1) {
+                e += self.inter_dot_mev[d][d2] * nd * n2 as f64;
             }
         }
         e

@@ -82,7 +82,13 @@ pub struct StateSweep {
 
 impl StateSweep {
     /// Assemble from raw results.
-    pub fn new(model: &DotModel, magnet: Magnet, points: Vec<BiasPoint>, results: Vec<PointResult>, gating_dot: Option<usize>) -> Self {
+    pub fn new(
+        model: &DotModel,
+        magnet: Magnet,
+        points: Vec<BiasPoint>,
+        results: Vec<PointResult>,
+        gating_dot: Option<usize>,
+    ) -> Self {
         let charges: Vec<Vec<f64>> = results.iter().map(|r| r.mean_charges(model)).collect();
         let branch = charges
             .iter()
@@ -96,9 +102,14 @@ impl StateSweep {
         for i in 0..points.len() {
             let same = |j: usize| points[j].segment == points[i].segment;
             let lo = if i > 0 && same(i - 1) { i - 1 } else { i };
-            let hi = if i + 1 < points.len() && same(i + 1) { i + 1 } else { i };
+            let hi = if i + 1 < points.len() && same(i + 1) {
+                i + 1
+            } else {
+                i
+            };
             if hi > lo {
-                didv[i] = (results[hi].current_na - results[lo].current_na) / (points[hi].bias_mv - points[lo].bias_mv);
+                didv[i] = (results[hi].current_na - results[lo].current_na)
+                    / (points[hi].bias_mv - points[lo].bias_mv);
             }
         }
         StateSweep {
@@ -184,31 +195,54 @@ fn median(mut v: Vec<f64>) -> Option<f64> {
     }
     v.sort_by(|a, b| a.total_cmp(b));
     let n = v.len();
-    Some(if n % 2 == 1 { v[n / 2] } else { 0.5 * (v[n / 2 - 1] + v[n / 2]) })
+    Some(if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        0.5 * (v[n / 2 - 1] + v[n / 2])
+    })
 }
 
 /// Local maxima of dI/dV above `threshold` × the largest dI/dV of the sweep, within runs of constant
 /// segment and branch. Positions are refined by a parabola through the three highest points.
 pub fn find_peaks(s: &StateSweep, threshold: f64) -> Vec<Peak> {
-    let max = s.didv.iter().copied().filter(|x| x.is_finite()).fold(0.0, f64::max);
+    let max = s
+        .didv
+        .iter()
+        .copied()
+        .filter(|x| x.is_finite())
+        .fold(0.0, f64::max);
     let mut out = Vec::new();
     if max <= 0.0 {
         return out;
     }
     let n = s.points.len();
-    let same = |a: usize, b: usize| s.points[a].segment == s.points[b].segment && s.branch[a] == s.branch[b];
+    let same = |a: usize, b: usize| {
+        s.points[a].segment == s.points[b].segment && s.branch[a] == s.branch[b]
+    };
     for i in 1..n.saturating_sub(1) {
         if !(same(i - 1, i) && same(i, i + 1)) {
             continue;
         }
         let (a, b, c) = (s.didv[i - 1], s.didv[i], s.didv[i + 1]);
-        if !(b.is_finite() && a.is_finite() && c.is_finite()) || b < threshold * max || b < a || b <= c {
+        if !(b.is_finite() && a.is_finite() && c.is_finite())
+            || b < threshold * max
+            || b < a
+            || b <= c
+        {
             continue;
         }
-        let (xa, xb, xc) = (s.points[i - 1].bias_mv, s.points[i].bias_mv, s.points[i + 1].bias_mv);
+        let (xa, xb, xc) = (
+            s.points[i - 1].bias_mv,
+            s.points[i].bias_mv,
+            s.points[i + 1].bias_mv,
+        );
         let denom = a - 2.0 * b + c;
         let h = 0.5 * (xc - xa);
-        let x = if denom < 0.0 { xb + 0.5 * h * (a - c) / denom } else { xb };
+        let x = if denom < 0.0 {
+            xb + 0.5 * h * (a - c) / denom
+        } else {
+            xb
+        };
         out.push(Peak {
             state: s.magnet.label().into(),
             branch: s.branch[i].into(),
@@ -241,10 +275,11 @@ pub fn writing_events(s: &StateSweep) -> Vec<WritingEvent> {
 /// Gap edges per branch: in every pass (segment) the peaks nearest zero on each side, then the
 /// median over passes.
 pub fn gap_edges(state: &str, peaks: &[Peak], branch: &str) -> GapEdges {
-    let mine: Vec<&Peak> = peaks.iter().filter(|p| p.state == state && p.branch == branch).collect();
-    let neg = median(
-        group_nearest(&mine, |x| x < 0.0),
-    );
+    let mine: Vec<&Peak> = peaks
+        .iter()
+        .filter(|p| p.state == state && p.branch == branch)
+        .collect();
+    let neg = median(group_nearest(&mine, |x| x < 0.0));
     let pos = median(group_nearest(&mine, |x| x > 0.0));
     GapEdges {
         state: state.into(),
@@ -275,7 +310,13 @@ fn group_nearest(peaks: &[&Peak], side: impl Fn(f64) -> bool) -> Vec<f64> {
 }
 
 /// Analyse the sweeps of all configurations.
-pub fn summarize(sweeps: &[StateSweep], threshold: f64, solver: &str, seed: u64, dwell_s: f64) -> Summary {
+pub fn summarize(
+    sweeps: &[StateSweep],
+    threshold: f64,
+    solver: &str,
+    seed: u64,
+    dwell_s: f64,
+) -> Summary {
     let mut peaks = Vec::new();
     let mut events = Vec::new();
     for s in sweeps {
@@ -295,7 +336,14 @@ pub fn summarize(sweeps: &[StateSweep], threshold: f64, solver: &str, seed: u64,
         if let (Some(a), Some(b)) = (on.positive_mv, off.positive_mv) {
             d.push(b - a);
         }
-        shifts.push((st.to_string(), if d.is_empty() { None } else { Some(d.iter().sum::<f64>() / d.len() as f64) }));
+        shifts.push((
+            st.to_string(),
+            if d.is_empty() {
+                None
+            } else {
+                Some(d.iter().sum::<f64>() / d.len() as f64)
+            },
+        ));
         let none = gap_edges(st, &peaks, "-");
         for g in [on, off, none] {
             if g.negative_mv.is_some() || g.positive_mv.is_some() {
@@ -425,7 +473,10 @@ pub fn figure(sweeps: &[StateSweep]) -> crate::plot::Figure {
             }
             let x: Vec<f64> = s.points.iter().map(|p| p.bias_mv).collect();
             let mask = |v: &[f64]| -> Vec<f64> {
-                v.iter().zip(&s.branch).map(|(y, b)| if *b == branch { *y } else { f64::NAN }).collect()
+                v.iter()
+                    .zip(&s.branch)
+                    .map(|(y, b)| if *b == branch { *y } else { f64::NAN })
+                    .collect()
             };
             let cur: Vec<f64> = s.results.iter().map(|r| r.current_na).collect();
             let label = format!("{} {}", s.magnet.label(), branch);
@@ -434,7 +485,8 @@ pub fn figure(sweeps: &[StateSweep]) -> crate::plot::Figure {
                 ser = ser.faint();
             }
             iv.series.push(ser);
-            didv.series.push(Series::line(label, x, mask(&s.didv), 2 * k + c + 1));
+            didv.series
+                .push(Series::line(label, x, mask(&s.didv), 2 * k + c + 1));
         }
         panels.push(didv);
     }

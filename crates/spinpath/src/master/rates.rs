@@ -54,7 +54,11 @@ impl RateSet {
         for (r, side) in sides.iter().enumerate() {
             let lead = &model.leads[r];
             let m = DotModel::magnetisation_sign(*side, magnet);
-            let mu = if r == 0 { bias_mv / 2.0 } else { -bias_mv / 2.0 };
+            let mu = if r == 0 {
+                bias_mv / 2.0
+            } else {
+                -bias_mv / 2.0
+            };
             for (s, par) in lead_par[r].iter_mut().enumerate() {
                 let sigma = if s == 0 { 1.0 } else { -1.0 };
                 *par = (
@@ -72,7 +76,7 @@ impl RateSet {
         let mut offsets = Vec::with_capacity(n_states + 1);
         let mut out_rate = vec![0.0; n_states];
         let mut charges = vec![0u32; nd];
-        for state in 0..n_states {
+        for (state, out) in out_rate.iter_mut().enumerate() {
             offsets.push(transitions.len());
             charges.iter_mut().for_each(|c| *c = 0);
             for (k, &d) in dot_of.iter().enumerate() {
@@ -92,12 +96,12 @@ impl RateSet {
                     }
                 }
                 let s = k % 2;
-                for r in 0..2 {
+                for (r, par) in lead_par.iter().enumerate() {
                     let g = model.leads[r].gamma_mev[k / 2];
                     if g == 0.0 {
                         continue;
                     }
-                    let (mu, kt, fac) = lead_par[r][s];
+                    let (mu, kt, fac) = par[s];
                     let f = fermi(de, mu, kt);
                     let (rate, dn) = if occupied {
                         (g * fac * (1.0 - f), -1)
@@ -105,7 +109,7 @@ impl RateSet {
                         (g * fac * f, 1)
                     };
                     if rate > 0.0 {
-                        out_rate[state] += rate;
+                        *out += rate;
                         transitions.push(Transition {
                             from: state as u32,
                             to: (state ^ (1 << k)) as u32,

@@ -262,10 +262,21 @@ impl Src<'_> {
         if x.is_finite() && x >= lo && x <= hi {
             Ok(x)
         } else {
-            Err(self.err(v.span(), key, format!("value {x} is outside the allowed range [{lo}, {hi}]")))
+            Err(self.err(
+                v.span(),
+                key,
+                format!("value {x} is outside the allowed range [{lo}, {hi}]"),
+            ))
         }
     }
-    fn opt(&self, v: &Option<Spanned<f64>>, key: &str, lo: f64, hi: f64, default: f64) -> Result<f64> {
+    fn opt(
+        &self,
+        v: &Option<Spanned<f64>>,
+        key: &str,
+        lo: f64,
+        hi: f64,
+        default: f64,
+    ) -> Result<f64> {
         match v {
             Some(s) => self.num(s, key, lo, hi),
             None => Ok(default),
@@ -299,12 +310,26 @@ pub fn build_model(file: &str, text: &str, s: &DotsSection) -> Result<DotModel> 
         let key = format!("dots.dot[{d}]");
         let name = ds.name.get_ref().clone();
         if name.is_empty() || dots.iter().any(|x: &Dot| x.name == name) {
-            return Err(src.err(ds.name.span(), &format!("{key}.name"), format!("dot name `{name}` is empty or used twice")));
+            return Err(src.err(
+                ds.name.span(),
+                &format!("{key}.name"),
+                format!("dot name `{name}` is empty or used twice"),
+            ));
         }
-        let charging = src.opt(&ds.charging_mev, &format!("{key}.charging_meV"), 0.0, 1e6, 0.0)?;
+        let charging = src.opt(
+            &ds.charging_mev,
+            &format!("{key}.charging_meV"),
+            0.0,
+            1e6,
+            0.0,
+        )?;
         let lever = src.opt(&ds.lever_arm, &format!("{key}.lever_arm"), -0.5, 0.5, 0.0)?;
         if ds.orbitals.get_ref().is_empty() {
-            return Err(src.err(ds.orbitals.span(), &format!("{key}.orbitals"), "at least one orbital is needed"));
+            return Err(src.err(
+                ds.orbitals.span(),
+                &format!("{key}.orbitals"),
+                "at least one orbital is needed",
+            ));
         }
         first_orbital.push(orbitals.len());
         for (i, o) in ds.orbitals.get_ref().iter().enumerate() {
@@ -314,8 +339,20 @@ pub fn build_model(file: &str, text: &str, s: &DotsSection) -> Result<DotModel> 
                 energy_mev: src.num(&o.energy_mev, &format!("{ok}.energy_meV"), -1e6, 1e6)?,
                 lever_arm: src.opt(&o.lever_arm, &format!("{ok}.lever_arm"), -0.5, 0.5, lever)?,
                 zeeman_mev: src.opt(&o.zeeman_mev, &format!("{ok}.zeeman_meV"), -1e4, 1e4, 0.0)?,
-                exchange_p_mev: src.opt(&o.exchange_p_mev, &format!("{ok}.exchange_P_meV"), -1e4, 1e4, 0.0)?,
-                exchange_ap_mev: src.opt(&o.exchange_ap_mev, &format!("{ok}.exchange_AP_meV"), -1e4, 1e4, 0.0)?,
+                exchange_p_mev: src.opt(
+                    &o.exchange_p_mev,
+                    &format!("{ok}.exchange_P_meV"),
+                    -1e4,
+                    1e4,
+                    0.0,
+                )?,
+                exchange_ap_mev: src.opt(
+                    &o.exchange_ap_mev,
+                    &format!("{ok}.exchange_AP_meV"),
+                    -1e4,
+                    1e4,
+                    0.0,
+                )?,
             });
         }
         dots.push(Dot {
@@ -340,7 +377,11 @@ pub fn build_model(file: &str, text: &str, s: &DotsSection) -> Result<DotModel> 
     let find = |name: &str, span: std::ops::Range<usize>, key: &str| -> Result<usize> {
         dots.iter().position(|d| d.name == name).ok_or_else(|| {
             let names: Vec<&str> = dots.iter().map(|d| d.name.as_str()).collect();
-            src.err(span, key, format!("unknown dot `{name}`; defined dots: {}", names.join(", ")))
+            src.err(
+                span,
+                key,
+                format!("unknown dot `{name}`; defined dots: {}", names.join(", ")),
+            )
         })
     };
     let mut inter = vec![vec![0.0; nd]; nd];
@@ -348,12 +389,20 @@ pub fn build_model(file: &str, text: &str, s: &DotsSection) -> Result<DotModel> 
         let key = format!("dots.coupling[{c}]");
         let names = cs.dots.get_ref();
         if names.len() != 2 {
-            return Err(src.err(cs.dots.span(), &format!("{key}.dots"), "exactly two dot names are needed"));
+            return Err(src.err(
+                cs.dots.span(),
+                &format!("{key}.dots"),
+                "exactly two dot names are needed",
+            ));
         }
         let a = find(&names[0], cs.dots.span(), &format!("{key}.dots"))?;
         let b = find(&names[1], cs.dots.span(), &format!("{key}.dots"))?;
         if a == b {
-            return Err(src.err(cs.dots.span(), &format!("{key}.dots"), "the two dots must differ"));
+            return Err(src.err(
+                cs.dots.span(),
+                &format!("{key}.dots"),
+                "the two dots must differ",
+            ));
         }
         let e = src.num(&cs.energy_mev, &format!("{key}.energy_meV"), 0.0, 1e6)?;
         inter[a][b] = e;
@@ -375,51 +424,97 @@ pub fn build_model(file: &str, text: &str, s: &DotsSection) -> Result<DotModel> 
                 return Err(src.err(
                     ls.gamma_mev.span(),
                     &gkey,
-                    format!("{} values for {n_orb} orbitals of dot `{name}`", values.len()),
+                    format!(
+                        "{} values for {n_orb} orbitals of dot `{name}`",
+                        values.len()
+                    ),
                 ));
             }
             for (i, x) in values.into_iter().enumerate() {
                 if !(x.is_finite() && (0.0..=1e4).contains(&x)) {
-                    return Err(src.err(ls.gamma_mev.span(), &gkey, format!("value {x} is outside the allowed range [0, 10000] meV")));
+                    return Err(src.err(
+                        ls.gamma_mev.span(),
+                        &gkey,
+                        format!("value {x} is outside the allowed range [0, 10000] meV"),
+                    ));
                 }
                 gamma[first_orbital[d] + i] = x;
             }
         }
         leads.push(Lead {
             gamma_mev: gamma,
-            polarization: src.opt(&ls.polarization, &format!("{key}.polarization"), -1.0, 1.0, 0.0)?,
-            spin_accumulation_mev: src.opt(&ls.spin_accumulation_mev, &format!("{key}.spin_accumulation_meV"), -1e4, 1e4, 0.0)?,
-            temperature_k: src.opt(&ls.temperature_k, &format!("{key}.temperature_K"), 0.0, 1e4, t_default)?,
+            polarization: src.opt(
+                &ls.polarization,
+                &format!("{key}.polarization"),
+                -1.0,
+                1.0,
+                0.0,
+            )?,
+            spin_accumulation_mev: src.opt(
+                &ls.spin_accumulation_mev,
+                &format!("{key}.spin_accumulation_meV"),
+                -1e4,
+                1e4,
+                0.0,
+            )?,
+            temperature_k: src.opt(
+                &ls.temperature_k,
+                &format!("{key}.temperature_K"),
+                0.0,
+                1e4,
+                t_default,
+            )?,
         });
     }
     let right = leads.pop().expect("two leads");
     let left = leads.pop().expect("two leads");
     // Every dot must touch some lead, otherwise its charge is undefined.
     for (d, dot) in dots.iter().enumerate() {
-        let touches = (first_orbital[d]..first_orbital[d + 1]).any(|i| left.gamma_mev[i] > 0.0 || right.gamma_mev[i] > 0.0);
+        let touches = (first_orbital[d]..first_orbital[d + 1])
+            .any(|i| left.gamma_mev[i] > 0.0 || right.gamma_mev[i] > 0.0);
         if !touches {
             return Err(Error::Config {
                 location: file.into(),
                 key: "dots.leads".into(),
-                message: format!("dot `{}` touches no lead with Γ > 0; its charge would never change", dot.name),
+                message: format!(
+                    "dot `{}` touches no lead with Γ > 0; its charge would never change",
+                    dot.name
+                ),
             });
         }
     }
-    if let Some(geo) = s.electrostatics.as_ref().and_then(|e| e.from_geometry.as_ref()) {
+    if let Some(geo) = s
+        .electrostatics
+        .as_ref()
+        .and_then(|e| e.from_geometry.as_ref())
+    {
         let span = geo.span();
         let g = geo.get_ref();
         let key = "dots.electrostatics.from_geometry";
         let wrap = |e: Error| src.err(span.clone(), key, e.to_string());
         let t = find(&g.transport, span.clone(), &format!("{key}.transport"))?;
-        let gap = capacitance::coulomb_gap_mv(g.radius_nm, g.distance_nm, g.electrode_spacing_nm, g.permittivity).map_err(wrap)?;
+        let gap = capacitance::coulomb_gap_mv(
+            g.radius_nm,
+            g.distance_nm,
+            g.electrode_spacing_nm,
+            g.permittivity,
+        )
+        .map_err(wrap)?;
         let gate_index = match &g.gate {
             Some(gate) => Some(find(gate, span.clone(), &format!("{key}.gate"))?),
             None => None,
         };
         dots[t].charging_mev = gap;
         if let Some(gi) = gate_index {
-            let sep = g.separation_nm.ok_or_else(|| src.err(span.clone(), &format!("{key}.separation_nm"), "needed when `gate` is given (nm, > 2·radius_nm)"))?;
-            let shift = capacitance::writing_shift_mv(g.radius_nm, sep, g.permittivity).map_err(wrap)?;
+            let sep = g.separation_nm.ok_or_else(|| {
+                src.err(
+                    span.clone(),
+                    &format!("{key}.separation_nm"),
+                    "needed when `gate` is given (nm, > 2·radius_nm)",
+                )
+            })?;
+            let shift =
+                capacitance::writing_shift_mv(g.radius_nm, sep, g.permittivity).map_err(wrap)?;
             inter[t][gi] = shift;
             inter[gi][t] = shift;
         }
@@ -439,22 +534,38 @@ pub fn build_run(file: &str, text: &str, r: &RunSpec, model: &DotModel) -> Resul
     let src = Src { file, text };
     let sweep = r.sweep_mv.get_ref().clone();
     if sweep.len() < 2 || sweep.iter().any(|v| !v.is_finite() || v.abs() > 1e5) {
-        return Err(src.err(r.sweep_mv.span(), "dots_run.sweep_mV", "at least two finite turning points within ±1e5 mV are needed"));
+        return Err(src.err(
+            r.sweep_mv.span(),
+            "dots_run.sweep_mV",
+            "at least two finite turning points within ±1e5 mV are needed",
+        ));
     }
     let step = src.num(&r.step_mv, "dots_run.step_mV", 1e-6, 1e4)?;
-    let n_points: f64 = sweep.windows(2).map(|w| ((w[1] - w[0]).abs() / step).ceil()).sum();
+    let n_points: f64 = sweep
+        .windows(2)
+        .map(|w| ((w[1] - w[0]).abs() / step).ceil())
+        .sum();
     if n_points > 1e6 {
-        return Err(src.err(r.step_mv.span(), "dots_run.step_mV", format!("the sweep would have {n_points} points; allowed at most 1e6")));
+        return Err(src.err(
+            r.step_mv.span(),
+            "dots_run.step_mV",
+            format!("the sweep would have {n_points} points; allowed at most 1e6"),
+        ));
     }
     let dwell = src.num(&r.dwell_s, "dots_run.dwell_s", 0.0, 1e6)?;
     let gating_dot = match &r.gating_dot {
         Some(g) => Some(model.dot_index(g.get_ref()).ok_or_else(|| {
-            src.err(g.span(), "dots_run.gating_dot", format!("unknown dot `{}`", g.get_ref()))
+            src.err(
+                g.span(),
+                "dots_run.gating_dot",
+                format!("unknown dot `{}`", g.get_ref()),
+            )
         })?),
         None => None,
     };
     let solver = r.solver.unwrap_or(SolverKind::Transient);
-    if solver == SolverKind::Transient && model.n_states() > super::transient::MAX_TRANSIENT_STATES {
+    if solver == SolverKind::Transient && model.n_states() > super::transient::MAX_TRANSIENT_STATES
+    {
         return Err(Error::Config {
             location: file.into(),
             key: "dots_run.solver".into(),
@@ -465,22 +576,44 @@ pub fn build_run(file: &str, text: &str, r: &RunSpec, model: &DotModel) -> Resul
             ),
         });
     }
-    let integration_s = src.opt(&r.integration_time_s, "dots_run.integration_time_s", 1e-18, dwell.max(1e-18), dwell / 100.0)?;
+    let integration_s = src.opt(
+        &r.integration_time_s,
+        "dots_run.integration_time_s",
+        1e-18,
+        dwell.max(1e-18),
+        dwell / 100.0,
+    )?;
     if solver == SolverKind::MonteCarlo && !(integration_s > 0.0 && dwell >= integration_s) {
-        return Err(src.err(r.dwell_s.span(), "dots_run.dwell_s", "Monte Carlo needs dwell_s >= integration_time_s > 0"));
+        return Err(src.err(
+            r.dwell_s.span(),
+            "dots_run.dwell_s",
+            "Monte Carlo needs dwell_s >= integration_time_s > 0",
+        ));
     }
     let monte_carlo = match &r.monte_carlo {
         Some(m) => {
             let dur = src.num(&m.duration_s, "dots_run.monte_carlo.duration_s", 1e-18, 1e6)?;
-            let it = src.num(&m.integration_time_s, "dots_run.monte_carlo.integration_time_s", 1e-18, dur)?;
+            let it = src.num(
+                &m.integration_time_s,
+                "dots_run.monte_carlo.integration_time_s",
+                1e-18,
+                dur,
+            )?;
             if m.bias_mv.is_empty() || m.bias_mv.iter().any(|v| !v.is_finite()) {
-                return Err(src.err(m.duration_s.span(), "dots_run.monte_carlo.bias_mV", "at least one finite bias is needed"));
+                return Err(src.err(
+                    m.duration_s.span(),
+                    "dots_run.monte_carlo.bias_mV",
+                    "at least one finite bias is needed",
+                ));
             }
             Some((m.bias_mv.clone(), dur, it, m.state.unwrap_or(Magnet::P)))
         }
         None => None,
     };
-    let states = r.states.clone().unwrap_or_else(|| vec![Magnet::P, Magnet::AP]);
+    let states = r
+        .states
+        .clone()
+        .unwrap_or_else(|| vec![Magnet::P, Magnet::AP]);
     if states.is_empty() {
         return Err(Error::Config {
             location: file.into(),

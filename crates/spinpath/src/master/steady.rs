@@ -191,7 +191,7 @@ pub fn solve_dense(rates: &RateSet) -> Result<Vec<f64>> {
     }
     for k in (1..m).rev() {
         let s: f64 = a[k * m..k * m + k].iter().sum();
-        if !(s > 0.0) {
+        if s.is_nan() || s <= 0.0 {
             return Err(Error::Numerical {
                 context: "steady state (GTH)".into(),
                 message: format!("state {} has no path back (escape sum {s})", class[k]),
@@ -261,7 +261,10 @@ pub fn solve_sparse(rates: &RateSet, tolerance: f64, max_iterations: usize) -> R
         }
     }
     // Variables q_j = p_j·Γ_j (escape-rate scaled), so that the generator columns are O(1).
-    let scale: Vec<f64> = out_rate.iter().map(|&r| if r > 0.0 { 1.0 / r } else { 1.0 }).collect();
+    let scale: Vec<f64> = out_rate
+        .iter()
+        .map(|&r| if r > 0.0 { 1.0 / r } else { 1.0 })
+        .collect();
     // Rows of A: for i ≠ row, A[i][j] = L[i][j]·scale[j]; row `row` = scale (normalisation).
     let mut rows: Vec<Vec<(usize, f64)>> = vec![Vec::new(); n];
     for t in &rates.transitions {
@@ -299,7 +302,16 @@ pub fn solve_sparse(rates: &RateSet, tolerance: f64, max_iterations: usize) -> R
     let mut b = vec![0.0; n];
     b[row] = 1.0;
     // Initial guess: uniform p.
-    let mut x: Vec<f64> = out_rate.iter().map(|&r| if r > 0.0 { r / n as f64 } else { 1.0 / n as f64 }).collect();
+    let mut x: Vec<f64> = out_rate
+        .iter()
+        .map(|&r| {
+            if r > 0.0 {
+                r / n as f64
+            } else {
+                1.0 / n as f64
+            }
+        })
+        .collect();
     let mut ax = vec![0.0; n];
     csr.mul(&x, &mut ax);
     let mut r: Vec<f64> = b.iter().zip(&ax).map(|(b, a)| b - a).collect();
@@ -350,11 +362,18 @@ pub fn solve_sparse(rates: &RateSet, tolerance: f64, max_iterations: usize) -> R
     }
     // True residual check.
     csr.mul(&x, &mut ax);
-    let res = b.iter().zip(&ax).map(|(b, a)| (b - a).powi(2)).sum::<f64>().sqrt();
-    if !(res < 1e3 * tolerance.max(1e-14)) {
+    let res = b
+        .iter()
+        .zip(&ax)
+        .map(|(b, a)| (b - a).powi(2))
+        .sum::<f64>()
+        .sqrt();
+    if res.is_nan() || res >= 1e3 * tolerance.max(1e-14) {
         return Err(Error::Numerical {
             context: "steady state (sparse BiCGSTAB)".into(),
-            message: format!("no convergence: residual {res:.3e} after at most {max_iterations} iterations"),
+            message: format!(
+                "no convergence: residual {res:.3e} after at most {max_iterations} iterations"
+            ),
         });
     }
     let mut p = vec![0.0; rates.n_states];

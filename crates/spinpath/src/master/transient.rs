@@ -21,14 +21,22 @@ pub fn evolve(rates: &RateSet, p: &[f64], dwell_s: f64) -> Result<Vec<f64>> {
     if n > MAX_TRANSIENT_STATES {
         return Err(Error::invalid(
             "transient solver",
-            format!("{n} many-body states; the dense propagator supports up to {MAX_TRANSIENT_STATES}"),
+            format!(
+                "{n} many-body states; the dense propagator supports up to {MAX_TRANSIENT_STATES}"
+            ),
         ));
     }
     if !(dwell_s.is_finite() && dwell_s >= 0.0) {
-        return Err(Error::invalid("transient solver", format!("dwell time {dwell_s} s; allowed >= 0")));
+        return Err(Error::invalid(
+            "transient solver",
+            format!("dwell time {dwell_s} s; allowed >= 0"),
+        ));
     }
     if p.len() != n {
-        return Err(Error::invalid("transient solver", "probability vector of wrong length"));
+        return Err(Error::invalid(
+            "transient solver",
+            "probability vector of wrong length",
+        ));
     }
     let l = generator(rates) * (dwell_s / HBAR_MEV_S);
     let prop = l.exp();
