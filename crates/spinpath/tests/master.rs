@@ -60,11 +60,13 @@ fn steady_point(m: &DotModel, v: f64, magnet: Magnet) -> PointResult {
 #[test]
 fn non_interacting_level_matches_closed_form_per_spin() {
     // U = 0: each spin is an independent two-state system, I_σ = (e/ħ) Γ_Lσ Γ_Rσ/(Γ_Lσ+Γ_Rσ)(f_L − f_R)
-    // evaluated at the spin's own level ε_σ (Zeeman split), with Γ_rσ = Γ_r(1 + σ m_r p_r).
+    // evaluated at the spin's own level ε_σ (Zeeman split), with Γ_rσ = Γ_r(1 + σ m_r p_r) and the
+    // right lead's spin accumulation shifting its chemical potential per spin.
     for &(magnet, m_r) in &[(Magnet::P, 1.0), (Magnet::AP, -1.0)] {
         let mut m = single_level(0.7, 0.0, 0.013, 0.004, 0.4, -0.25, 12.0);
         m.orbitals[0].zeeman_mev = 0.9;
         m.orbitals[0].lever_arm = 0.2;
+        m.leads[1].spin_accumulation_mev = 0.6;
         for &v in &[-7.0, -1.3, 0.0, 0.6, 2.5, 9.0] {
             let res = steady_point(&m, v, magnet);
             let kt = kt_mev(12.0);
@@ -73,8 +75,10 @@ fn non_interacting_level_matches_closed_form_per_spin() {
                 let eps = 0.7 + 0.2 * v - sigma * 0.45;
                 let gl = 0.013 * (1.0 + sigma * 0.4);
                 let gr = 0.004 * (1.0 - sigma * m_r * 0.25);
+                // Spin accumulation on the right lead: μ_Rσ = −V/2 + σ m_R Δμ/2.
+                let mu_r = -v / 2.0 + sigma * m_r * 0.3;
                 let i = E_OVER_HBAR_NA_PER_MEV * gl * gr / (gl + gr)
-                    * (fermi(eps, v / 2.0, kt) - fermi(eps, -v / 2.0, kt));
+                    * (fermi(eps, v / 2.0, kt) - fermi(eps, mu_r, kt));
                 assert!(
                     (res.current_spin_na[s] - i).abs() <= 1e-10 * i.abs().max(1e-3),
                     "spin {s} V={v}: {} vs {i}",
@@ -508,4 +512,31 @@ fn config_errors_name_line_key_and_range() {
     .unwrap_err()
     .to_string();
     assert!(e.contains("unknown dot `x`"), "{e}");
+}
+
+#[test]
+fn monte_carlo_fano_factor_matches_two_state_formula() {
+    // U → ∞, large bias: 0 → σ at rate 2Γ_L in total, σ → 0 at rate Γ_R. Counting statistics of a
+    // two-state renewal process: F = (a² + b²)/(a + b)² with a = 2Γ_L, b = Γ_R.
+    let (gl, gr) = (0.01, 0.03);
+    let m = single_level(0.0, 1e5, gl, gr, 0.0, 0.0, 4.0);
+    let rates = RateSet::build(&m, 200.0, Magnet::P);
+    let (a, b) = (2.0 * gl, gr);
+    let expect = (a * a + b * b) / ((a + b) * (a + b));
+    // Windows of ~200 transferred electrons, 3000 windows.
+    let current_rate = a * b / (a + b) / HBAR_MEV_S;
+    let window = 200.0 / current_rate;
+    let mut sim = kmc::Gillespie::new(99, 0);
+    let trace = sim
+        .run(&rates, 3000.0 * window, window, 100_000_000)
+        .unwrap();
+    let r = trace.summarize(200.0, window);
+    // Relative standard error of a variance from 3000 samples ≈ √(2/3000) ≈ 2.6 %.
+    assert!(
+        (r.fano - expect).abs() < 0.1 * expect,
+        "Fano {} vs {expect}",
+        r.fano
+    );
+    // Poisson (F = 1) is excluded: the test can fail.
+    assert!(expect < 0.65);
 }
