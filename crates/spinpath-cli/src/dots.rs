@@ -29,7 +29,7 @@ pub fn run(args: DotsArgs) -> anyhow::Result<()> {
 }
 
 /// Run a dots configuration: sweep every magnetic state with the chosen solver, then write
-/// `iv.csv`, `dots.csv`, `didv.svg`, `summary.json` (and `kmc_trace.csv` when
+/// `iv.csv`, `dots.csv`, `occupations.csv` (up to 256 states), `didv.svg`, `summary.json` (and `kmc_trace.csv` when
 /// `[dots_run.monte_carlo]` is present) into the output folder, and print a short summary.
 pub fn run_dots(
     config_path: &Path,
@@ -78,6 +78,9 @@ pub fn run_dots(
     );
     protocol::iv_table(&sweeps)?.write_csv(&out.join("iv.csv"))?;
     protocol::detail_table(&model, &sweeps)?.write_csv(&out.join("dots.csv"))?;
+    if let Some(t) = protocol::occupation_table(&model, &sweeps)? {
+        t.write_csv(&out.join("occupations.csv"))?;
+    }
     protocol::figure(&sweeps).write_svg(&out.join("didv.svg"))?;
     let mut json = serde_json::to_value(&summary)?;
     json["config"] = serde_json::Value::String(file.clone());

@@ -84,6 +84,8 @@ fn non_interacting_level_matches_closed_form_per_spin() {
                     "spin {s} V={v}: {} vs {i}",
                     res.current_spin_na[s]
                 );
+                // No spin flips: each spin's current is conserved through the dot.
+                assert!((res.current_right_spin_na[s] - i).abs() <= 1e-9 * i.abs().max(1e-3));
                 total += i;
             }
             assert!((res.current_na - total).abs() <= 1e-10 * total.abs().max(1e-3));

@@ -173,6 +173,7 @@ impl KmcTrace {
             current_na: mean,
             current_right_na: f64::NAN,
             current_spin_na: [up, dn],
+            current_right_spin_na: [f64::NAN; 2],
             current_err_na: (var / n).sqrt(),
             current_noise_na: var.sqrt(),
             fano: if mean_n != 0.0 {

@@ -422,6 +422,8 @@ pub fn detail_table(model: &DotModel, sweeps: &[StateSweep]) -> Result<Table> {
     let mut err = Vec::new();
     let mut noise = Vec::new();
     let mut right = Vec::new();
+    let mut right_up = Vec::new();
+    let mut right_dn = Vec::new();
     let mut charges = vec![Vec::new(); model.dots.len()];
     for s in sweeps {
         for i in 0..s.points.len() {
@@ -431,6 +433,8 @@ pub fn detail_table(model: &DotModel, sweeps: &[StateSweep]) -> Result<Table> {
             err.push(s.results[i].current_err_na);
             noise.push(s.results[i].current_noise_na);
             right.push(s.results[i].current_right_na);
+            right_up.push(s.results[i].current_right_spin_na[0]);
+            right_dn.push(s.results[i].current_right_spin_na[1]);
             for (d, c) in charges.iter_mut().enumerate() {
                 c.push(s.charges[i][d]);
             }
@@ -440,12 +444,46 @@ pub fn detail_table(model: &DotModel, sweeps: &[StateSweep]) -> Result<Table> {
     t.push_f64("bias_mV", bias)?;
     t.push_f64("dIdV_uS", didv)?;
     t.push_f64("current_right_nA", right)?;
+    t.push_f64("current_right_up_nA", right_up)?;
+    t.push_f64("current_right_down_nA", right_dn)?;
     t.push_f64("current_err_nA", err)?;
     t.push_f64("current_noise_nA", noise)?;
     for (d, c) in charges.into_iter().enumerate() {
         t.push_f64(format!("charge_{}_e", model.dots[d].name), c)?;
     }
     Ok(t)
+}
+
+/// Largest state space for which `occupations.csv` is written (one column per many-body state).
+pub const MAX_OCCUPATION_COLUMNS: usize = 256;
+
+/// The `occupations.csv` table: the probability of every many-body state per point, columns
+/// `p_<label>` with labels from [`DotModel::state_label`] (`None` above
+/// [`MAX_OCCUPATION_COLUMNS`] states).
+pub fn occupation_table(model: &DotModel, sweeps: &[StateSweep]) -> Result<Option<Table>> {
+    let n = model.n_states();
+    if n > MAX_OCCUPATION_COLUMNS {
+        return Ok(None);
+    }
+    let mut t = Table::new();
+    let mut state = Vec::new();
+    let mut bias = Vec::new();
+    let mut cols = vec![Vec::new(); n];
+    for s in sweeps {
+        for (p, r) in s.points.iter().zip(&s.results) {
+            state.push(s.magnet.label().to_string());
+            bias.push(p.bias_mv);
+            for (k, c) in cols.iter_mut().enumerate() {
+                c.push(r.probabilities[k]);
+            }
+        }
+    }
+    t.push_str("state", state)?;
+    t.push_f64("bias_mV", bias)?;
+    for (k, c) in cols.into_iter().enumerate() {
+        t.push_f64(format!("p_{}", model.state_label(k)), c)?;
+    }
+    Ok(Some(t))
 }
 
 /// The figure: I(V) and dI/dV per configuration, coloured by branch.

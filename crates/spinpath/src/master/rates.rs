@@ -161,6 +161,9 @@ pub struct PointResult {
     pub current_right_na: f64,
     /// Left-junction current carried by spin up and spin down, nA.
     pub current_spin_na: [f64; 2],
+    /// Right-junction current carried by spin up and spin down, nA (electrons leaving to the right
+    /// lead); NaN for Monte Carlo, which counts the left junction only.
+    pub current_right_spin_na: [f64; 2],
     /// Statistical standard error of `current_na` (Monte Carlo only), nA; 0 for deterministic solvers.
     pub current_err_na: f64,
     /// Sample standard deviation of the instrument-integrated current (Monte Carlo), nA; NaN otherwise.
@@ -181,6 +184,7 @@ impl PointResult {
             current_na: c * (j[0][0] + j[0][1]),
             current_right_na: -c * (j[1][0] + j[1][1]),
             current_spin_na: [c * j[0][0], c * j[0][1]],
+            current_right_spin_na: [-c * j[1][0], -c * j[1][1]],
             current_err_na: 0.0,
             current_noise_na: f64::NAN,
             fano: f64::NAN,

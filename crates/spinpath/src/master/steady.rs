@@ -1,6 +1,6 @@
 //! Steady state of the Pauli master equation dp/dt = L·p.
 //!
-//! The generator has L[to][from] = W(from → to) and L[s][s] = −Σ W(s → ·); its columns sum to zero, so
+//! The generator has `L[to][from] = W(from → to)` and `L[s][s]` = −Σ W(s → ·); its columns sum to zero, so
 //! one balance equation is redundant and is replaced by the normalisation Σ p = 1. Small systems are
 //! solved densely by the Grassmann–Taksar–Heyman (GTH) elimination, which is exact to round-off for
 //! any stiffness; large ones by a sparse, Jacobi-preconditioned BiCGSTAB iteration on the balance
@@ -144,7 +144,7 @@ pub fn closed_class(rates: &RateSet) -> Result<Vec<usize>> {
         return Err(Error::Numerical {
             context: "steady state".into(),
             message: format!(
-                "{} disconnected sets of states (the steady state is not unique; check that every dot touches a lead with Γ > 0)",
+                "{} closed sets of states that no rate connects (the steady state is not unique): at zero temperature, degenerate blockaded states cannot exchange electrons; raise the temperature, or check that every dot touches a lead with Γ > 0",
                 closed.len()
             ),
         });
