@@ -6,7 +6,9 @@
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use spinpath::master::steady::{self, SteadyOptions};
-use spinpath::master::{kmc, transient, Dot, DotModel, Lead, Magnet, Orbital, RateSet};
+use spinpath::master::{
+    kmc, transient, Dot, DotModel, ExchangeField, Lead, Magnet, Orbital, RateSet,
+};
 use std::hint::black_box;
 
 fn orbital(dot: usize, e: f64, lever: f64) -> Orbital {
@@ -49,6 +51,7 @@ fn double_dot() -> DotModel {
                 temperature_k: 10.0,
             },
         ],
+        exchange_field: ExchangeField::None,
     }
 }
 
@@ -83,6 +86,7 @@ fn six_orbitals() -> DotModel {
                 temperature_k: 30.0,
             },
         ],
+        exchange_field: ExchangeField::None,
     }
 }
 

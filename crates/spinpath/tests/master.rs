@@ -8,7 +8,8 @@ use spinpath::master::model::{E_OVER_HBAR_NA_PER_MEV, HBAR_MEV_S};
 use spinpath::master::protocol::{self, StateSweep};
 use spinpath::master::steady::{self, SteadyMethod, SteadyOptions};
 use spinpath::master::{
-    kmc, spec, transient, Dot, DotModel, Lead, Magnet, Orbital, PointResult, RateSet, Transient,
+    kmc, spec, transient, Dot, DotModel, ExchangeField, Lead, Magnet, Orbital, PointResult,
+    RateSet, Transient,
 };
 use spinpath::units::{fermi, kt_mev, E_OVER_H_NA_PER_MEV};
 
@@ -46,6 +47,7 @@ fn single_level(e: f64, u: f64, gl: f64, gr: f64, pl: f64, pr: f64, t: f64) -> D
         orbitals: vec![orbital(0, e)],
         inter_dot_mev: vec![vec![0.0]],
         leads: [lead(vec![gl], pl, t), lead(vec![gr], pr, t)],
+        exchange_field: ExchangeField::None,
     };
     m.validate().unwrap();
     m
@@ -166,6 +168,7 @@ fn random_model(rng: &mut Xoshiro256PlusPlus, n_orb: usize, n_dots: usize, t: f6
                 t,
             ),
         ],
+        exchange_field: ExchangeField::None,
     };
     m.validate().unwrap();
     m
@@ -176,7 +179,11 @@ fn equilibrium_gives_zero_current_and_boltzmann_occupations() {
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(7);
     for trial in 0..20 {
         let t = uniform(&mut rng, 2.0, 50.0);
-        let m = random_model(&mut rng, 3, 2, t);
+        let mut m = random_model(&mut rng, 3, 2, t);
+        if trial % 4 < 2 {
+            // The induced exchange field shifts the energies; detailed balance must still hold.
+            m.exchange_field = ExchangeField::KonigMartinek;
+        }
         let magnet = if trial % 2 == 0 {
             Magnet::P
         } else {
@@ -541,4 +548,41 @@ fn monte_carlo_fano_factor_matches_two_state_formula() {
     );
     // Poisson (F = 1) is excluded: the test can fail.
     assert!(expect < 0.65);
+}
+
+#[test]
+fn complex_digamma_and_konig_martinek_field() {
+    use spinpath::master::model::{konig_martinek_field, re_digamma_complex};
+    // ψ(½) = −γ − 2 ln 2, real arguments against statrs, and the recurrence ψ(z + 1) = ψ(z) + 1/z.
+    assert!(
+        (re_digamma_complex(0.5, 0.0) + 0.577_215_664_901_532_9 + 2.0 * 2f64.ln()).abs() < 1e-12
+    );
+    for &x in &[0.3, 1.0, 2.7, 12.0] {
+        assert!((re_digamma_complex(x, 0.0) - statrs::function::gamma::digamma(x)).abs() < 1e-9);
+    }
+    for &y in &[0.1, 1.0, 7.5, 40.0, 1e3] {
+        let d = re_digamma_complex(1.5, y) - re_digamma_complex(0.5, y);
+        assert!(
+            (d - 0.5 / (0.25 + y * y)).abs() < 1e-12 * (1.0 + d.abs()),
+            "y={y}"
+        );
+        assert!((re_digamma_complex(0.5, y) - re_digamma_complex(0.5, -y)).abs() < 1e-14);
+    }
+    // Field: zero at the particle-hole symmetric point, ln-ratio at low temperature.
+    let (p, g, u) = (0.4, 0.02, 10.0);
+    assert!(konig_martinek_field(p, g, -5.0, u, 0.0, 0.1).abs() < 1e-15);
+    let low_t = konig_martinek_field(p, g, -2.0, u, 0.0, 1e-3);
+    let expect = p * g / std::f64::consts::PI * (8.0f64 / 2.0).ln();
+    assert!(
+        (low_t - expect).abs() < 1e-6 * expect,
+        "{low_t} vs {expect}"
+    );
+    // Symmetric device at V = 0: the two fields add in P and cancel in AP.
+    let mut m = single_level(-2.0, u, g, g, p, p, 10.0);
+    m.exchange_field = ExchangeField::KonigMartinek;
+    let b = konig_martinek_field(p, g, -2.0, u, 0.0, kt_mev(10.0));
+    assert!((m.induced_field(0, 0.0, Magnet::P) - 2.0 * b).abs() < 1e-15);
+    assert!(m.induced_field(0, 0.0, Magnet::AP).abs() < 1e-15);
+    // At finite bias the AP field no longer cancels (bias-dependent, P/AP-dependent splitting).
+    assert!(m.induced_field(0, 3.0, Magnet::AP).abs() > 1e-6);
 }

@@ -17,7 +17,7 @@ pub mod spec;
 pub mod steady;
 pub mod transient;
 
-pub use model::{Dot, DotModel, Lead, LeadSide, Magnet, Orbital};
+pub use model::{Dot, DotModel, ExchangeField, Lead, LeadSide, Magnet, Orbital};
 pub use rates::{PointResult, RateSet};
 
 use crate::error::Result;

@@ -39,6 +39,56 @@ impl Magnet {
     }
 }
 
+/// Lead-induced exchange field on the dot levels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ExchangeField {
+    /// No induced field (only the user-set `zeeman` / `exchange_P|AP` splittings).
+    #[default]
+    None,
+    /// König–Martinek field of each lead (single-level formula, see [`konig_martinek_field`]).
+    KonigMartinek,
+}
+
+/// Re ψ(x + iy) for x > 0: recurrence up to Re ≥ 10, then the asymptotic series (error < 1e-13).
+pub fn re_digamma_complex(x: f64, y: f64) -> f64 {
+    use num_complex::Complex64;
+    let mut z = Complex64::new(x, y);
+    let mut acc = Complex64::new(0.0, 0.0);
+    while z.re < 10.0 {
+        acc -= z.inv();
+        z += 1.0;
+    }
+    let w2 = (z * z).inv();
+    // ψ(z) ≈ ln z − 1/(2z) − Σ B_2k/(2k z^{2k})
+    let series = w2
+        * (1.0 / 12.0
+            - w2 * (1.0 / 120.0 - w2 * (1.0 / 252.0 - w2 * (1.0 / 240.0 - w2 * (1.0 / 132.0)))));
+    (acc + z.ln() - 0.5 * z.inv() - series).re
+}
+
+/// König–Martinek exchange field (meV) of one lead on a level ε with charging energy U, along the
+/// lead's magnetisation (Braun, König & Martinek, PRB 70, 195345 (2004)):
+///   B = (p·Γ/π)·[Re ψ(½ + i(ε + U − μ)/(2πk_BT)) − Re ψ(½ + i(ε − μ)/(2πk_BT))].
+/// B > 0 lowers the spin parallel to the lead magnetisation (second-order level renormalisation:
+/// E_↑ − E_↓ = −B). A zero temperature is evaluated at 1 mK.
+pub fn konig_martinek_field(
+    p: f64,
+    gamma_mev: f64,
+    eps_mev: f64,
+    u_mev: f64,
+    mu_mev: f64,
+    kt_mev: f64,
+) -> f64 {
+    if p == 0.0 || gamma_mev == 0.0 {
+        return 0.0;
+    }
+    let w = 2.0 * std::f64::consts::PI * kt_mev.max(crate::units::kt_mev(1e-3));
+    p * gamma_mev / std::f64::consts::PI
+        * (re_digamma_complex(0.5, (eps_mev + u_mev - mu_mev) / w)
+            - re_digamma_complex(0.5, (eps_mev - mu_mev) / w))
+}
+
 /// Which electrode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LeadSide {
@@ -58,7 +108,8 @@ pub struct Orbital {
     /// Lever arm α_i (dimensionless, [−½, ½]): ε_i(V) = ε_i + α_i·V (V in mV). α = +½ follows μ_L,
     /// α = −½ follows μ_R, α = 0 stays at the mid-point potential.
     pub lever_arm: f64,
-    /// Zeeman splitting, meV: E_σ = ε − σ·(zeeman + exchange)/2 (positive values lower spin up).
+    /// Zeeman splitting, meV: E_σ = ε − σ·(zeeman + exchange + induced field)/2 (positive values
+    /// lower spin up).
     pub zeeman_mev: f64,
     /// Extra spin splitting in the P configuration, meV (the simple spin-accumulation/exchange model).
     pub exchange_p_mev: f64,
@@ -99,6 +150,8 @@ pub struct DotModel {
     pub inter_dot_mev: Vec<Vec<f64>>,
     /// Left and right leads.
     pub leads: [Lead; 2],
+    /// Lead-induced exchange field added to the spin splitting of every orbital.
+    pub exchange_field: ExchangeField,
 }
 
 fn check(ok: bool, what: &str, message: String) -> Result<()> {
@@ -231,7 +284,39 @@ impl DotModel {
             Magnet::P => o.exchange_p_mev,
             Magnet::AP => o.exchange_ap_mev,
         };
-        o.energy_mev + o.lever_arm * bias_mv - sigma * 0.5 * (o.zeeman_mev + exch)
+        o.energy_mev + o.lever_arm * bias_mv
+            - sigma * 0.5 * (o.zeeman_mev + exch + self.induced_field(k / 2, bias_mv, magnet))
+    }
+
+    /// Induced exchange field (meV, along +z) on orbital `i`: Σ_r m_r·B_r with the König–Martinek B_r
+    /// evaluated for the bare level ε_i(V), the dot's charging energy and μ_L = V/2, μ_R = −V/2.
+    /// Zero unless [`ExchangeField::KonigMartinek`] is selected.
+    pub fn induced_field(&self, i: usize, bias_mv: f64, magnet: Magnet) -> f64 {
+        if self.exchange_field == ExchangeField::None {
+            return 0.0;
+        }
+        let o = &self.orbitals[i];
+        let eps = o.energy_mev + o.lever_arm * bias_mv;
+        let u = self.dots[o.dot].charging_mev;
+        let mut b = 0.0;
+        for (r, side) in [LeadSide::Left, LeadSide::Right].into_iter().enumerate() {
+            let lead = &self.leads[r];
+            let mu = if r == 0 {
+                bias_mv / 2.0
+            } else {
+                -bias_mv / 2.0
+            };
+            b += Self::magnetisation_sign(side, magnet)
+                * konig_martinek_field(
+                    lead.polarization,
+                    lead.gamma_mev[i],
+                    eps,
+                    u,
+                    mu,
+                    crate::units::kt_mev(lead.temperature_k),
+                );
+        }
+        b
     }
 
     /// Number of electrons on each dot in `state`.

@@ -68,6 +68,7 @@ impl RateSet {
                 );
             }
         }
+        // Single-particle energies, including any bias-dependent induced exchange field.
         let eps: Vec<f64> = (0..nso)
             .map(|k| model.spin_orbital_energy(k, bias_mv, magnet))
             .collect();

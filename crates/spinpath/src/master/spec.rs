@@ -2,7 +2,7 @@
 //!
 //! Every key is documented in `docs/dots.md`. Errors name the file, line, key and allowed range.
 
-use super::model::{Dot, DotModel, Lead, Magnet, Orbital};
+use super::model::{Dot, DotModel, ExchangeField, Lead, Magnet, Orbital};
 use crate::capacitance;
 use crate::error::{Error, Result};
 use serde::Deserialize;
@@ -26,6 +26,8 @@ pub struct DotsSection {
     /// Default lead temperature, K.
     #[serde(rename = "temperature_K")]
     pub temperature_k: Option<Spanned<f64>>,
+    /// Induced exchange field: `"none"` (default) or `"konig-martinek"`.
+    pub exchange_field: Option<ExchangeField>,
     /// `[[dots.dot]]`.
     pub dot: Vec<DotSpec>,
     /// `[[dots.coupling]]`.
@@ -524,6 +526,7 @@ pub fn build_model(file: &str, text: &str, s: &DotsSection) -> Result<DotModel> 
         orbitals,
         inter_dot_mev: inter,
         leads: [left, right],
+        exchange_field: s.exchange_field.unwrap_or_default(),
     };
     model.validate()?;
     Ok(model)
