@@ -586,3 +586,34 @@ fn complex_digamma_and_konig_martinek_field() {
     // At finite bias the AP field no longer cancels (bias-dependent, P/AP-dependent splitting).
     assert!(m.induced_field(0, 3.0, Magnet::AP).abs() > 1e-6);
 }
+
+#[test]
+fn solvers_are_interchangeable_along_a_sweep() {
+    use spinpath::master::{DotSolver, MonteCarlo, SteadyState};
+    let m = single_level(1.0, 6.0, 0.01, 0.02, 0.3, 0.3, 20.0);
+    let points = protocol::sweep_points(&[-8.0, 8.0], 4.0);
+    assert_eq!(points.len(), 5);
+    // Dwell long compared with 1/Γ: the transient reaches the steady state at every point.
+    let dwell = 1e4 * HBAR_MEV_S / 0.01;
+    let mut solvers: Vec<Box<dyn DotSolver>> = vec![
+        Box::new(SteadyState::default()),
+        Box::new(Transient::default()),
+        Box::new(MonteCarlo::new(5, dwell / 200.0, 100_000_000)),
+    ];
+    let results: Vec<Vec<PointResult>> = solvers
+        .iter_mut()
+        .map(|s| protocol::run_sweep(&m, Magnet::AP, &points, dwell, s.as_mut()).unwrap())
+        .collect();
+    for i in 0..points.len() {
+        let (st, tr, mc) = (&results[0][i], &results[1][i], &results[2][i]);
+        assert!((st.current_na - tr.current_na).abs() < 1e-8 * st.current_na.abs().max(1e-3));
+        let err = mc.current_err_na.max(1e-9);
+        assert!(
+            (mc.current_na - st.current_na).abs() < 5.0 * err,
+            "V={}: MC {} ± {err} vs {}",
+            points[i].bias_mv,
+            mc.current_na,
+            st.current_na
+        );
+    }
+}
