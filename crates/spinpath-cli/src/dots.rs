@@ -156,9 +156,9 @@ fn print_summary(s: &protocol::Summary, out: &Path) {
             fmt(g.coulomb_gap_mv)
         );
     }
-    for (st, w) in &s.writing_shift_mv {
-        if w.is_some() {
-            println!("  {st:>2} writing shift OFF-ON: {}", fmt(*w));
+    for w in &s.writing_shift_mv {
+        if w.shift_mv.is_some() {
+            println!("  {:>2} writing shift OFF-ON: {}", w.state, fmt(w.shift_mv));
         }
     }
     let ev: Vec<String> = s
@@ -174,11 +174,12 @@ fn print_summary(s: &protocol::Summary, out: &Path) {
     if !ev.is_empty() {
         println!("  writing events: {}", ev.join("; "));
     }
-    for (b, n, p) in &s.p_ap_shift_mv {
+    for x in &s.p_ap_shift_mv {
         println!(
-            "  AP-P peak shift on {b}: negative edge {}, positive edge {}",
-            fmt(*n),
-            fmt(*p)
+            "  AP-P peak shift on {}: negative edge {}, positive edge {}",
+            x.branch,
+            fmt(x.negative_edge_mv),
+            fmt(x.positive_edge_mv)
         );
     }
 }

@@ -423,9 +423,9 @@ fn memristive_preset_reproduces_paper_figures() {
         );
     }
     assert_eq!(s.gaps.len(), 4, "ON and OFF gaps in P and AP");
-    for (st, w) in &s.writing_shift_mv {
-        let w = w.expect("shift found");
-        assert!((w - 70.0).abs() < 5.0, "{st}: Δ_W = {w}");
+    for w in &s.writing_shift_mv {
+        let v = w.shift_mv.expect("shift found");
+        assert!((v - 70.0).abs() < 5.0, "{}: Δ_W = {v}", w.state);
     }
     // Writing events: ON→OFF at positive bias (E+), OFF→ON at negative bias (E−), nothing else.
     for e in &s.writing_events {
@@ -444,8 +444,11 @@ fn memristive_preset_reproduces_paper_figures() {
     assert!(s.writing_events.iter().any(|e| e.label == "E+"));
     assert!(s.writing_events.iter().any(|e| e.label == "E-"));
     // The larger AP spin splitting moves the ON peaks outwards (to higher |V|).
-    let on = s.p_ap_shift_mv.iter().find(|x| x.0 == "ON").unwrap();
-    assert!(on.1.unwrap() < -0.3 && on.2.unwrap() > 0.3, "{on:?}");
+    let on = s.p_ap_shift_mv.iter().find(|x| x.branch == "ON").unwrap();
+    assert!(
+        on.negative_edge_mv.unwrap() < -0.3 && on.positive_edge_mv.unwrap() > 0.3,
+        "{on:?}"
+    );
     // The steady state alone has no memory: one branch per bias, whatever the sweep direction.
     let mut st = spinpath::master::SteadyState::default();
     let res = protocol::run_sweep(&model, Magnet::P, &points, run.dwell_s, &mut st).unwrap();

@@ -168,6 +168,26 @@ pub struct GapEdges {
     pub coulomb_gap_mv: Option<f64>,
 }
 
+/// Δ_W of one configuration.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct WritingShift {
+    /// Configuration.
+    pub state: String,
+    /// Mean OFF − ON shift of the gap edges (mV); `null` when a branch lacks both edges.
+    pub shift_mv: Option<f64>,
+}
+
+/// AP − P shift of the gap edges on one branch.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct PApShift {
+    /// Branch.
+    pub branch: String,
+    /// AP − P shift of the negative edge, mV.
+    pub negative_edge_mv: Option<f64>,
+    /// AP − P shift of the positive edge, mV.
+    pub positive_edge_mv: Option<f64>,
+}
+
 /// Summary of a run (written as `summary.json`).
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Summary {
@@ -182,11 +202,11 @@ pub struct Summary {
     /// Gap edges per configuration and branch.
     pub gaps: Vec<GapEdges>,
     /// Δ_W per configuration: mean OFF − ON shift of the two edges, mV.
-    pub writing_shift_mv: Vec<(String, Option<f64>)>,
+    pub writing_shift_mv: Vec<WritingShift>,
     /// Writing events.
     pub writing_events: Vec<WritingEvent>,
     /// AP − P shift of each edge per branch: (branch, negative edge shift, positive edge shift), mV.
-    pub p_ap_shift_mv: Vec<(String, Option<f64>, Option<f64>)>,
+    pub p_ap_shift_mv: Vec<PApShift>,
 }
 
 fn median(mut v: Vec<f64>) -> Option<f64> {
@@ -336,14 +356,14 @@ pub fn summarize(
         if let (Some(a), Some(b)) = (on.positive_mv, off.positive_mv) {
             d.push(b - a);
         }
-        shifts.push((
-            st.to_string(),
-            if d.is_empty() {
+        shifts.push(WritingShift {
+            state: st.to_string(),
+            shift_mv: if d.is_empty() {
                 None
             } else {
                 Some(d.iter().sum::<f64>() / d.len() as f64)
             },
-        ));
+        });
         let none = gap_edges(st, &peaks, "-");
         for g in [on, off, none] {
             if g.negative_mv.is_some() || g.positive_mv.is_some() {
@@ -360,11 +380,11 @@ pub fn summarize(
                 (Some(a), Some(b)) => Some(a - b),
                 _ => None,
             };
-            p_ap.push((
-                branch.to_string(),
-                sub(ap.negative_mv, p.negative_mv),
-                sub(ap.positive_mv, p.positive_mv),
-            ));
+            p_ap.push(PApShift {
+                branch: branch.to_string(),
+                negative_edge_mv: sub(ap.negative_mv, p.negative_mv),
+                positive_edge_mv: sub(ap.positive_mv, p.positive_mv),
+            });
         }
     }
     Summary {
