@@ -2,6 +2,7 @@
 
 use clap::{Parser, Subcommand};
 
+mod analyze;
 mod capacitance;
 mod dots;
 mod run;
@@ -18,6 +19,8 @@ struct Cli {
 enum Command {
     /// Run a simulation described by a TOML file and write its results folder.
     Run(run::RunArgs),
+    /// Analyse measured or simulated data files (dI/dV, TMR, power, peaks, shift, stats, jumps, I(H)).
+    Analyze(Box<analyze::AnalyzeArgs>),
     /// Interacting dots (master equation, transient, Monte Carlo) from `[dots]` + `[dots_run]`.
     Dots(dots::DotsArgs),
     /// Capacitance estimates (paper 2, SI Note 5): radius from gap, gating distance from shift.
@@ -28,6 +31,7 @@ fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run(args) => run::run(args),
+        Command::Analyze(args) => analyze::run(*args),
         Command::Dots(args) => dots::run(args),
         Command::Capacitance(args) => capacitance::run(args),
     };

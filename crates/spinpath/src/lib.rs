@@ -9,11 +9,23 @@
 //!
 //! Units everywhere: meV, mV, K, Oe, nA, nW (see [`units`]).
 
+// Numerical kernels index several arrays with one loop variable; iterator chains would hide the
+// mathematics without making it faster.
+#![allow(clippy::needless_range_loop)]
+
+pub mod analysis;
 pub mod capacitance;
+pub mod config;
 pub mod error;
+pub mod fit;
 pub mod io;
 pub mod master;
+pub mod model;
+pub mod negf;
 pub mod plot;
+pub mod quad;
+pub mod report;
+pub mod sweep;
 pub mod table;
 pub mod units;
 

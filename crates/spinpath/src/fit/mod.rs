@@ -1,0 +1,632 @@
+//! Least-squares fitting of models to measurements: bounded, fixed or tied parameters, several
+//! datasets fitted jointly, per-point uncertainties, several starting points, and honest
+//! uncertainties (standard errors from the covariance, or a clear statement that they cannot be
+//! estimated).
+//!
+//! The minimiser is Levenberg–Marquardt from the `levenberg-marquardt` crate (MINPACK's
+//! algorithm). Models are seen only through [`FitModel`]: parameter values in, predicted curves
+//! out. The Jacobian is computed by finite differences, one column per free parameter, in parallel.
+
+pub mod expr;
+pub mod models;
+pub mod params;
+
+use crate::error::{Error, Result};
+use levenberg_marquardt::{LeastSquaresProblem, LevenbergMarquardt};
+use nalgebra::{storage::Owned, DMatrix, DVector, Dyn};
+use params::Parameters;
+use rand::{RngExt, SeedableRng};
+use rand_xoshiro::Xoshiro256PlusPlus;
+use rayon::prelude::*;
+use serde::Serialize;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// A model that predicts every dataset from the parameter values.
+pub trait FitModel: Sync {
+    /// Predicted y of dataset `dataset` at abscissae `x`, given all parameter values in the order of
+    /// the [`Parameters`] the fit was set up with.
+    fn predict(&self, values: &[f64], dataset: usize, x: &[f64]) -> Result<Vec<f64>>;
+}
+
+/// One measured curve.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dataset {
+    /// Name used in outputs (e.g. the magnetic state).
+    pub name: String,
+    /// Abscissae (e.g. bias, mV).
+    pub x: Vec<f64>,
+    /// Ordinates (e.g. current, nA).
+    pub y: Vec<f64>,
+    /// 1σ uncertainty of each y (same unit); `None`: unweighted (σ = 1).
+    pub sigma: Option<Vec<f64>>,
+}
+
+impl Dataset {
+    fn validate(&self) -> Result<()> {
+        let bad = |m: String| Err(Error::invalid(format!("dataset `{}`", self.name), m));
+        if self.x.len() != self.y.len() || self.x.is_empty() {
+            return bad(format!(
+                "x and y must be non-empty and equally long ({} vs {})",
+                self.x.len(),
+                self.y.len()
+            ));
+        }
+        if let Some(k) = self
+            .x
+            .iter()
+            .zip(&self.y)
+            .position(|(a, b)| !a.is_finite() || !b.is_finite())
+        {
+            return bad(format!("point {} is not finite", k + 1));
+        }
+        if let Some(s) = &self.sigma {
+            if s.len() != self.y.len() {
+                return bad(format!(
+                    "{} uncertainties for {} points",
+                    s.len(),
+                    self.y.len()
+                ));
+            }
+            if let Some(k) = s.iter().position(|v| !(v.is_finite() && *v > 0.0)) {
+                return bad(format!(
+                    "uncertainty of point {} must be > 0, got {}",
+                    k + 1,
+                    s[k]
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Settings of a fit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FitOptions {
+    /// Number of starting points: the given start, then random ones (uniform within the bounds,
+    /// or ±50 % around the start for unbounded parameters).
+    pub starts: usize,
+    /// Seed of the random starting points.
+    pub seed: u64,
+    /// Maximum number of model evaluations per start (the minimiser's patience × (n_free + 1)).
+    pub max_evaluations: usize,
+    /// Relative tolerance on the sum of squares and on the parameters.
+    pub tolerance: f64,
+    /// Scale the covariance by the reduced χ² (lmfit's default; right when σ is unknown).
+    pub scale_covariance: bool,
+    /// Relative finite-difference step for the Jacobian.
+    pub step: f64,
+}
+
+impl Default for FitOptions {
+    fn default() -> Self {
+        FitOptions {
+            starts: 1,
+            seed: 0,
+            max_evaluations: 2000,
+            tolerance: 1e-8,
+            scale_covariance: true,
+            step: 1e-6,
+        }
+    }
+}
+
+/// The outcome of a fit.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FitResult {
+    /// Parameter names (all, in order).
+    pub names: Vec<String>,
+    /// Best-fit values (all).
+    pub values: Vec<f64>,
+    /// Standard errors; `None` for fixed parameters and where none can be estimated.
+    pub stderr: Vec<Option<f64>>,
+    /// How each parameter was treated: `free`, `fixed`, `tied`.
+    pub kind: Vec<String>,
+    /// Names of the free parameters (rows/columns of `correlation`).
+    pub free_names: Vec<String>,
+    /// Correlation matrix of the free parameters (NaN where not estimable).
+    pub correlation: Vec<Vec<f64>>,
+    /// χ² = Σ ((y − model)/σ)².
+    pub chi2: f64,
+    /// χ² / (N − n_free).
+    pub reduced_chi2: f64,
+    /// Number of data points.
+    pub n_data: usize,
+    /// Number of free parameters.
+    pub n_free: usize,
+    /// Residuals y − model per dataset (in y's unit).
+    pub residuals: Vec<Vec<f64>>,
+    /// Model at the best fit per dataset.
+    pub best_fit: Vec<Vec<f64>>,
+    /// Problems the user must know about (a parameter at a bound, a degenerate parameter, ...).
+    pub warnings: Vec<String>,
+    /// Whether the minimiser reported convergence.
+    pub success: bool,
+    /// The minimiser's termination reason.
+    pub message: String,
+    /// Model evaluations used (all starts).
+    pub evaluations: usize,
+    /// Which start gave the best fit (0 = the given start).
+    pub best_start: usize,
+}
+
+impl FitResult {
+    /// Value of a parameter by name.
+    pub fn value(&self, name: &str) -> Option<f64> {
+        self.names
+            .iter()
+            .position(|n| n == name)
+            .map(|i| self.values[i])
+    }
+    /// Standard error of a parameter by name.
+    pub fn error(&self, name: &str) -> Option<f64> {
+        self.names
+            .iter()
+            .position(|n| n == name)
+            .and_then(|i| self.stderr[i])
+    }
+}
+
+struct Problem<'a, M: FitModel> {
+    model: &'a M,
+    params: &'a Parameters,
+    data: &'a [Dataset],
+    free: Vec<usize>,
+    theta: DVector<f64>,
+    step: f64,
+    evaluations: &'a AtomicUsize,
+    error: std::sync::Mutex<Option<Error>>,
+}
+
+impl<M: FitModel> Problem<'_, M> {
+    fn external(&self, theta: &[f64]) -> Vec<f64> {
+        self.free
+            .iter()
+            .zip(theta)
+            .map(|(&i, &t)| self.params.all()[i].to_external(t))
+            .collect()
+    }
+
+    /// Weighted residuals (y − f)/σ for all datasets, concatenated, at the free values `x_free`.
+    fn weighted(&self, x_free: &[f64]) -> Result<Vec<f64>> {
+        let values = self.params.with_free(x_free)?;
+        let parts: Vec<Result<Vec<f64>>> = self
+            .data
+            .par_iter()
+            .enumerate()
+            .map(|(d, ds)| {
+                let f = self.model.predict(&values, d, &ds.x)?;
+                self.evaluations.fetch_add(1, Ordering::Relaxed);
+                if f.len() != ds.y.len() || f.iter().any(|v| !v.is_finite()) {
+                    return Err(Error::Numerical {
+                        context: format!("model of dataset `{}`", ds.name),
+                        message: format!(
+                            "non-finite or missing predictions at parameters {values:?}"
+                        ),
+                    });
+                }
+                Ok(ds
+                    .y
+                    .iter()
+                    .zip(&f)
+                    .enumerate()
+                    .map(|(k, (y, m))| (y - m) / ds.sigma.as_ref().map_or(1.0, |s| s[k]))
+                    .collect())
+            })
+            .collect();
+        let mut out = Vec::new();
+        for p in parts {
+            out.extend(p?);
+        }
+        Ok(out)
+    }
+
+    fn remember(&self, e: Error) {
+        let mut slot = self.error.lock().expect("not poisoned");
+        if slot.is_none() {
+            *slot = Some(e);
+        }
+    }
+}
+
+impl<M: FitModel> LeastSquaresProblem<f64, Dyn, Dyn> for Problem<'_, M> {
+    type ResidualStorage = Owned<f64, Dyn>;
+    type JacobianStorage = Owned<f64, Dyn, Dyn>;
+    type ParameterStorage = Owned<f64, Dyn>;
+
+    fn set_params(&mut self, x: &DVector<f64>) {
+        self.theta.copy_from(x);
+    }
+
+    fn params(&self) -> DVector<f64> {
+        self.theta.clone()
+    }
+
+    fn residuals(&self) -> Option<DVector<f64>> {
+        match self.weighted(&self.external(self.theta.as_slice())) {
+            Ok(r) => Some(DVector::from_vec(r)),
+            Err(e) => {
+                self.remember(e);
+                None
+            }
+        }
+    }
+
+    fn jacobian(&self) -> Option<DMatrix<f64>> {
+        let theta = self.theta.as_slice();
+        let base = match self.weighted(&self.external(theta)) {
+            Ok(r) => r,
+            Err(e) => {
+                self.remember(e);
+                return None;
+            }
+        };
+        let cols: Vec<Result<Vec<f64>>> = (0..theta.len())
+            .into_par_iter()
+            .map(|k| {
+                let h = self.step * theta[k].abs().max(1e-3);
+                let mut t = theta.to_vec();
+                t[k] += h;
+                let r = self.weighted(&self.external(&t))?;
+                Ok(r.iter().zip(&base).map(|(a, b)| (a - b) / h).collect())
+            })
+            .collect();
+        let mut j = DMatrix::zeros(base.len(), theta.len());
+        for (k, c) in cols.into_iter().enumerate() {
+            match c {
+                Ok(c) => j.set_column(k, &DVector::from_vec(c)),
+                Err(e) => {
+                    self.remember(e);
+                    return None;
+                }
+            }
+        }
+        Some(j)
+    }
+}
+
+/// Fit `model` to `data`, starting from `params`. `progress` is told the number of starts done.
+pub fn fit<M: FitModel>(
+    model: &M,
+    params: &Parameters,
+    data: &[Dataset],
+    opts: &FitOptions,
+    progress: &(dyn Fn(usize) + Sync),
+) -> Result<FitResult> {
+    if data.is_empty() {
+        return Err(Error::invalid("fit", "no datasets"));
+    }
+    for d in data {
+        d.validate()?;
+    }
+    let free = params.free();
+    let n_data: usize = data.iter().map(|d| d.y.len()).sum();
+    if free.is_empty() {
+        return Err(Error::invalid(
+            "fit",
+            "no free parameter: set `vary = true` (or give bounds) on at least one",
+        ));
+    }
+    if n_data < free.len() {
+        return Err(Error::invalid(
+            "fit",
+            format!(
+                "{n_data} data points cannot determine {} free parameters",
+                free.len()
+            ),
+        ));
+    }
+    let evaluations = AtomicUsize::new(0);
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(opts.seed);
+    let mut best: Option<(f64, Vec<f64>, String, bool, usize)> = None;
+    let mut last_error: Option<Error> = None;
+    for start in 0..opts.starts.max(1) {
+        let x0: Vec<f64> = free
+            .iter()
+            .map(|&i| {
+                let p = &params.all()[i];
+                if start == 0 {
+                    p.value
+                } else if p.min.is_finite() && p.max.is_finite() {
+                    rng.random_range(p.min..=p.max)
+                } else {
+                    let x = p.value + rng.random_range(-0.5..=0.5) * p.value.abs().max(1.0);
+                    x.clamp(p.min, p.max)
+                }
+            })
+            .collect();
+        let theta: Vec<f64> = free
+            .iter()
+            .zip(&x0)
+            .map(|(&i, &x)| params.all()[i].to_internal(x))
+            .collect();
+        let problem = Problem {
+            model,
+            params,
+            data,
+            free: free.clone(),
+            theta: DVector::from_vec(theta),
+            step: opts.step,
+            evaluations: &evaluations,
+            error: std::sync::Mutex::new(None),
+        };
+        let lm = LevenbergMarquardt::new()
+            .with_ftol(opts.tolerance)
+            .with_xtol(opts.tolerance)
+            .with_patience((opts.max_evaluations / (free.len() + 1)).max(1));
+        let (problem, report) = lm.minimize(problem);
+        progress(start + 1);
+        if let Some(e) = problem.error.lock().expect("not poisoned").take() {
+            last_error = Some(e);
+            continue;
+        }
+        let x = problem.external(problem.theta.as_slice());
+        let chi2 = 2.0 * report.objective_function;
+        if chi2.is_finite() && best.as_ref().is_none_or(|b| chi2 < b.0) {
+            best = Some((
+                chi2,
+                x,
+                format!("{:?}", report.termination),
+                report.termination.was_successful(),
+                start,
+            ));
+        }
+    }
+    let Some((_, x_best, message, success, best_start)) = best else {
+        return Err(last_error.unwrap_or_else(|| Error::Numerical {
+            context: "fit".into(),
+            message: "no start produced a finite χ²".into(),
+        }));
+    };
+    let values = params.with_free(&x_best)?;
+    uncertainties(
+        model,
+        params,
+        data,
+        opts,
+        &free,
+        x_best,
+        values,
+        n_data,
+        message,
+        success,
+        evaluations.load(Ordering::Relaxed),
+        best_start,
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+fn uncertainties<M: FitModel>(
+    model: &M,
+    params: &Parameters,
+    data: &[Dataset],
+    opts: &FitOptions,
+    free: &[usize],
+    x_best: Vec<f64>,
+    values: Vec<f64>,
+    n_data: usize,
+    message: String,
+    success: bool,
+    evaluations: usize,
+    best_start: usize,
+) -> Result<FitResult> {
+    let counter = AtomicUsize::new(0);
+    let problem = Problem {
+        model,
+        params,
+        data,
+        free: free.to_vec(),
+        theta: DVector::zeros(free.len()),
+        step: opts.step,
+        evaluations: &counter,
+        error: std::sync::Mutex::new(None),
+    };
+    let r0 = problem.weighted(&x_best)?;
+    let chi2: f64 = r0.iter().map(|r| r * r).sum();
+    let dof = n_data.saturating_sub(free.len());
+    let reduced = if dof > 0 { chi2 / dof as f64 } else { f64::NAN };
+    let mut warnings = Vec::new();
+
+    // Which free parameters sit at a bound: no standard error there.
+    let at_bound: Vec<bool> = free
+        .iter()
+        .zip(&x_best)
+        .map(|(&i, &x)| {
+            let p = &params.all()[i];
+            let span = if p.min.is_finite() && p.max.is_finite() {
+                p.max - p.min
+            } else {
+                x.abs().max(1.0)
+            };
+            (p.min.is_finite() && x - p.min <= 1e-6 * span)
+                || (p.max.is_finite() && p.max - x <= 1e-6 * span)
+        })
+        .collect();
+    for (k, &b) in at_bound.iter().enumerate() {
+        if b {
+            warnings.push(format!("parameter `{}` is at a bound ({}): its uncertainty cannot be estimated; widen the bound or fix it", params.all()[free[k]].name, x_best[k]));
+        }
+    }
+
+    // Jacobian in external coordinates (central differences, one-sided at bounds).
+    let cols: Vec<Result<Vec<f64>>> = (0..free.len())
+        .into_par_iter()
+        .map(|k| {
+            let p = &params.all()[free[k]];
+            let h = 1e-4
+                * x_best[k]
+                    .abs()
+                    .max(if p.min.is_finite() && p.max.is_finite() {
+                        1e-2 * (p.max - p.min)
+                    } else {
+                        1e-2
+                    });
+            let (lo, hi) = ((x_best[k] - h).max(p.min), (x_best[k] + h).min(p.max));
+            let mut a = x_best.clone();
+            a[k] = lo;
+            let mut b = x_best.clone();
+            b[k] = hi;
+            let (ra, rb) = (problem.weighted(&a)?, problem.weighted(&b)?);
+            // d(model)/dx = −d(residual)/dx
+            Ok(ra
+                .iter()
+                .zip(&rb)
+                .map(|(u, v)| -(v - u) / (hi - lo))
+                .collect())
+        })
+        .collect();
+    let mut j = DMatrix::zeros(n_data, free.len());
+    for (k, c) in cols.into_iter().enumerate() {
+        j.set_column(k, &DVector::from_vec(c?));
+    }
+    let jtj = j.transpose() * &j;
+    // Degeneracy: normalise to a correlation-like matrix and look for (near-)null directions.
+    let nf = free.len();
+    let diag: Vec<f64> = (0..nf).map(|k| jtj[(k, k)]).collect();
+    let mut degenerate = vec![false; nf];
+    for k in 0..nf {
+        if diag[k].is_nan() || diag[k] <= 0.0 {
+            degenerate[k] = true;
+        }
+    }
+    let active: Vec<usize> = (0..nf)
+        .filter(|&k| !degenerate[k] && !at_bound[k])
+        .collect();
+    let norm = |a: usize, b: usize| {
+        jtj[(active[a], active[b])] / (diag[active[a]] * diag[active[b]]).sqrt()
+    };
+    let na = active.len();
+    if na > 0 {
+        let c = DMatrix::from_fn(na, na, norm);
+        let eig = c.clone().symmetric_eigen();
+        let lmax = eig.eigenvalues.iter().copied().fold(0.0, f64::max);
+        for (e, v) in eig.eigenvalues.iter().zip(eig.eigenvectors.column_iter()) {
+            if *e < 1e-10 * lmax {
+                for a in 0..na {
+                    if v[a].abs() > 0.1 {
+                        degenerate[active[a]] = true;
+                    }
+                }
+            }
+        }
+    }
+    for k in 0..nf {
+        if degenerate[k] {
+            warnings.push(format!(
+                "parameter `{}` is degenerate: the data do not constrain it (or it is fully correlated with another); its uncertainty cannot be estimated — fix or tie it",
+                params.all()[free[k]].name
+            ));
+        }
+    }
+    let active: Vec<usize> = (0..nf)
+        .filter(|&k| !degenerate[k] && !at_bound[k])
+        .collect();
+    let mut cov = DMatrix::from_element(nf, nf, f64::NAN);
+    if !active.is_empty() {
+        let sub = DMatrix::from_fn(active.len(), active.len(), |a, b| {
+            jtj[(active[a], active[b])]
+        });
+        match sub.try_inverse() {
+            Some(inv) => {
+                let scale = if opts.scale_covariance && reduced.is_finite() {
+                    reduced
+                } else {
+                    1.0
+                };
+                for (a, &ka) in active.iter().enumerate() {
+                    for (b, &kb) in active.iter().enumerate() {
+                        cov[(ka, kb)] = inv[(a, b)] * scale;
+                    }
+                }
+            }
+            None => warnings.push("the covariance matrix is singular: no uncertainties".into()),
+        }
+    }
+    let mut stderr = vec![None; params.all().len()];
+    for (k, &i) in free.iter().enumerate() {
+        let v = cov[(k, k)];
+        if v.is_finite() && v >= 0.0 {
+            stderr[i] = Some(v.sqrt());
+        }
+    }
+    // Tied parameters: propagate through the expression's gradient.
+    for (i, p) in params.all().iter().enumerate() {
+        if p.expr.is_none() {
+            continue;
+        }
+        let mut grad = vec![0.0; nf];
+        for k in 0..nf {
+            let h = 1e-6 * x_best[k].abs().max(1e-3);
+            let mut a = x_best.clone();
+            a[k] += h;
+            grad[k] = (params.with_free(&a)?[i] - values[i]) / h;
+        }
+        let mut var = 0.0;
+        let mut ok = true;
+        for a in 0..nf {
+            for b in 0..nf {
+                if grad[a] != 0.0 && grad[b] != 0.0 {
+                    let c = cov[(a, b)];
+                    if !c.is_finite() {
+                        ok = false;
+                    }
+                    var += grad[a] * grad[b] * c;
+                }
+            }
+        }
+        if ok && var >= 0.0 {
+            stderr[i] = Some(var.sqrt());
+        }
+    }
+    let correlation: Vec<Vec<f64>> = (0..nf)
+        .map(|a| {
+            (0..nf)
+                .map(|b| cov[(a, b)] / (cov[(a, a)] * cov[(b, b)]).sqrt())
+                .collect()
+        })
+        .collect();
+
+    let mut residuals = Vec::new();
+    let mut best_fit = Vec::new();
+    for (d, ds) in data.iter().enumerate() {
+        let f = model.predict(&values, d, &ds.x)?;
+        residuals.push(ds.y.iter().zip(&f).map(|(y, m)| y - m).collect());
+        best_fit.push(f);
+    }
+    if !success {
+        warnings.push(format!(
+            "the minimiser did not report convergence ({message})"
+        ));
+    }
+    Ok(FitResult {
+        names: params.all().iter().map(|p| p.name.clone()).collect(),
+        values,
+        stderr,
+        kind: params
+            .all()
+            .iter()
+            .map(|p| {
+                if p.expr.is_some() {
+                    "tied"
+                } else if p.vary {
+                    "free"
+                } else {
+                    "fixed"
+                }
+                .to_string()
+            })
+            .collect(),
+        free_names: free.iter().map(|&i| params.all()[i].name.clone()).collect(),
+        correlation,
+        chi2,
+        reduced_chi2: reduced,
+        n_data,
+        n_free: nf,
+        residuals,
+        best_fit,
+        warnings,
+        success,
+        message,
+        evaluations: evaluations + counter.load(Ordering::Relaxed),
+        best_start,
+    })
+}

@@ -1,0 +1,729 @@
+//! Coherent spinful transport through a chain: non-equilibrium Green's functions in Landauer form.
+//!
+//! The chain is finalised once per magnetic state into a [`ChainSolver`] (2×2 spin blocks per
+//! site, lead self-energies, spinors of the lead channels); each bias point is then an energy
+//! integral of Green's functions computed by the recursive Green's function method (O(N) per
+//! energy, no heap allocation in the energy loop).
+//!
+//! ## Terminals
+//! Each ferromagnetic lead r ∈ {L, R} has two channels s = ± (majority, minority along its
+//! magnetisation n_r), with coupling Γ_{r,s} = W_r(1 + s·p_r)·|u_{r,s}⟩⟨u_{r,s}| and chemical
+//! potential μ_{r,s} = μ_r + s·Δμ_r/2. Treating the four channels as terminals i, j of the
+//! Landauer–Büttiker formula,
+//!
+//! J_i = (e/h) ∫ dE Σ_j T_ij(E) [f_i(E) − f_j(E)],   T_ij = Tr[Γ_i G^r Γ_j G^a],
+//!
+//! is exact for a non-interacting chain, collinear or not. Because every Γ_i is rank one,
+//! T_ij = W_i W_j |⟨u_i|G^r_{x_i x_j}|u_j⟩|². J_i is the current *from* channel i *into* the chain.
+//!
+//! Terminal order everywhere: `[L+, L−, R+, R−]`.
+
+use crate::error::{Error, Result};
+use crate::model::{Axis, Chain, MagneticState};
+use crate::quad::{integrate, Integral, Tolerance};
+use crate::units::{fermi, kt_mev, E_OVER_H_NA_PER_MEV, NA_MV_TO_NW};
+use nalgebra::{DMatrix, Matrix2, Vector2};
+use num_complex::Complex64;
+
+type M2 = Matrix2<Complex64>;
+type V2 = Vector2<Complex64>;
+
+const I: Complex64 = Complex64::new(0.0, 1.0);
+
+/// Energy-integration settings of the coherent engine.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Integration {
+    /// Relative tolerance of each current, against the scale of the spin-channel currents.
+    pub rel_tol: f64,
+    /// Absolute tolerance, nA.
+    pub abs_tol_na: f64,
+    /// Maximum number of integration intervals per bias point.
+    pub max_intervals: usize,
+    /// The Fermi window extends this many k_BT beyond the extreme chemical potentials.
+    pub window_kt: f64,
+}
+
+impl Default for Integration {
+    fn default() -> Self {
+        Integration {
+            rel_tol: 1e-6,
+            abs_tol_na: 1e-9,
+            max_intervals: 4000,
+            window_kt: 40.0,
+        }
+    }
+}
+
+/// Everything the coherent engine reports at one bias point.
+///
+/// Currents are charge currents in nA with the project's sign convention; energies in meV; powers
+/// in nW. Terminal order: `[L+, L−, R+, R−]` (majority/minority along each lead's magnetisation).
+#[derive(Debug, Clone, PartialEq)]
+pub struct BiasPoint {
+    /// Bias V, mV.
+    pub bias_mv: f64,
+    /// Current from each channel into the chain, nA.
+    pub channel_current_na: [f64; 4],
+    /// Energy current from each channel into the chain, nW.
+    pub channel_energy_nw: [f64; 4],
+    /// Chemical potential of each channel, meV.
+    pub mu_mev: [f64; 4],
+    /// Temperatures of the left and right leads, K.
+    pub temperature_k: [f64; 2],
+    /// Estimated absolute integration error of the channel currents, nA (summed).
+    pub error_na: f64,
+    /// Number of energy points evaluated.
+    pub evaluations: usize,
+    /// Whether the integration met its tolerance.
+    pub converged: bool,
+}
+
+impl BiasPoint {
+    /// Charge current left → right, nA (the current leaving the left lead).
+    pub fn current(&self) -> f64 {
+        self.channel_current_na[0] + self.channel_current_na[1]
+    }
+    /// Current leaving the left lead in its majority channel (spin ↑ along +z), nA.
+    pub fn current_up(&self) -> f64 {
+        self.channel_current_na[0]
+    }
+    /// Current leaving the left lead in its minority channel (spin ↓ along +z), nA.
+    pub fn current_down(&self) -> f64 {
+        self.channel_current_na[1]
+    }
+    /// Current arriving in the right lead, nA (equals [`Self::current`] by conservation).
+    pub fn current_into_right(&self) -> f64 {
+        -(self.channel_current_na[2] + self.channel_current_na[3])
+    }
+    /// Spin current into the left lead (majority − minority along its magnetisation), nA.
+    pub fn spin_current_into_left(&self) -> f64 {
+        -(self.channel_current_na[0] - self.channel_current_na[1])
+    }
+    /// Spin current into the right lead (majority − minority along its magnetisation), nA.
+    pub fn spin_current_into_right(&self) -> f64 {
+        -(self.channel_current_na[2] - self.channel_current_na[3])
+    }
+    /// Electrical power delivered by the device, −I·V, nW (positive when it is a generator).
+    pub fn power_out(&self) -> f64 {
+        -self.current() * self.bias_mv * NA_MV_TO_NW
+    }
+    /// Energy current into lead r (0 = left, 1 = right), nW.
+    pub fn energy_into_lead(&self, r: usize) -> f64 {
+        -(self.channel_energy_nw[2 * r] + self.channel_energy_nw[2 * r + 1])
+    }
+    /// Heat current into lead r (0 = left, 1 = right), nW: energy minus μ times particles.
+    pub fn heat_into_lead(&self, r: usize) -> f64 {
+        (2 * r..2 * r + 2)
+            .map(|i| {
+                -(self.channel_energy_nw[i]
+                    - self.mu_mev[i] * self.channel_current_na[i] * NA_MV_TO_NW)
+            })
+            .sum()
+    }
+    /// Free energy drawn from the spin accumulations, nW: Σ_i (μ_i − μ_r) J_i.
+    pub fn spin_free_energy(&self) -> f64 {
+        let mu_l = 0.5 * (self.mu_mev[0] + self.mu_mev[1]);
+        let mu_r = 0.5 * (self.mu_mev[2] + self.mu_mev[3]);
+        let c = &self.channel_current_na;
+        ((self.mu_mev[0] - mu_l) * c[0]
+            + (self.mu_mev[1] - mu_l) * c[1]
+            + (self.mu_mev[2] - mu_r) * c[2]
+            + (self.mu_mev[3] - mu_r) * c[3])
+            * NA_MV_TO_NW
+    }
+    /// Total free energy dissipated, Σ_i μ_i J_i = I·V + spin free energy, nW. The second law
+    /// requires it to be ≥ 0 when both leads have the same temperature.
+    pub fn dissipation(&self) -> f64 {
+        (0..4)
+            .map(|i| self.mu_mev[i] * self.channel_current_na[i])
+            .sum::<f64>()
+            * NA_MV_TO_NW
+    }
+    /// Entropy production rate Σ_r Q_r/T_r, nW/K (≥ 0); `None` if a lead is at 0 K.
+    pub fn entropy_production(&self) -> Option<f64> {
+        if self.temperature_k.iter().any(|&t| t <= 0.0) {
+            return None;
+        }
+        Some(
+            self.heat_into_lead(0) / self.temperature_k[0]
+                + self.heat_into_lead(1) / self.temperature_k[1],
+        )
+    }
+    /// Efficiency of spin-to-electrical conversion, P_out / spin free energy; `None` unless the
+    /// device delivers power and draws free energy from the spin accumulation.
+    pub fn efficiency(&self) -> Option<f64> {
+        let p = self.power_out();
+        let f = self.spin_free_energy();
+        (p > 0.0 && f > 0.0).then(|| p / f)
+    }
+}
+
+/// Spectral quantities at one energy.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SpectralPoint {
+    /// Energy, meV.
+    pub energy_mev: f64,
+    /// Transmission from the left lead's majority (↑) channel into the right lead.
+    pub transmission_up: f64,
+    /// Transmission from the left lead's minority (↓) channel into the right lead.
+    pub transmission_down: f64,
+    /// Density of states per site and spin (↑, ↓ along +z), 1/meV.
+    pub dos_per_mev: Vec<[f64; 2]>,
+}
+
+/// Direction of the right electrode for a magnetic state (x–z plane), with exact values for
+/// multiples of 90° so that P and AP are exactly collinear.
+fn right_direction(angle_deg: f64) -> [f64; 3] {
+    let a = angle_deg.rem_euclid(360.0);
+    let exact = [
+        (0.0, [0.0, 0.0, 1.0]),
+        (90.0, [1.0, 0.0, 0.0]),
+        (180.0, [0.0, 0.0, -1.0]),
+        (270.0, [-1.0, 0.0, 0.0]),
+    ];
+    for (deg, v) in exact {
+        if (a - deg).abs() < 1e-12 {
+            return v;
+        }
+    }
+    let t = a.to_radians();
+    [t.sin(), 0.0, t.cos()]
+}
+
+fn normalize(v: [f64; 3]) -> [f64; 3] {
+    let n = (v[0] * v[0] + v[1] * v[1] + v[2] * v[2]).sqrt();
+    [v[0] / n, v[1] / n, v[2] / n]
+}
+
+/// n·σ as a 2×2 matrix.
+fn n_sigma(n: [f64; 3]) -> M2 {
+    M2::new(
+        Complex64::new(n[2], 0.0),
+        Complex64::new(n[0], -n[1]),
+        Complex64::new(n[0], n[1]),
+        Complex64::new(-n[2], 0.0),
+    )
+}
+
+/// Spinors (majority, minority) along the unit vector n.
+fn spinors(n: [f64; 3]) -> [V2; 2] {
+    let theta = n[2].clamp(-1.0, 1.0).acos();
+    let phi = n[1].atan2(n[0]);
+    let (c, s) = if n[2] == 1.0 {
+        (1.0, 0.0)
+    } else if n[2] == -1.0 {
+        (0.0, 1.0)
+    } else {
+        ((theta / 2.0).cos(), (theta / 2.0).sin())
+    };
+    let e = Complex64::from_polar(1.0, phi);
+    [
+        V2::new(Complex64::new(c, 0.0), e * s),
+        V2::new(-e.conj() * s, Complex64::new(c, 0.0)),
+    ]
+}
+
+/// Inverse of a 2×2 complex matrix. A singular block (an energy exactly on a level that no lead
+/// broadens) is regularised by an infinitesimal imaginary part, which is what G^r means there.
+#[inline]
+fn inv2(m: &M2) -> M2 {
+    let mut det = m[(0, 0)] * m[(1, 1)] - m[(0, 1)] * m[(1, 0)];
+    if det.norm_sqr() < 1e-300 {
+        det += Complex64::new(0.0, 1e-150);
+    }
+    let d = det.inv();
+    M2::new(m[(1, 1)] * d, -m[(0, 1)] * d, -m[(1, 0)] * d, m[(0, 0)] * d)
+}
+
+/// A chain finalised for one magnetic state: everything that does not depend on bias or energy.
+#[derive(Debug, Clone)]
+pub struct ChainSolver {
+    n: usize,
+    h0: Vec<M2>,
+    lever: Vec<f64>,
+    hop: Vec<f64>,
+    site_l: usize,
+    site_r: usize,
+    sigma_l: M2,
+    sigma_r: M2,
+    gamma_l: M2,
+    gamma_r: M2,
+    u: [V2; 4],
+    w: [f64; 4],
+    dmu: [f64; 4],
+    temperature: [f64; 2],
+    /// Collinear fast path: every spin quantity is along ±z, so the chain splits into two scalar
+    /// chains (spin ↑, ↓ along z). `spin_of[i]` is the z-spin (0 = ↑, 1 = ↓) of channel i.
+    collinear: Option<Collinear>,
+}
+
+#[derive(Debug, Clone)]
+struct Collinear {
+    /// Lead broadening on the lead sites per spin: (Γ_L,σ, Γ_R,σ), meV.
+    gamma: [(f64, f64); 2],
+    /// z-spin of each channel.
+    spin_of: [usize; 4],
+}
+
+/// Scratch space of the recursive Green's function sweeps (allocated once per bias point).
+struct Work {
+    d: Vec<M2>,
+    gl: Vec<M2>,
+    gr: Vec<M2>,
+}
+
+impl ChainSolver {
+    /// Finalise `chain` in magnetic state `state` (its energy overrides are applied here).
+    pub fn new(chain: &Chain, state: &MagneticState) -> Result<Self> {
+        if !state.angle_deg.is_finite() {
+            return Err(Error::invalid(
+                "state",
+                format!("angle of state `{}` must be finite", state.name),
+            ));
+        }
+        let chain = chain.in_state(state)?;
+        let n_l = [0.0, 0.0, 1.0];
+        let n_r = right_direction(state.angle_deg);
+        let h0 = chain
+            .sites()
+            .iter()
+            .map(|s| {
+                let axis = match s.axis {
+                    Axis::Left => n_l,
+                    Axis::Right => n_r,
+                    Axis::Fixed(v) => normalize(v),
+                };
+                M2::identity() * Complex64::new(s.energy, 0.0)
+                    + n_sigma(axis) * Complex64::new(0.5 * s.splitting, 0.0)
+            })
+            .collect();
+        let (l, r) = (chain.left(), chain.right());
+        let gamma = |w: f64, p: f64, n: [f64; 3]| {
+            (M2::identity() + n_sigma(n) * Complex64::new(p, 0.0)) * Complex64::new(w, 0.0)
+        };
+        let gamma_l = gamma(l.width, l.polarization, n_l);
+        let gamma_r = gamma(r.width, r.polarization, n_r);
+        let [ul_p, ul_m] = spinors(n_l);
+        let [ur_p, ur_m] = spinors(n_r);
+        let h0: Vec<M2> = h0;
+        let is_diag = |m: &M2| m[(0, 1)].norm() == 0.0 && m[(1, 0)].norm() == 0.0;
+        let u = [ul_p, ul_m, ur_p, ur_m];
+        let collinear = (h0.iter().all(is_diag)
+            && is_diag(&gamma_l)
+            && is_diag(&gamma_r)
+            && u.iter().all(|v| v[0].norm() == 1.0 || v[1].norm() == 1.0))
+        .then(|| Collinear {
+            gamma: [
+                (gamma_l[(0, 0)].re, gamma_r[(0, 0)].re),
+                (gamma_l[(1, 1)].re, gamma_r[(1, 1)].re),
+            ],
+            spin_of: std::array::from_fn(|i| if u[i][0].norm() == 1.0 { 0 } else { 1 }),
+        });
+        Ok(ChainSolver {
+            collinear,
+            n: chain.len(),
+            h0,
+            lever: chain.sites().iter().map(|s| s.lever_arm).collect(),
+            hop: chain.hoppings().to_vec(),
+            site_l: l.site,
+            site_r: r.site,
+            sigma_l: gamma_l * Complex64::new(0.0, -0.5),
+            sigma_r: gamma_r * Complex64::new(0.0, -0.5),
+            gamma_l,
+            gamma_r,
+            u: [ul_p, ul_m, ur_p, ur_m],
+            w: [
+                l.width * (1.0 + l.polarization),
+                l.width * (1.0 - l.polarization),
+                r.width * (1.0 + r.polarization),
+                r.width * (1.0 - r.polarization),
+            ],
+            dmu: [
+                0.5 * l.spin_accumulation,
+                -0.5 * l.spin_accumulation,
+                0.5 * r.spin_accumulation,
+                -0.5 * r.spin_accumulation,
+            ],
+            temperature: [l.temperature, r.temperature],
+        })
+    }
+
+    /// Number of sites.
+    pub fn len(&self) -> usize {
+        self.n
+    }
+
+    /// Whether the collinear fast path (two scalar chains) is in use.
+    pub fn is_collinear(&self) -> bool {
+        self.collinear.is_some()
+    }
+
+    /// The same solver with the collinear fast path switched off: every energy then goes through
+    /// the general 2×2-block recursion. For cross-checks of the two paths.
+    pub fn without_fast_path(mut self) -> Self {
+        self.collinear = None;
+        self
+    }
+
+    /// Always false (a chain has at least one site).
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+
+    /// Chemical potentials of the channels `[L+, L−, R+, R−]` at bias V (mV), meV.
+    pub fn chemical_potentials(&self, bias_mv: f64) -> [f64; 4] {
+        let (ml, mr) = (0.5 * bias_mv, -0.5 * bias_mv);
+        [
+            ml + self.dmu[0],
+            ml + self.dmu[1],
+            mr + self.dmu[2],
+            mr + self.dmu[3],
+        ]
+    }
+
+    fn site_hamiltonians(&self, bias_mv: f64) -> Vec<M2> {
+        self.h0
+            .iter()
+            .zip(&self.lever)
+            .map(|(h, a)| h + M2::identity() * Complex64::new(a * bias_mv, 0.0))
+            .collect()
+    }
+
+    fn work(&self) -> Work {
+        Work {
+            d: vec![M2::zeros(); self.n],
+            gl: vec![M2::zeros(); self.n],
+            gr: vec![M2::zeros(); self.n],
+        }
+    }
+
+    /// Left- and right-connected sweeps at energy `e` (meV).
+    fn sweep(&self, e: f64, hv: &[M2], w: &mut Work) {
+        let n = self.n;
+        let ez = M2::identity() * Complex64::new(e, 0.0);
+        for j in 0..n {
+            let mut d = ez - hv[j];
+            if j == self.site_l {
+                d -= self.sigma_l;
+            }
+            if j == self.site_r {
+                d -= self.sigma_r;
+            }
+            w.d[j] = d;
+        }
+        w.gl[0] = inv2(&w.d[0]);
+        for j in 1..n {
+            let t2 = self.hop[j - 1] * self.hop[j - 1];
+            w.gl[j] = inv2(&(w.d[j] - w.gl[j - 1] * Complex64::new(t2, 0.0)));
+        }
+        w.gr[n - 1] = inv2(&w.d[n - 1]);
+        for j in (0..n - 1).rev() {
+            let t2 = self.hop[j] * self.hop[j];
+            w.gr[j] = inv2(&(w.d[j] - w.gr[j + 1] * Complex64::new(t2, 0.0)));
+        }
+    }
+
+    /// Full diagonal block G_jj after a sweep.
+    fn g_diag(&self, j: usize, w: &Work) -> M2 {
+        let mut d = w.d[j];
+        if j > 0 {
+            d -= w.gl[j - 1] * Complex64::new(self.hop[j - 1] * self.hop[j - 1], 0.0);
+        }
+        if j + 1 < self.n {
+            d -= w.gr[j + 1] * Complex64::new(self.hop[j] * self.hop[j], 0.0);
+        }
+        inv2(&d)
+    }
+
+    /// Block G_ij given the diagonal block G_jj, after a sweep.
+    fn g_block(&self, i: usize, j: usize, gjj: &M2, w: &Work) -> M2 {
+        let mut g = *gjj;
+        if i > j {
+            for k in j + 1..=i {
+                g = w.gr[k] * g * Complex64::new(self.hop[k - 1], 0.0);
+            }
+        } else {
+            for k in (i..j).rev() {
+                g = w.gl[k] * g * Complex64::new(self.hop[k], 0.0);
+            }
+        }
+        g
+    }
+
+    /// Transmission matrix T_ij between the four channels at energy `e`.
+    /// `t[i][j]` = W_i W_j |⟨u_i|G_{x_i x_j}|u_j⟩|².
+    fn transmissions(&self, e: f64, hv: &[M2], w: &mut Work) -> [[f64; 4]; 4] {
+        if let Some(c) = &self.collinear {
+            return self.transmissions_collinear(c, e, hv);
+        }
+        self.sweep(e, hv, w);
+        let (a, b) = (self.site_l, self.site_r);
+        let gaa = self.g_diag(a, w);
+        let (gbb, gba, gab) = if a == b {
+            (gaa, gaa, gaa)
+        } else {
+            let gbb = self.g_diag(b, w);
+            (
+                gbb,
+                self.g_block(b, a, &gaa, w),
+                self.g_block(a, b, &gbb, w),
+            )
+        };
+        let mut t = [[0.0; 4]; 4];
+        for i in 0..4 {
+            for j in 0..4 {
+                if i == j {
+                    continue;
+                }
+                let g = match (i < 2, j < 2) {
+                    (true, true) => &gaa,
+                    (true, false) => &gab,
+                    (false, true) => &gba,
+                    (false, false) => &gbb,
+                };
+                let amp = self.u[i].dotc(&(g * self.u[j]));
+                t[i][j] = self.w[i] * self.w[j] * amp.norm_sqr();
+            }
+        }
+        t
+    }
+
+    /// Collinear fast path: two independent scalar chains (spin ↑, ↓ along z). With left-connected
+    /// g_j = (d_j − t_{j−1}² g_{j−1})⁻¹ and the sites beyond b folded into G_bb,
+    /// G_ab = g_a t_a g_{a+1} ⋯ g_{b−1} t_{b−1} G_bb, and T_σ = Γ_Lσ Γ_Rσ |G_ab|².
+    fn transmissions_collinear(&self, c: &Collinear, e: f64, hv: &[M2]) -> [[f64; 4]; 4] {
+        let (a, b, n) = (self.site_l, self.site_r, self.n);
+        let mut tsig = [0.0; 2];
+        for (s, ts) in tsig.iter_mut().enumerate() {
+            let (gam_l, gam_r) = c.gamma[s];
+            let d = |j: usize| {
+                let mut d = Complex64::new(e - hv[j][(s, s)].re, 0.0);
+                if j == a {
+                    d.im += 0.5 * gam_l;
+                }
+                if j == b {
+                    d.im += 0.5 * gam_r;
+                }
+                d
+            };
+            let mut beyond = Complex64::new(0.0, 0.0);
+            for j in (b + 1..n).rev() {
+                beyond = (d(j) - beyond).inv() * (self.hop[j - 1] * self.hop[j - 1]);
+            }
+            let mut before = Complex64::new(0.0, 0.0);
+            let mut prod = Complex64::new(1.0, 0.0);
+            for j in 0..b {
+                let g = (d(j) - before).inv();
+                if j >= a {
+                    prod *= g * self.hop[j];
+                }
+                before = g * (self.hop[j] * self.hop[j]);
+            }
+            let gbb = (d(b) - before - beyond).inv();
+            *ts = gam_l * gam_r * (prod * gbb).norm_sqr();
+        }
+        let mut t = [[0.0; 4]; 4];
+        for i in 0..2 {
+            for j in 2..4 {
+                if c.spin_of[i] == c.spin_of[j] {
+                    t[i][j] = tsig[c.spin_of[i]];
+                    t[j][i] = t[i][j];
+                }
+            }
+        }
+        t
+    }
+
+    /// Resonances of the open chain at bias V: (centre, half-width) from the eigenvalues of the
+    /// non-Hermitian effective Hamiltonian H + Σ_L + Σ_R, meV.
+    pub fn resonances(&self, bias_mv: f64) -> Vec<(f64, f64)> {
+        let hv = self.site_hamiltonians(bias_mv);
+        let m = 2 * self.n;
+        let mut h = DMatrix::<Complex64>::zeros(m, m);
+        for j in 0..self.n {
+            let mut blk = hv[j];
+            if j == self.site_l {
+                blk += self.sigma_l;
+            }
+            if j == self.site_r {
+                blk += self.sigma_r;
+            }
+            for (r, c) in [(0, 0), (0, 1), (1, 0), (1, 1)] {
+                h[(2 * j + r, 2 * j + c)] = blk[(r, c)];
+            }
+            if j + 1 < self.n {
+                for s in 0..2 {
+                    h[(2 * j + s, 2 * j + 2 + s)] = Complex64::new(self.hop[j], 0.0);
+                    h[(2 * j + 2 + s, 2 * j + s)] = Complex64::new(self.hop[j], 0.0);
+                }
+            }
+        }
+        match nalgebra::linalg::Schur::try_new(h.clone(), 1e-13, 10_000) {
+            Some(schur) => {
+                let (_, t) = schur.unpack();
+                (0..m).map(|k| (t[(k, k)].re, t[(k, k)].im.abs())).collect()
+            }
+            None => (0..m).map(|k| (h[(k, k)].re, h[(k, k)].im.abs())).collect(),
+        }
+    }
+
+    /// Breakpoints of the energy integral at bias V: the window ends, the chemical potentials and
+    /// a ladder around each resonance (centre, ±3 and ±20 half-widths), sorted and deduplicated.
+    fn breakpoints(&self, bias_mv: f64, mu: &[f64; 4], opts: &Integration) -> Vec<f64> {
+        let kt = kt_mev(self.temperature[0].max(self.temperature[1]));
+        let lo = mu.iter().copied().fold(f64::INFINITY, f64::min) - opts.window_kt * kt;
+        let hi = mu.iter().copied().fold(f64::NEG_INFINITY, f64::max) + opts.window_kt * kt;
+        let mut pts = vec![lo, hi];
+        pts.extend(mu.iter().copied());
+        for (c, w) in self.resonances(bias_mv) {
+            let w = w.max(1e-9);
+            for k in [0.0, -3.0, 3.0, -20.0, 20.0] {
+                pts.push(c + k * w);
+            }
+        }
+        pts.retain(|&x| x.is_finite() && x >= lo && x <= hi);
+        pts.sort_by(f64::total_cmp);
+        pts.dedup_by(|a, b| (*a - *b).abs() <= 1e-12 * (1.0 + a.abs()));
+        pts
+    }
+
+    /// Currents, spin currents and energy currents at bias V (mV).
+    pub fn bias_point(&self, bias_mv: f64, opts: &Integration) -> BiasPoint {
+        let mu = self.chemical_potentials(bias_mv);
+        let kt = [kt_mev(self.temperature[0]), kt_mev(self.temperature[1])];
+        let kts = [kt[0], kt[0], kt[1], kt[1]];
+        let hv = self.site_hamiltonians(bias_mv);
+        let mut w = self.work();
+        let bps = self.breakpoints(bias_mv, &mu, opts);
+        let tol = Tolerance {
+            rel: opts.rel_tol,
+            abs: opts.abs_tol_na / E_OVER_H_NA_PER_MEV,
+            max_intervals: opts.max_intervals,
+        };
+        let res: Integral = integrate(
+            |e, out| {
+                let t = self.transmissions(e, &hv, &mut w);
+                let f: [f64; 4] = std::array::from_fn(|i| fermi(e, mu[i], kts[i]));
+                for i in 0..4 {
+                    let mut j_i = 0.0;
+                    for j in 0..4 {
+                        j_i += t[i][j] * (f[i] - f[j]);
+                    }
+                    out[i] = j_i;
+                    out[4 + i] = e * j_i;
+                }
+            },
+            8,
+            4,
+            &bps,
+            tol,
+        );
+        BiasPoint {
+            bias_mv,
+            channel_current_na: std::array::from_fn(|i| res.value[i] * E_OVER_H_NA_PER_MEV),
+            channel_energy_nw: std::array::from_fn(|i| {
+                res.value[4 + i] * E_OVER_H_NA_PER_MEV * NA_MV_TO_NW
+            }),
+            mu_mev: mu,
+            temperature_k: self.temperature,
+            error_na: res.error * E_OVER_H_NA_PER_MEV,
+            evaluations: res.evaluations,
+            converged: res.converged,
+        }
+    }
+
+    /// Transmission and site-resolved density of states at bias V (mV) for each energy (meV).
+    pub fn spectrum(&self, bias_mv: f64, energies: &[f64]) -> Vec<SpectralPoint> {
+        let hv = self.site_hamiltonians(bias_mv);
+        let mut w = self.work();
+        energies
+            .iter()
+            .map(|&e| {
+                let t = self.transmissions(e, &hv, &mut w);
+                self.sweep(e, &hv, &mut w);
+                let dos = (0..self.n)
+                    .map(|j| {
+                        let g = self.g_diag(j, &w);
+                        [
+                            -g[(0, 0)].im / std::f64::consts::PI,
+                            -g[(1, 1)].im / std::f64::consts::PI,
+                        ]
+                    })
+                    .collect();
+                SpectralPoint {
+                    energy_mev: e,
+                    transmission_up: t[0][2] + t[0][3],
+                    transmission_down: t[1][2] + t[1][3],
+                    dos_per_mev: dos,
+                }
+            })
+            .collect()
+    }
+
+    /// Particle current through every bond j → j+1 at bias V, in nA, computed independently of
+    /// the terminal formula from the lesser Green's function: J_{j→j+1} = (e/h) ∫ dE
+    /// 2 Re Tr[H_{j,j+1} G^<_{j+1,j}], G^< = G^r Σ^< G^a, Σ^<_r = i Σ_s f_{r,s} Γ_{r,s}.
+    /// Used to check current conservation; bonds outside the leads' span carry no current.
+    pub fn bond_currents(&self, bias_mv: f64, opts: &Integration) -> Vec<f64> {
+        let nb = self.n.saturating_sub(1);
+        if nb == 0 {
+            return Vec::new();
+        }
+        let mu = self.chemical_potentials(bias_mv);
+        let kt = [kt_mev(self.temperature[0]), kt_mev(self.temperature[1])];
+        let hv = self.site_hamiltonians(bias_mv);
+        let mut w = self.work();
+        let bps = self.breakpoints(bias_mv, &mu, opts);
+        let proj = |u: &V2| u * u.adjoint();
+        let pl = [proj(&self.u[0]), proj(&self.u[1])];
+        let pr = [proj(&self.u[2]), proj(&self.u[3])];
+        let tol = Tolerance {
+            rel: opts.rel_tol,
+            abs: opts.abs_tol_na / E_OVER_H_NA_PER_MEV,
+            max_intervals: opts.max_intervals,
+        };
+        let mut col_a = vec![M2::zeros(); self.n];
+        let mut col_b = vec![M2::zeros(); self.n];
+        let res = integrate(
+            |e, out| {
+                self.sweep(e, &hv, &mut w);
+                let (a, b) = (self.site_l, self.site_r);
+                let gaa = self.g_diag(a, &w);
+                let gbb = self.g_diag(b, &w);
+                for j in 0..self.n {
+                    col_a[j] = self.g_block(j, a, &gaa, &w);
+                    col_b[j] = self.g_block(j, b, &gbb, &w);
+                }
+                let sl = (pl[0] * Complex64::new(self.w[0] * fermi(e, mu[0], kt[0]), 0.0)
+                    + pl[1] * Complex64::new(self.w[1] * fermi(e, mu[1], kt[0]), 0.0))
+                    * I;
+                let sr = (pr[0] * Complex64::new(self.w[2] * fermi(e, mu[2], kt[1]), 0.0)
+                    + pr[1] * Complex64::new(self.w[3] * fermi(e, mu[3], kt[1]), 0.0))
+                    * I;
+                for j in 0..nb {
+                    let g_less = col_a[j + 1] * sl * col_a[j].adjoint()
+                        + col_b[j + 1] * sr * col_b[j].adjoint();
+                    out[j] = 2.0 * (g_less.trace() * Complex64::new(self.hop[j], 0.0)).re;
+                }
+            },
+            nb,
+            nb,
+            &bps,
+            tol,
+        );
+        res.value.iter().map(|v| v * E_OVER_H_NA_PER_MEV).collect()
+    }
+
+    /// The coupling matrices Γ_L and Γ_R (2×2, meV) as (re, im) pairs, for diagnostics.
+    pub fn lead_gammas(&self) -> [[[f64; 2]; 4]; 2] {
+        let flat = |m: &M2| {
+            [
+                [m[(0, 0)].re, m[(0, 0)].im],
+                [m[(0, 1)].re, m[(0, 1)].im],
+                [m[(1, 0)].re, m[(1, 0)].im],
+                [m[(1, 1)].re, m[(1, 1)].im],
+            ]
+        };
+        [flat(&self.gamma_l), flat(&self.gamma_r)]
+    }
+}

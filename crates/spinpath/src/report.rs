@@ -1,0 +1,570 @@
+//! Results of a coherent-chain run: tables (`iv.csv`, `tmr.csv`, spectra), the summary and the
+//! figure, all built from [`StateSweep`]s. Writers read the same tables, so files, figures and the
+//! printed summary agree.
+
+use crate::config::CoherentRun;
+use crate::error::Result;
+use crate::negf::ChainSolver;
+use crate::plot::{Figure, Panel, Series};
+use crate::sweep::StateSweep;
+use crate::table::Table;
+use serde::Serialize;
+
+/// Linear interpolation of y(x) at `x0` (x ascending); `None` outside the grid.
+pub fn interpolate(x: &[f64], y: &[f64], x0: f64) -> Option<f64> {
+    if x.is_empty() || x0 < x[0] || x0 > x[x.len() - 1] {
+        return None;
+    }
+    let k = x.partition_point(|&v| v < x0);
+    if k == 0 {
+        return Some(y[0]);
+    }
+    let (x1, x2, y1, y2) = (x[k - 1], x[k], y[k - 1], y[k]);
+    if x2 == x1 {
+        return Some(y2);
+    }
+    Some(y1 + (y2 - y1) * (x0 - x1) / (x2 - x1))
+}
+
+/// Abscissae where y(x) changes sign, linearly interpolated (x ascending). A sample exactly at
+/// zero counts once.
+pub fn zero_crossings(x: &[f64], y: &[f64]) -> Vec<f64> {
+    let mut out = Vec::new();
+    for k in 0..x.len().saturating_sub(1) {
+        let (y1, y2) = (y[k], y[k + 1]);
+        if y1 == 0.0 {
+            if k == 0 || y[k - 1] != 0.0 {
+                out.push(x[k]);
+            }
+        } else if y1 * y2 < 0.0 {
+            out.push(x[k] - y1 * (x[k + 1] - x[k]) / (y2 - y1));
+        }
+    }
+    if let (Some(&yl), Some(&xl)) = (y.last(), x.last()) {
+        if yl == 0.0 && (y.len() < 2 || y[y.len() - 2] != 0.0) {
+            out.push(xl);
+        }
+    }
+    out
+}
+
+/// TMR = I_P/I_AP − 1; `None` (written as an empty cell) where |I_AP| is below `floor_na`.
+pub fn tmr(i_p: f64, i_ap: f64, floor_na: f64) -> Option<f64> {
+    (i_ap.abs() > floor_na).then(|| i_p / i_ap - 1.0)
+}
+
+/// Bias intervals (mV) where two curves have opposite signs (TMR < −100 %), with interpolated ends.
+pub fn opposite_sign_ranges(x: &[f64], a: &[f64], b: &[f64]) -> Vec<[f64; 2]> {
+    let prod: Vec<f64> = a.iter().zip(b).map(|(p, q)| p * q).collect();
+    // Boundaries are where either curve crosses zero.
+    let mut cuts: Vec<f64> = zero_crossings(x, a);
+    cuts.extend(zero_crossings(x, b));
+    cuts.sort_by(f64::total_cmp);
+    cuts.dedup();
+    let mut edges = vec![x[0]];
+    edges.extend(
+        cuts.iter()
+            .copied()
+            .filter(|c| *c > x[0] && *c < x[x.len() - 1]),
+    );
+    edges.push(x[x.len() - 1]);
+    let mut out: Vec<[f64; 2]> = Vec::new();
+    for w in edges.windows(2) {
+        let mid = 0.5 * (w[0] + w[1]);
+        if let Some(p) = interpolate(x, &prod, mid) {
+            let pa = interpolate(x, a, mid).unwrap_or(0.0);
+            let pb = interpolate(x, b, mid).unwrap_or(0.0);
+            if p < 0.0 && pa * pb < 0.0 {
+                match out.last_mut() {
+                    Some(last) if last[1] == w[0] => last[1] = w[1],
+                    _ => out.push([w[0], w[1]]),
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Per-state figures of merit.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[allow(non_snake_case)]
+pub struct StateSummary {
+    /// State name.
+    pub state: String,
+    /// Angle of the right electrode, degrees.
+    pub angle_deg: f64,
+    /// Current at V = 0 (short-circuit current), nA; absent if 0 is outside the grid.
+    pub current_at_zero_bias_nA: Option<f64>,
+    /// Biases where I = 0 (open-circuit voltages), mV.
+    pub open_circuit_voltages_mV: Vec<f64>,
+    /// Largest output power −I·V on the grid, nW (≤ 0 if the device never delivers power).
+    pub max_power_nW: f64,
+    /// Bias of the largest output power, mV.
+    pub bias_at_max_power_mV: f64,
+    /// Efficiency P_out / spin free energy at the maximum-power point (absent if not a generator).
+    pub efficiency_at_max_power: Option<f64>,
+    /// Largest efficiency on the grid (absent if never a generator); ≤ 1 by the second law.
+    pub max_efficiency: Option<f64>,
+    /// Free energy drawn from the spin accumulation at V = 0, nW.
+    pub spin_free_energy_at_zero_bias_nW: Option<f64>,
+    /// Smallest total dissipation Σμ_iJ_i on the grid, nW (≥ 0 by the second law at equal T).
+    pub min_dissipation_nW: f64,
+    /// Largest integration error estimate on the grid, nA.
+    pub max_integration_error_nA: f64,
+    /// Whether every bias point met the integration tolerance.
+    pub all_converged: bool,
+    /// Total number of energy points evaluated.
+    pub energy_evaluations: usize,
+}
+
+/// Comparison of the P and AP states (present when both were run).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[allow(non_snake_case)]
+pub struct TmrSummary {
+    /// Bias ranges where I_P and I_AP have opposite signs (TMR < −100 %), mV.
+    pub ranges_tmr_below_minus_100_percent_mV: Vec<[f64; 2]>,
+    /// Largest TMR on the grid (fraction, 1.0 = 100 %).
+    pub max_tmr: Option<f64>,
+    /// Bias of the largest TMR, mV.
+    pub bias_at_max_tmr_mV: Option<f64>,
+    /// Smallest TMR on the grid.
+    pub min_tmr: Option<f64>,
+    /// Bias of the smallest TMR, mV.
+    pub bias_at_min_tmr_mV: Option<f64>,
+}
+
+/// Everything `summary.json` holds.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[allow(non_snake_case)]
+pub struct Summary {
+    /// spinpath version that produced the results.
+    pub spinpath_version: String,
+    /// Title from the run file.
+    pub title: Option<String>,
+    /// Per-state figures of merit.
+    pub states: Vec<StateSummary>,
+    /// P vs AP, when both are present.
+    pub tmr: Option<TmrSummary>,
+    /// Integration settings used.
+    pub rel_tol: f64,
+    /// Absolute tolerance used, nA.
+    pub abs_tol_nA: f64,
+}
+
+/// Below this |I_AP| (nA) the TMR is reported as undefined (empty cell).
+pub const TMR_FLOOR_NA: f64 = 1e-9;
+
+fn state_summary(s: &StateSweep) -> StateSummary {
+    let v = s.bias();
+    let i = s.current();
+    let (k_max, p_max) = s.points.iter().map(|p| p.power_out()).enumerate().fold(
+        (0, f64::NEG_INFINITY),
+        |acc, (k, p)| if p > acc.1 { (k, p) } else { acc },
+    );
+    let f_spin: Vec<f64> = s.points.iter().map(|p| p.spin_free_energy()).collect();
+    StateSummary {
+        state: s.state.clone(),
+        angle_deg: s.angle_deg,
+        current_at_zero_bias_nA: interpolate(&v, &i, 0.0),
+        open_circuit_voltages_mV: zero_crossings(&v, &i),
+        max_power_nW: p_max,
+        bias_at_max_power_mV: v.get(k_max).copied().unwrap_or(f64::NAN),
+        efficiency_at_max_power: s.points.get(k_max).and_then(|p| p.efficiency()),
+        max_efficiency: s
+            .points
+            .iter()
+            .filter_map(|p| p.efficiency())
+            .fold(None, |m: Option<f64>, e| Some(m.map_or(e, |m| m.max(e)))),
+        spin_free_energy_at_zero_bias_nW: interpolate(&v, &f_spin, 0.0),
+        min_dissipation_nW: s
+            .points
+            .iter()
+            .map(|p| p.dissipation())
+            .fold(f64::INFINITY, f64::min),
+        max_integration_error_nA: s.points.iter().map(|p| p.error_na).fold(0.0, f64::max),
+        all_converged: s.points.iter().all(|p| p.converged),
+        energy_evaluations: s.points.iter().map(|p| p.evaluations).sum(),
+    }
+}
+
+fn find<'a>(sweeps: &'a [StateSweep], name: &str) -> Option<&'a StateSweep> {
+    sweeps.iter().find(|s| s.state == name)
+}
+
+/// Build the summary of a run.
+pub fn summarize(run: &CoherentRun, sweeps: &[StateSweep]) -> Summary {
+    let tmr_summary = match (find(sweeps, "P"), find(sweeps, "AP")) {
+        (Some(p), Some(ap)) => {
+            let v = p.bias();
+            let (ip, iap) = (p.current(), ap.current());
+            let t: Vec<(f64, f64)> = v
+                .iter()
+                .zip(ip.iter().zip(&iap))
+                .filter_map(|(&b, (&a, &c))| tmr(a, c, TMR_FLOOR_NA).map(|t| (b, t)))
+                .collect();
+            let max = t.iter().copied().fold(None, |m: Option<(f64, f64)>, x| {
+                if m.is_none_or(|m| x.1 > m.1) {
+                    Some(x)
+                } else {
+                    m
+                }
+            });
+            let min = t.iter().copied().fold(None, |m: Option<(f64, f64)>, x| {
+                if m.is_none_or(|m| x.1 < m.1) {
+                    Some(x)
+                } else {
+                    m
+                }
+            });
+            Some(TmrSummary {
+                ranges_tmr_below_minus_100_percent_mV: opposite_sign_ranges(&v, &ip, &iap),
+                max_tmr: max.map(|m| m.1),
+                bias_at_max_tmr_mV: max.map(|m| m.0),
+                min_tmr: min.map(|m| m.1),
+                bias_at_min_tmr_mV: min.map(|m| m.0),
+            })
+        }
+        _ => None,
+    };
+    Summary {
+        spinpath_version: env!("CARGO_PKG_VERSION").into(),
+        title: run.title.clone(),
+        states: sweeps.iter().map(state_summary).collect(),
+        tmr: tmr_summary,
+        rel_tol: run.integration.rel_tol,
+        abs_tol_nA: run.integration.abs_tol_na,
+    }
+}
+
+/// `iv.csv`: one row per (state, bias).
+pub fn iv_table(sweeps: &[StateSweep]) -> Result<Table> {
+    let rows = sweeps
+        .iter()
+        .flat_map(|s| s.points.iter().map(move |p| (s.state.as_str(), p)));
+    let mut cols: Vec<(&str, Vec<f64>)> = [
+        "bias_mV",
+        "current_nA",
+        "current_up_nA",
+        "current_down_nA",
+        "power_nW",
+        "spin_current_left_nA",
+        "spin_current_right_nA",
+        "energy_current_left_nW",
+        "energy_current_right_nW",
+        "heat_current_left_nW",
+        "heat_current_right_nW",
+        "spin_free_energy_nW",
+        "dissipation_nW",
+        "efficiency",
+        "integration_error_nA",
+    ]
+    .iter()
+    .map(|n| (*n, Vec::new()))
+    .collect();
+    let mut states = Vec::new();
+    for (st, p) in rows {
+        states.push(st.to_string());
+        let vals = [
+            p.bias_mv,
+            p.current(),
+            p.current_up(),
+            p.current_down(),
+            p.power_out(),
+            p.spin_current_into_left(),
+            p.spin_current_into_right(),
+            p.energy_into_lead(0),
+            p.energy_into_lead(1),
+            p.heat_into_lead(0),
+            p.heat_into_lead(1),
+            p.spin_free_energy(),
+            p.dissipation(),
+            p.efficiency().unwrap_or(f64::NAN),
+            p.error_na,
+        ];
+        for (c, v) in cols.iter_mut().zip(vals) {
+            c.1.push(v);
+        }
+    }
+    let mut t = Table::new();
+    t.push_str("state", states)?;
+    for (n, v) in cols {
+        t.push_f64(n, v)?;
+    }
+    Ok(t)
+}
+
+/// `tmr.csv`: P and AP currents on the common grid and TMR = I_P/I_AP − 1 (empty where I_AP ≈ 0).
+pub fn tmr_table(p: &StateSweep, ap: &StateSweep) -> Result<Table> {
+    let (ip, iap) = (p.current(), ap.current());
+    let tmr_v: Vec<f64> = ip
+        .iter()
+        .zip(&iap)
+        .map(|(&a, &b)| tmr(a, b, TMR_FLOOR_NA).unwrap_or(f64::NAN))
+        .collect();
+    let mut t = Table::new();
+    t.push_f64("bias_mV", p.bias())?;
+    t.push_f64("current_p_nA", ip.clone())?;
+    t.push_f64("current_ap_nA", iap.clone())?;
+    t.push_f64("tmr_percent", tmr_v.iter().map(|x| 100.0 * x).collect())?;
+    t.push_f64("tmr", tmr_v)?;
+    t.push_str(
+        "opposite_signs",
+        ip.iter()
+            .zip(&iap)
+            .map(|(a, b)| (a * b < 0.0).to_string())
+            .collect(),
+    )?;
+    Ok(t)
+}
+
+/// The I(V) figure in the spirit of paper 1 Fig. 3(b, c): spin-resolved currents, I_P and I_AP,
+/// TMR, and output power vs bias.
+pub fn iv_figure(sweeps: &[StateSweep]) -> Figure {
+    let color = |k: usize, name: &str| match name {
+        "P" => 0,
+        "AP" => 1,
+        _ => 2 + k,
+    };
+    let mut spin = Panel {
+        title: "(a) spin-resolved current (faint: spin ↓)".into(),
+        x_label: "bias (mV)".into(),
+        y_label: "current (nA)".into(),
+        zero_line: true,
+        ..Panel::default()
+    };
+    let mut total = Panel {
+        title: "(b) current".into(),
+        x_label: "bias (mV)".into(),
+        y_label: "current (nA)".into(),
+        zero_line: true,
+        ..Panel::default()
+    };
+    // Zoom on the generator region when there is one: the dissipative side is clipped at −2 P_max.
+    let p_max = sweeps
+        .iter()
+        .flat_map(|s| s.points.iter().map(|p| p.power_out()))
+        .fold(0.0, f64::max);
+    let clip = |p: f64| {
+        if p_max > 0.0 && p < -2.0 * p_max {
+            f64::NAN
+        } else {
+            p
+        }
+    };
+    let mut power = Panel {
+        title: if p_max > 0.0 {
+            "(d) output power −I·V (generator region)".into()
+        } else {
+            "(d) output power −I·V".into()
+        },
+        x_label: "bias (mV)".into(),
+        y_label: "power (nW)".into(),
+        zero_line: true,
+        ..Panel::default()
+    };
+    for (k, s) in sweeps.iter().enumerate() {
+        let c = color(k, &s.state);
+        let v = s.bias();
+        spin.series.push(Series::line(
+            format!("{} ↑", s.state),
+            v.clone(),
+            s.points.iter().map(|p| p.current_up()).collect(),
+            c,
+        ));
+        spin.series.push(
+            Series::line(
+                format!("{} ↓", s.state),
+                v.clone(),
+                s.points.iter().map(|p| p.current_down()).collect(),
+                c,
+            )
+            .faint(),
+        );
+        total.series.push(Series::line(
+            format!("I_{}", s.state),
+            v.clone(),
+            s.current(),
+            c,
+        ));
+        power.series.push(Series::line(
+            s.state.clone(),
+            v,
+            s.points.iter().map(|p| clip(p.power_out())).collect(),
+            c,
+        ));
+    }
+    let mut panels = vec![spin, total];
+    if let (Some(p), Some(ap)) = (find(sweeps, "P"), find(sweeps, "AP")) {
+        // Clip |TMR| > 500 % (the line breaks there) so the sign structure stays readable.
+        let t: Vec<f64> = p
+            .current()
+            .iter()
+            .zip(ap.current())
+            .map(|(&a, b)| {
+                tmr(a, b, TMR_FLOOR_NA)
+                    .map(|t| 100.0 * t)
+                    .filter(|t| t.abs() <= 500.0)
+                    .unwrap_or(f64::NAN)
+            })
+            .collect();
+        panels.push(Panel {
+            title: "(c) TMR = I_P/I_AP − 1 (|TMR| ≤ 500 % shown)".into(),
+            x_label: "bias (mV)".into(),
+            y_label: "TMR (%)".into(),
+            series: vec![
+                Series::line("TMR", p.bias(), t, 3),
+                Series::line(
+                    "−100 %",
+                    vec![p.bias()[0], *p.bias().last().unwrap_or(&0.0)],
+                    vec![-100.0, -100.0],
+                    0,
+                )
+                .faint(),
+            ],
+            zero_line: true,
+            y_range: None,
+        });
+    }
+    panels.push(power);
+    Figure::new(panels, 2)
+}
+
+/// Spectra of one state at the run's spectrum biases: a transmission table and (optionally) a
+/// site-resolved DOS table.
+pub fn spectra_tables(
+    run: &CoherentRun,
+    solver: &ChainSolver,
+    state: &str,
+    names: &[String],
+) -> Result<(Table, Option<Table>)> {
+    let Some(sp) = &run.spectra else {
+        return Ok((Table::new(), None));
+    };
+    let (mut st, mut b, mut e, mut tu, mut td) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut dst, mut db, mut de, mut ds, mut du, mut dd) = (
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+    );
+    for &v in &sp.bias_mv {
+        for p in solver.spectrum(v, &sp.energies_mev) {
+            st.push(state.to_string());
+            b.push(v);
+            e.push(p.energy_mev);
+            tu.push(p.transmission_up);
+            td.push(p.transmission_down);
+            if sp.dos {
+                for (j, d) in p.dos_per_mev.iter().enumerate() {
+                    dst.push(state.to_string());
+                    db.push(v);
+                    de.push(p.energy_mev);
+                    ds.push(names[j].clone());
+                    du.push(d[0]);
+                    dd.push(d[1]);
+                }
+            }
+        }
+    }
+    let mut t = Table::new();
+    t.push_str("state", st)?;
+    t.push_f64("bias_mV", b)?;
+    t.push_f64("energy_meV", e)?;
+    t.push_f64("transmission_up", tu)?;
+    t.push_f64("transmission_down", td)?;
+    let dos = if sp.dos {
+        let mut d = Table::new();
+        d.push_str("state", dst)?;
+        d.push_f64("bias_mV", db)?;
+        d.push_f64("energy_meV", de)?;
+        d.push_str("site", ds)?;
+        d.push_f64("dos_up_per_meV", du)?;
+        d.push_f64("dos_down_per_meV", dd)?;
+        Some(d)
+    } else {
+        None
+    };
+    Ok((t, dos))
+}
+
+/// Figure of the transmission tables (one panel per state).
+pub fn spectra_figure(tables: &[(String, Table)]) -> Figure {
+    let panels = tables
+        .iter()
+        .map(|(state, t)| {
+            let mut panel = Panel {
+                title: format!("transmission, {state}"),
+                x_label: "energy (meV)".into(),
+                y_label: "T(E)".into(),
+                ..Panel::default()
+            };
+            let (b, e, tu, td) = (
+                t.f64("bias_mV").unwrap_or(&[]),
+                t.f64("energy_meV").unwrap_or(&[]),
+                t.f64("transmission_up").unwrap_or(&[]),
+                t.f64("transmission_down").unwrap_or(&[]),
+            );
+            let mut biases: Vec<f64> = b.to_vec();
+            biases.dedup();
+            for (k, v) in biases.iter().enumerate() {
+                let idx: Vec<usize> = (0..b.len()).filter(|&i| b[i] == *v).collect();
+                let x: Vec<f64> = idx.iter().map(|&i| e[i]).collect();
+                panel.series.push(Series::line(
+                    format!("↑ V={v} mV"),
+                    x.clone(),
+                    idx.iter().map(|&i| tu[i]).collect(),
+                    k,
+                ));
+                panel.series.push(
+                    Series::line(
+                        format!("↓ V={v} mV"),
+                        x,
+                        idx.iter().map(|&i| td[i]).collect(),
+                        k,
+                    )
+                    .faint(),
+                );
+            }
+            panel
+        })
+        .collect();
+    Figure::new(panels, 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crossings_and_interpolation() {
+        let x = [0.0, 1.0, 2.0, 3.0];
+        let y = [-1.0, 1.0, 1.0, -3.0];
+        let c = zero_crossings(&x, &y);
+        assert_eq!(c.len(), 2);
+        assert!((c[0] - 0.5).abs() < 1e-12 && (c[1] - 2.25).abs() < 1e-12);
+        assert_eq!(interpolate(&x, &y, 0.25), Some(-0.5));
+        assert_eq!(interpolate(&x, &y, 3.5), None);
+    }
+
+    #[test]
+    fn opposite_sign_ranges_are_found() {
+        let x: Vec<f64> = (0..=10).map(|k| k as f64).collect();
+        let a: Vec<f64> = x.iter().map(|v| v - 2.5).collect(); // crosses at 2.5
+        let b: Vec<f64> = x.iter().map(|v| v - 6.5).collect(); // crosses at 6.5
+        let r = opposite_sign_ranges(&x, &a, &b);
+        assert_eq!(r.len(), 1);
+        assert!(
+            (r[0][0] - 2.5).abs() < 1e-12 && (r[0][1] - 6.5).abs() < 1e-12,
+            "{r:?}"
+        );
+    }
+
+    #[test]
+    fn tmr_is_undefined_at_zero_ap_current() {
+        assert_eq!(tmr(1.0, 0.0, 1e-9), None);
+        assert_eq!(tmr(-1.0, 1.0, 1e-9), Some(-2.0));
+    }
+}

@@ -1,0 +1,419 @@
+//! Physics tests of the coherent engine: analytic limits, conservation, equilibrium, symmetry,
+//! convergence.
+
+use proptest::prelude::*;
+use spinpath::model::{default_lever_arms, Axis, Chain, Lead, MagneticState, Site};
+use spinpath::negf::{ChainSolver, Integration};
+use spinpath::units::{fermi, kt_mev, E_OVER_H_NA_PER_MEV};
+
+fn site(name: &str, energy: f64, splitting: f64, axis: Axis, lever_arm: f64) -> Site {
+    Site {
+        name: name.into(),
+        energy,
+        splitting,
+        axis,
+        lever_arm,
+    }
+}
+
+fn lead(site: usize, width: f64, p: f64, dmu: f64, t: f64) -> Lead {
+    Lead {
+        site,
+        width,
+        polarization: p,
+        spin_accumulation: dmu,
+        temperature: t,
+    }
+}
+
+fn tight() -> Integration {
+    Integration {
+        rel_tol: 1e-9,
+        abs_tol_na: 1e-12,
+        ..Integration::default()
+    }
+}
+
+/// One spin-degenerate level between two leads: T(E) = Γ_L Γ_R / ((E − ε)² + (Γ_L + Γ_R)²/4)
+/// per spin, and at low temperature I = (e/h)·2·(Γ_LΓ_R/Γ)·2[atan(2(μ_L−ε)/Γ) − atan(2(μ_R−ε)/Γ)].
+#[test]
+fn single_level_matches_breit_wigner() {
+    let (eps, gl, gr) = (0.7, 0.3, 0.5);
+    let chain = Chain::new(
+        vec![site("d", eps, 0.0, Axis::Left, 0.0)],
+        vec![],
+        lead(0, gl, 0.0, 0.0, 0.01),
+        lead(0, gr, 0.0, 0.0, 0.01),
+    )
+    .unwrap();
+    let s = ChainSolver::new(&chain, &MagneticState::parallel()).unwrap();
+    let es: Vec<f64> = (0..41).map(|k| -2.0 + 0.1 * k as f64).collect();
+    for p in s.spectrum(0.0, &es) {
+        let bw = gl * gr / ((p.energy_mev - eps).powi(2) + (gl + gr).powi(2) / 4.0);
+        assert!(
+            (p.transmission_up - bw).abs() < 1e-12,
+            "E = {}",
+            p.energy_mev
+        );
+        assert!((p.transmission_down - bw).abs() < 1e-12);
+        // DOS of a Lorentzian level: (Γ/2π)/((E−ε)² + Γ²/4).
+        let g = gl + gr;
+        let dos = (g / (2.0 * std::f64::consts::PI)) / ((p.energy_mev - eps).powi(2) + g * g / 4.0);
+        assert!((p.dos_per_mev[0][0] - dos).abs() < 1e-10);
+    }
+    for v in [-3.0, -1.0, 0.5, 1.4, 2.0, 5.0] {
+        let r = s.bias_point(v, &tight());
+        let g = gl + gr;
+        let (ml, mr) = (v / 2.0, -v / 2.0);
+        let exact = E_OVER_H_NA_PER_MEV
+            * 2.0
+            * (gl * gr / g)
+            * 2.0
+            * ((2.0 * (ml - eps) / g).atan() - (2.0 * (mr - eps) / g).atan());
+        assert!(
+            (r.current() - exact).abs() < 1e-5 * exact.abs().max(1.0),
+            "V = {v}: {} vs {exact}",
+            r.current()
+        );
+        assert!(r.converged);
+    }
+}
+
+/// Γ ≪ k_BT: the sequential-tunnelling (rate-equation) limit of a non-interacting level,
+/// I = (e/h)·Σ_σ 2π Γ_Lσ Γ_Rσ / (Γ_Lσ + Γ_Rσ) · [f_L(ε) − f_R(ε)]. The resonance is 0.1 meV wide and
+/// sits away from every chemical potential: the adaptive integration must not miss it.
+#[test]
+fn narrow_resonance_is_not_missed_and_matches_sequential_tunnelling() {
+    let (eps, gl, gr, t) = (13.37, 0.04, 0.06, 295.0);
+    let p = 0.4;
+    let chain = Chain::new(
+        vec![site("d", eps, 0.0, Axis::Left, 0.0)],
+        vec![],
+        lead(0, gl, p, 0.0, t),
+        lead(0, gr, p, 0.0, t),
+    )
+    .unwrap();
+    let s = ChainSolver::new(&chain, &MagneticState::parallel()).unwrap();
+    let kt = kt_mev(t);
+    for v in [-20.0, 10.0, 30.0] {
+        let r = s.bias_point(v, &Integration::default());
+        let df = fermi(eps, v / 2.0, kt) - fermi(eps, -v / 2.0, kt);
+        let exact: f64 = [1.0, -1.0]
+            .iter()
+            .map(|sg| {
+                let (a, b) = (gl * (1.0 + sg * p), gr * (1.0 + sg * p));
+                2.0 * std::f64::consts::PI * a * b / (a + b)
+            })
+            .sum::<f64>()
+            * df
+            * E_OVER_H_NA_PER_MEV;
+        // The Lorentzian tails make the corrections O(Γ/k_BT) ≈ 4e-3 relative.
+        assert!(
+            (r.current() - exact).abs() < 1e-2 * exact.abs(),
+            "V = {v}: {} vs {exact}",
+            r.current()
+        );
+        // Against a brute-force composite Simpson integral of the Breit–Wigner formula on a grid
+        // that resolves the resonance (1 µeV steps near it): the adaptive result must agree tightly.
+        let brute: f64 = [1.0, -1.0]
+            .iter()
+            .map(|sg| {
+                let (a, b) = (gl * (1.0 + sg * p), gr * (1.0 + sg * p));
+                let g = |e: f64| {
+                    a * b / ((e - eps).powi(2) + (a + b).powi(2) / 4.0)
+                        * (fermi(e, v / 2.0, kt) - fermi(e, -v / 2.0, kt))
+                };
+                simpson(g, -1200.0, eps - 2.0, 0.01)
+                    + simpson(g, eps - 2.0, eps + 2.0, 1e-4)
+                    + simpson(g, eps + 2.0, 1200.0, 0.01)
+            })
+            .sum::<f64>()
+            * E_OVER_H_NA_PER_MEV;
+        assert!(
+            (r.current() - brute).abs() < 1e-5 * brute.abs(),
+            "V = {v}: {} vs brute force {brute}",
+            r.current()
+        );
+    }
+}
+
+fn simpson(f: impl Fn(f64) -> f64, a: f64, b: f64, h: f64) -> f64 {
+    let n = (((b - a) / h).ceil() as usize).max(2) & !1usize;
+    let h = (b - a) / n as f64;
+    let mut s = f(a) + f(b);
+    for k in 1..n {
+        s += if k % 2 == 1 { 4.0 } else { 2.0 } * f(a + k as f64 * h);
+    }
+    s * h / 3.0
+}
+
+fn spin_engine_like(sp: f64, angle: f64) -> (Chain, MagneticState) {
+    let a = default_lever_arms(4);
+    let chain = Chain::new(
+        vec![
+            site("SP1", 0.0, 2.0, Axis::Left, a[0]),
+            site("PM1", -2.75, 0.0, Axis::Left, a[1]),
+            site("PM2", -2.25, 0.3, Axis::Fixed([1.0, 0.5, 0.2]), a[2]),
+            site("SP2", 0.0, 2.0, Axis::Right, a[3]),
+        ],
+        vec![1.0, 0.8, 1.2],
+        lead(0, 10.0, 0.35, sp, 295.0),
+        lead(3, 8.0, 0.3, sp * 0.3, 295.0),
+    )
+    .unwrap();
+    let state = MagneticState {
+        name: "tilted".into(),
+        angle_deg: angle,
+        energy_overrides: vec![],
+        splitting_overrides: vec![],
+    };
+    (chain, state)
+}
+
+#[test]
+fn current_is_the_same_through_every_bond() {
+    for angle in [0.0, 180.0, 63.0] {
+        let (chain, state) = spin_engine_like(8.4, angle);
+        let s = ChainSolver::new(&chain, &state).unwrap();
+        for v in [-4.0, 0.0, 1.3] {
+            let r = s.bias_point(v, &tight());
+            let bonds = s.bond_currents(v, &tight());
+            assert_eq!(bonds.len(), 3);
+            let i = r.current();
+            assert!(i.abs() > 1e-3, "test needs a non-zero current, got {i}");
+            for (k, b) in bonds.iter().enumerate() {
+                assert!(
+                    (b - i).abs() < 1e-6 * i.abs().max(1e-3),
+                    "θ={angle} V={v} bond {k}: {b} vs {i}"
+                );
+            }
+            assert!((r.current_into_right() - i).abs() < 1e-9 * i.abs().max(1.0));
+        }
+    }
+}
+
+#[test]
+fn tightening_the_tolerance_changes_the_result_within_the_tolerance() {
+    let (chain, state) = spin_engine_like(8.4, 0.0);
+    let s = ChainSolver::new(&chain, &state).unwrap();
+    for v in [-3.5, 0.0, 0.7, 9.0] {
+        let loose = s.bias_point(
+            v,
+            &Integration {
+                rel_tol: 1e-4,
+                ..Integration::default()
+            },
+        );
+        let tight = s.bias_point(v, &tight());
+        let scale = tight.current_up().abs() + tight.current_down().abs();
+        assert!(
+            (loose.current() - tight.current()).abs() <= 2e-4 * scale,
+            "V={v}"
+        );
+        assert!(tight.evaluations >= loose.evaluations);
+    }
+}
+
+/// Mirror image: reversing the chain, swapping the leads and reversing the bias reverses the
+/// current, for any (non-symmetric) collinear P device.
+#[test]
+fn mirror_image_reverses_the_current() {
+    let a = default_lever_arms(3);
+    let chain = Chain::new(
+        vec![
+            site("A", 0.4, 1.0, Axis::Left, a[0]),
+            site("B", -1.0, 0.0, Axis::Left, a[1]),
+            site("C", 2.0, 0.5, Axis::Right, a[2]),
+        ],
+        vec![1.0, 0.6],
+        lead(0, 5.0, 0.5, 3.0, 100.0),
+        lead(2, 2.0, -0.2, -1.0, 200.0),
+    )
+    .unwrap();
+    let m = chain.mirrored();
+    let s = ChainSolver::new(&chain, &MagneticState::parallel()).unwrap();
+    let sm = ChainSolver::new(&m, &MagneticState::parallel()).unwrap();
+    for v in [-2.0, 0.0, 0.9] {
+        let i = s.bias_point(v, &tight()).current();
+        let im = sm.bias_point(-v, &tight()).current();
+        assert!(i.abs() > 1e-3);
+        assert!((i + im).abs() < 1e-7 * i.abs(), "V={v}: {i} vs {im}");
+    }
+}
+
+/// A mirror-symmetric device with different spin accumulations: swapping the electrodes reverses
+/// the current at V = 0.
+#[test]
+fn swapping_the_electrodes_of_a_symmetric_device_reverses_the_current() {
+    let mk = |dl: f64, dr: f64| {
+        Chain::new(
+            vec![
+                site("SP1", 0.0, 2.0, Axis::Left, 0.25),
+                site("SP2", 0.0, 2.0, Axis::Right, -0.25),
+            ],
+            vec![1.0],
+            lead(0, 10.0, 0.35, dl, 295.0),
+            lead(1, 10.0, 0.35, dr, 295.0),
+        )
+        .unwrap()
+    };
+    let s1 = ChainSolver::new(&mk(8.4, 2.5), &MagneticState::parallel()).unwrap();
+    let s2 = ChainSolver::new(&mk(2.5, 8.4), &MagneticState::parallel()).unwrap();
+    let (i1, i2) = (
+        s1.bias_point(0.0, &tight()).current(),
+        s2.bias_point(0.0, &tight()).current(),
+    );
+    assert!(i1.abs() > 1e-4, "{i1}");
+    assert!((i1 + i2).abs() < 1e-8 * i1.abs(), "{i1} vs {i2}");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    /// No spin accumulation, no bias, equal temperatures: no current through any bond (computed
+    /// from G^<, independently of the terminal formula), for random chains, fields and angles.
+    #[test]
+    fn equilibrium_carries_no_current(
+        e in prop::collection::vec(-20.0f64..20.0, 3),
+        split in prop::collection::vec(-5.0f64..5.0, 3),
+        hop in prop::collection::vec(0.1f64..3.0, 2),
+        wl in 0.1f64..20.0, wr in 0.1f64..20.0,
+        pl in -1.0f64..1.0, pr in -1.0f64..1.0,
+        angle in 0.0f64..360.0, temp in 1.0f64..400.0,
+    ) {
+        let chain = Chain::new(
+            vec![
+                site("a", e[0], split[0], Axis::Left, 0.3),
+                site("b", e[1], split[1], Axis::Fixed([0.3, -0.2, 0.9]), 0.0),
+                site("c", e[2], split[2], Axis::Right, -0.3),
+            ],
+            hop,
+            lead(0, wl, pl, 0.0, temp),
+            lead(2, wr, pr, 0.0, temp),
+        ).unwrap();
+        let state = MagneticState { name: "x".into(), angle_deg: angle, energy_overrides: vec![], splitting_overrides: vec![] };
+        let s = ChainSolver::new(&chain, &state).unwrap();
+        let r = s.bias_point(0.0, &Integration::default());
+        prop_assert!(r.current().abs() < 1e-9);
+        for b in s.bond_currents(0.0, &Integration::default()) {
+            prop_assert!(b.abs() < 1e-7 * (wl + wr) * E_OVER_H_NA_PER_MEV, "bond current {}", b);
+        }
+    }
+
+    /// Second law with a spin accumulation and a bias: the total dissipation Σ μ_i J_i and the
+    /// entropy production are never negative, so the efficiency never exceeds 1.
+    #[test]
+    fn second_law_holds(
+        sp in -20.0f64..20.0, v in -10.0f64..10.0, angle in 0.0f64..360.0,
+        pl in -0.99f64..0.99, pr in -0.99f64..0.99,
+    ) {
+        let (chain, state) = spin_engine_like(sp, angle);
+        let chain = chain.with_leads(
+            Lead { polarization: pl, ..chain.left().clone() },
+            Lead { polarization: pr, ..chain.right().clone() },
+        ).unwrap();
+        let s = ChainSolver::new(&chain, &state).unwrap();
+        let r = s.bias_point(v, &tight());
+        let scale = 1e-9 * (1.0 + r.spin_free_energy().abs() + r.power_out().abs());
+        prop_assert!(r.dissipation() >= -scale, "dissipation {}", r.dissipation());
+        prop_assert!(r.entropy_production().unwrap() >= -scale / 295.0);
+        if let Some(eta) = r.efficiency() {
+            prop_assert!(eta <= 1.0 + 1e-9, "efficiency {}", eta);
+        }
+        // Energy conservation: the energy currents into both leads add up to zero.
+        let de = r.energy_into_lead(0) + r.energy_into_lead(1);
+        prop_assert!(de.abs() < 1e-6 * (1.0 + r.energy_into_lead(0).abs()));
+    }
+}
+
+/// The AP state (θ = 180°) is the P state with the right electrode flipped: p_R, its spin
+/// accumulation and the splitting of the spinterface that follows it change sign (paper 1's recipe).
+#[test]
+fn antiparallel_equals_parallel_with_the_right_electrode_flipped() {
+    let a = default_lever_arms(3);
+    let mk = |pr: f64, dmu_r: f64, split_r: f64| {
+        Chain::new(
+            vec![
+                site("SP1", 0.1, 2.0, Axis::Left, a[0]),
+                site("PM", -1.0, 0.0, Axis::Left, a[1]),
+                site("SP2", -0.2, split_r, Axis::Right, a[2]),
+            ],
+            vec![1.0, 0.7],
+            lead(0, 10.0, 0.35, 8.4, 295.0),
+            lead(2, 6.0, pr, dmu_r, 295.0),
+        )
+        .unwrap()
+    };
+    let ap = ChainSolver::new(&mk(0.35, 2.52, 2.0), &MagneticState::antiparallel()).unwrap();
+    let flipped = ChainSolver::new(&mk(-0.35, -2.52, -2.0), &MagneticState::parallel()).unwrap();
+    let p = ChainSolver::new(&mk(0.35, 2.52, 2.0), &MagneticState::parallel()).unwrap();
+    for v in [-3.0, 0.0, 0.6] {
+        let (x, y, z) = (
+            ap.bias_point(v, &tight()),
+            flipped.bias_point(v, &tight()),
+            p.bias_point(v, &tight()),
+        );
+        assert!(
+            (x.current_up() - y.current_up()).abs() < 1e-8 * x.current_up().abs().max(1e-3),
+            "V={v}"
+        );
+        assert!(
+            (x.current_down() - y.current_down()).abs() < 1e-8 * x.current_down().abs().max(1e-3),
+            "V={v}"
+        );
+        // ... and it is a different state from P (the test would pass trivially otherwise).
+        assert!(
+            (x.current() - z.current()).abs() > 1e-3 * z.current().abs(),
+            "V={v}"
+        );
+    }
+}
+
+/// The collinear fast path (two scalar chains) and the general 2×2-block recursion agree.
+#[test]
+fn collinear_fast_path_agrees_with_the_general_recursion() {
+    for (angle, lead_r) in [(0.0, 3usize), (180.0, 3), (180.0, 2)] {
+        let (chain, _) = spin_engine_like(8.4, 0.0);
+        // Make every spin axis collinear with z so that the fast path applies.
+        let sites: Vec<Site> = chain
+            .sites()
+            .iter()
+            .map(|s| Site {
+                axis: if matches!(s.axis, Axis::Fixed(_)) {
+                    Axis::Left
+                } else {
+                    s.axis
+                },
+                ..s.clone()
+            })
+            .collect();
+        let right = Lead {
+            site: lead_r,
+            ..chain.right().clone()
+        };
+        let left = Lead {
+            site: 1,
+            ..chain.left().clone()
+        };
+        let chain = Chain::new(sites, chain.hoppings().to_vec(), left, right).unwrap();
+        let state = MagneticState {
+            name: "s".into(),
+            angle_deg: angle,
+            energy_overrides: vec![],
+            splitting_overrides: vec![],
+        };
+        let fast = ChainSolver::new(&chain, &state).unwrap();
+        assert!(fast.is_collinear());
+        let slow = fast.clone().without_fast_path();
+        for v in [-2.0, 0.0, 0.8] {
+            let (x, y) = (fast.bias_point(v, &tight()), slow.bias_point(v, &tight()));
+            for k in 0..4 {
+                assert!(
+                    (x.channel_current_na[k] - y.channel_current_na[k]).abs()
+                        < 1e-8 * (1.0 + y.channel_current_na[k].abs()),
+                    "θ={angle} b={lead_r} V={v} channel {k}"
+                );
+            }
+        }
+    }
+}
