@@ -85,15 +85,17 @@ pub fn run_dots(
     let mut json = serde_json::to_value(&summary)?;
     json["config"] = serde_json::Value::String(file.clone());
     json["n_states"] = serde_json::json!(model.n_states());
-    if let Some((biases, duration, integration, magnet)) = &run.monte_carlo {
+    if let Some(mc) = &run.monte_carlo {
         let mut t_bias = Vec::new();
         let mut t_time = Vec::new();
         let mut t_cur = Vec::new();
         let mut t_state = Vec::new();
+        let (mut h_bias, mut h_time, mut h_state) = (Vec::new(), Vec::new(), Vec::new());
         let mut stats = Vec::new();
         let mut sim = kmc::Gillespie::new(run.seed, 0);
-        for &v in biases {
-            let rates = RateSet::build(&model, v, *magnet);
+        sim.history_limit = mc.history_events;
+        for &v in &mc.bias_mv {
+            let rates = RateSet::build(&model, v, mc.magnet);
             let p = spinpath::master::steady::solve(&rates, &Default::default())?;
             let mut start = 0;
             for (s, &x) in p.iter().enumerate() {
@@ -102,8 +104,8 @@ pub fn run_dots(
                 }
             }
             sim.state = start as u32;
-            let trace = sim.run(&rates, *duration, *integration, run.max_events)?;
-            let r = trace.summarize(v, *integration);
+            let trace = sim.run(&rates, mc.duration_s, mc.integration_s, run.max_events)?;
+            let r = trace.summarize(v, mc.integration_s);
             let me = spinpath::master::PointResult::from_probabilities(&rates, p);
             stats.push(serde_json::json!({
                 "bias_mV": v, "mean_current_nA": r.current_na, "standard_error_nA": r.current_err_na,
@@ -116,6 +118,11 @@ pub fn run_dots(
                 t_cur.push(c);
                 t_state.push(model.state_label(trace.state[k] as usize));
             }
+            for &(t, s) in &trace.history {
+                h_bias.push(v);
+                h_time.push(t);
+                h_state.push(model.state_label(s as usize));
+            }
         }
         let mut t = Table::new();
         t.push_f64("bias_mV", t_bias)?;
@@ -123,8 +130,16 @@ pub fn run_dots(
         t.push_f64("current_nA", t_cur)?;
         t.push_str("state", t_state)?;
         t.write_csv(&out.join("kmc_trace.csv"))?;
-        json["monte_carlo"] = serde_json::json!({"state": magnet.label(), "duration_s": duration,
-            "integration_time_s": integration, "seed": run.seed, "biases": stats});
+        if mc.history_events > 0 {
+            let mut h = Table::new();
+            h.push_f64("bias_mV", h_bias)?;
+            h.push_f64("time_s", h_time)?;
+            h.push_str("state", h_state)?;
+            h.write_csv(&out.join("kmc_history.csv"))?;
+        }
+        json["monte_carlo"] = serde_json::json!({"state": mc.magnet.label(), "duration_s": mc.duration_s,
+            "integration_time_s": mc.integration_s, "seed": run.seed, "history_events": mc.history_events,
+            "biases": stats});
     }
     spinpath::io::write_atomic(
         &out.join("summary.json"),

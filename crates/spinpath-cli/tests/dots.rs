@@ -109,3 +109,46 @@ fn capacitance_reproduces_si_note_5() {
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("inside the gap"));
 }
+
+#[test]
+fn dots_monte_carlo_traces_and_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("mc.toml");
+    let text = std::fs::read_to_string(preset())
+        .unwrap()
+        .replace("states = [\"P\", \"AP\"]", "states = [\"P\"]")
+        .replace("solver = \"transient\"", "solver = \"steady\"")
+        + "\n[dots_run.monte_carlo]\nbias_mV = [-170.0, 0.0]\nduration_s = 2e-7\nintegration_time_s = 1e-9\nhistory_events = 50\n";
+    std::fs::write(&cfg, text).unwrap();
+    let out = dir.path().join("o");
+    let o = bin()
+        .arg("dots")
+        .arg(&cfg)
+        .arg("--output")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let trace = std::fs::read_to_string(out.join("kmc_trace.csv")).unwrap();
+    assert!(trace.starts_with("bias_mV,time_s,current_nA,state\n"));
+    assert_eq!(trace.lines().count(), 1 + 2 * 200);
+    let history = std::fs::read_to_string(out.join("kmc_history.csv")).unwrap();
+    // 50 events at −170 mV (transport), none at 0 mV (blockade: no event in 0.2 µs).
+    assert_eq!(
+        history.lines().filter(|l| l.starts_with("-170,")).count(),
+        50
+    );
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    let b = &summary["monte_carlo"]["biases"][0];
+    let (mean, err, me) = (
+        b["mean_current_nA"].as_f64().unwrap(),
+        b["standard_error_nA"].as_f64().unwrap(),
+        b["master_equation_current_nA"].as_f64().unwrap(),
+    );
+    assert!(
+        me < -1.0 && (mean - me).abs() < 5.0 * err,
+        "MC {mean} ± {err} vs ME {me}"
+    );
+    assert_eq!(summary["monte_carlo"]["seed"], 20260101);
+}

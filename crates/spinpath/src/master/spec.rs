@@ -207,6 +207,23 @@ pub struct McSpec {
     pub integration_time_s: Spanned<f64>,
     /// Magnetic configuration, default P.
     pub state: Option<Magnet>,
+    /// Events per bias recorded in `kmc_history.csv`, default 0.
+    pub history_events: Option<Spanned<f64>>,
+}
+
+/// Validated `[dots_run.monte_carlo]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct McSettings {
+    /// Biases, mV.
+    pub bias_mv: Vec<f64>,
+    /// Simulated time per bias, s.
+    pub duration_s: f64,
+    /// Instrument integration time, s.
+    pub integration_s: f64,
+    /// Configuration.
+    pub magnet: Magnet,
+    /// Events per bias recorded in the state history.
+    pub history_events: usize,
 }
 
 /// A validated run protocol.
@@ -234,8 +251,8 @@ pub struct RunSettings {
     pub max_events: u64,
     /// Peak threshold.
     pub peak_threshold: f64,
-    /// Monte Carlo traces: (biases, duration, integration time, configuration).
-    pub monte_carlo: Option<(Vec<f64>, f64, f64, Magnet)>,
+    /// Monte Carlo time traces at fixed biases.
+    pub monte_carlo: Option<McSettings>,
 }
 
 /// Source text context for error positions.
@@ -609,7 +626,20 @@ pub fn build_run(file: &str, text: &str, r: &RunSpec, model: &DotModel) -> Resul
                     "at least one finite bias is needed",
                 ));
             }
-            Some((m.bias_mv.clone(), dur, it, m.state.unwrap_or(Magnet::P)))
+            let history = src.opt(
+                &m.history_events,
+                "dots_run.monte_carlo.history_events",
+                0.0,
+                1e7,
+                0.0,
+            )?;
+            Some(McSettings {
+                bias_mv: m.bias_mv.clone(),
+                duration_s: dur,
+                integration_s: it,
+                magnet: m.state.unwrap_or(Magnet::P),
+                history_events: history as usize,
+            })
         }
         None => None,
     };
