@@ -3,6 +3,8 @@
 use clap::{Parser, Subcommand};
 
 mod analyze;
+mod capacitance;
+mod dots;
 mod fit;
 mod run;
 
@@ -22,6 +24,10 @@ enum Command {
     Analyze(Box<analyze::AnalyzeArgs>),
     /// Fit a model's parameters to measured I(V) files (bounded, tied, multi-dataset).
     Fit(fit::FitArgs),
+    /// Interacting dots (master equation, transient, Monte Carlo) from `[dots]` + `[dots_run]`.
+    Dots(dots::DotsArgs),
+    /// Capacitance estimates (paper 2, SI Note 5): radius from gap, gating distance from shift.
+    Capacitance(capacitance::CapacitanceArgs),
 }
 
 fn main() {
@@ -30,6 +36,8 @@ fn main() {
         Command::Run(args) => run::run(args),
         Command::Analyze(args) => analyze::run(*args),
         Command::Fit(args) => fit::run(args),
+        Command::Dots(args) => dots::run(args),
+        Command::Capacitance(args) => capacitance::run(args),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");

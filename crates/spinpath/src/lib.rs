@@ -14,10 +14,12 @@
 #![allow(clippy::needless_range_loop)]
 
 pub mod analysis;
+pub mod capacitance;
 pub mod config;
 pub mod error;
 pub mod fit;
 pub mod io;
+pub mod master;
 pub mod model;
 pub mod negf;
 pub mod plot;

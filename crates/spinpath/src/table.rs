@@ -119,7 +119,8 @@ impl Table {
             .zip(self.columns.iter())
     }
 
-    /// Render as CSV text (header line, then rows). Numbers use Rust's shortest round-trip format;
+    /// Render as CSV text (header line, then rows). Numbers use Rust's shortest round-trip format
+    /// (exponent form below 1e-4 and from 1e15 in magnitude);
     /// NaN is written as an empty field; infinities are refused.
     pub fn to_csv_string(&self) -> Result<String> {
         let mut w = csv::Writer::from_writer(Vec::new());
@@ -140,6 +141,9 @@ impl Table {
                                 context: format!("column `{name}`"),
                                 message: format!("infinite value in row {}", row + 1),
                             });
+                        } else if x != 0.0 && (x.abs() < 1e-4 || x.abs() >= 1e15) {
+                            // Exponent form keeps tiny/huge values short (still round-trip exact).
+                            format!("{x:e}")
                         } else {
                             format!("{x}")
                         }

@@ -128,6 +128,7 @@ pub fn standard_sweep(
 /// An I(H) loop at fixed bias: the field follows `turning_oe` (e.g. `[-2000, 400, -2000]`) in
 /// steps of `step_oe`; the magnetic state at each field follows the stack's hysteresis, starting
 /// from the saturated-down (P) state.
+#[allow(clippy::too_many_arguments)]
 pub fn field_loop(
     set: &str,
     bias_mv: f64,

@@ -1,0 +1,165 @@
+//! Capacitance estimates of paper 2 (SI Note 5), with the exact digamma function.
+//!
+//! - A sphere of radius r at distance d from one of two parallel electrodes a distance l apart, in a
+//!   medium of relative permittivity ε:
+//!   C = 4πεε₀r / (1 + K·r/(2l)),  K = ψ(d/l) + ψ(1 − d/l) + 2γ,
+//!   and the paper's identification E_C = e²/2C = e·Δ_CG (Δ_CG: the Coulomb gap in bias).
+//!   Inverse: r = l / (8πεε₀·Δ_CG·l/e − K/2).
+//! - Two spheres of radius r at centre distance s: C = 2πεε₀r / (1 − r/(s − r)), and e = C·Δ_W
+//!   (Δ_W: the bias shift caused by one electron on the gating sphere). Inverse:
+//!   s = r·(1 + 1/(1 − 2πεε₀·r·Δ_W/e)).
+//!
+//! Lengths in nm, voltages in mV, capacitances in aF (1e-18 F). Unphysical inputs are errors.
+
+use crate::error::{Error, Result};
+use statrs::function::gamma::digamma;
+
+/// Vacuum permittivity, F/m.
+pub const EPSILON_0_F_PER_M: f64 = 8.854_187_818_8e-12;
+/// Euler–Mascheroni constant γ.
+pub const EULER_GAMMA: f64 = 0.577_215_664_901_532_9;
+const E_C: f64 = 1.602_176_634e-19;
+const NM: f64 = 1e-9;
+
+fn positive(name: &str, v: f64) -> Result<()> {
+    if v.is_finite() && v > 0.0 {
+        Ok(())
+    } else {
+        Err(Error::invalid(
+            "capacitance input",
+            format!("{name} = {v}; must be finite and > 0"),
+        ))
+    }
+}
+
+/// K = ψ(d/l) + ψ(1 − d/l) + 2γ for a sphere at distance `d_nm` from one electrode of a gap `l_nm`.
+/// Requires 0 < d < l.
+pub fn image_factor(d_nm: f64, l_nm: f64) -> Result<f64> {
+    positive("electrode spacing l (nm)", l_nm)?;
+    positive("distance d (nm)", d_nm)?;
+    if d_nm >= l_nm {
+        return Err(Error::invalid(
+            "capacitance input",
+            format!("distance d = {d_nm} nm must lie strictly inside the gap (0, l = {l_nm} nm)"),
+        ));
+    }
+    let x = d_nm / l_nm;
+    Ok(digamma(x) + digamma(1.0 - x) + 2.0 * EULER_GAMMA)
+}
+
+/// Self-capacitance (aF) of a sphere of radius `r_nm` between two electrodes.
+pub fn sphere_capacitance_af(r_nm: f64, d_nm: f64, l_nm: f64, permittivity: f64) -> Result<f64> {
+    positive("radius r (nm)", r_nm)?;
+    positive("relative permittivity", permittivity)?;
+    let k = image_factor(d_nm, l_nm)?;
+    let denom = 1.0 + k * r_nm / (2.0 * l_nm);
+    if denom <= 0.0 || r_nm >= d_nm.min(l_nm - d_nm) {
+        return Err(Error::invalid(
+            "capacitance input",
+            format!("sphere of radius {r_nm} nm does not fit at d = {d_nm} nm in a {l_nm} nm gap (it must not touch an electrode)"),
+        ));
+    }
+    Ok(4.0 * std::f64::consts::PI * permittivity * EPSILON_0_F_PER_M * r_nm * NM / denom * 1e18)
+}
+
+/// Coulomb gap Δ_CG = e/(2C) in mV of a sphere (forward problem: gap from geometry).
+pub fn coulomb_gap_mv(r_nm: f64, d_nm: f64, l_nm: f64, permittivity: f64) -> Result<f64> {
+    let c = sphere_capacitance_af(r_nm, d_nm, l_nm, permittivity)? * 1e-18;
+    Ok(E_C / (2.0 * c) * 1e3)
+}
+
+/// Radius (nm) of the sphere whose Coulomb gap is `gap_mv` (inverse problem).
+pub fn radius_from_gap_nm(gap_mv: f64, d_nm: f64, l_nm: f64, permittivity: f64) -> Result<f64> {
+    positive("Coulomb gap (mV)", gap_mv)?;
+    positive("relative permittivity", permittivity)?;
+    let k = image_factor(d_nm, l_nm)?;
+    let a =
+        8.0 * std::f64::consts::PI * permittivity * EPSILON_0_F_PER_M * gap_mv * 1e-3 * l_nm * NM
+            / E_C;
+    let denom = a - k / 2.0;
+    if denom <= 0.0 {
+        return Err(Error::invalid(
+            "capacitance input",
+            format!("no sphere has a Coulomb gap of {gap_mv} mV in this geometry (the gap is too small)"),
+        ));
+    }
+    let r = l_nm / denom;
+    if r >= d_nm.min(l_nm - d_nm) {
+        return Err(Error::invalid(
+            "capacitance input",
+            format!("the solution r = {r:.4} nm would touch an electrode (d = {d_nm} nm, l = {l_nm} nm)"),
+        ));
+    }
+    Ok(r)
+}
+
+/// Mutual capacitance (aF) of two spheres of radius `r_nm` at centre distance `s_nm` (> 2r).
+pub fn pair_capacitance_af(r_nm: f64, s_nm: f64, permittivity: f64) -> Result<f64> {
+    positive("radius r (nm)", r_nm)?;
+    positive("separation s (nm)", s_nm)?;
+    positive("relative permittivity", permittivity)?;
+    if s_nm <= 2.0 * r_nm {
+        return Err(Error::invalid(
+            "capacitance input",
+            format!(
+                "spheres of radius {r_nm} nm overlap at centre distance {s_nm} nm (need s > 2r)"
+            ),
+        ));
+    }
+    Ok(
+        2.0 * std::f64::consts::PI * permittivity * EPSILON_0_F_PER_M * r_nm * NM
+            / (1.0 - r_nm / (s_nm - r_nm))
+            * 1e18,
+    )
+}
+
+/// Bias shift Δ_W = e/C (mV) caused by one electron on a sphere at distance `s_nm`.
+pub fn writing_shift_mv(r_nm: f64, s_nm: f64, permittivity: f64) -> Result<f64> {
+    Ok(E_C / (pair_capacitance_af(r_nm, s_nm, permittivity)? * 1e-18) * 1e3)
+}
+
+/// Centre distance (nm) giving the shift `shift_mv` for spheres of radius `r_nm` (inverse problem).
+pub fn separation_from_shift_nm(shift_mv: f64, r_nm: f64, permittivity: f64) -> Result<f64> {
+    positive("writing shift (mV)", shift_mv)?;
+    positive("radius r (nm)", r_nm)?;
+    positive("relative permittivity", permittivity)?;
+    let x =
+        2.0 * std::f64::consts::PI * permittivity * EPSILON_0_F_PER_M * r_nm * NM * shift_mv * 1e-3
+            / E_C;
+    if x >= 1.0 {
+        return Err(Error::invalid(
+            "capacitance input",
+            format!("no separation gives {shift_mv} mV for r = {r_nm} nm: even touching spheres give less (2πεε₀rΔ_W/e = {x:.3} >= 1)"),
+        ));
+    }
+    Ok(r_nm * (1.0 + 1.0 / (1.0 - x)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paper_numbers() {
+        let k = image_factor(1.0, 3.0).unwrap();
+        assert!((k / 2.0 + 1.6479).abs() < 1e-3, "K/2 = {}", k / 2.0);
+        let r = radius_from_gap_nm(310.0, 1.0, 3.0, 9.0).unwrap();
+        assert!((r - 0.226).abs() < 5e-4, "r = {r}");
+        let gap = coulomb_gap_mv(r, 1.0, 3.0, 9.0).unwrap();
+        assert!((gap - 310.0).abs() < 1e-9);
+        let s = separation_from_shift_nm(70.0, r, 9.0).unwrap();
+        assert!((s - 0.464).abs() < 5e-4, "s = {s}");
+        assert!((separation_from_shift_nm(70.0, 0.2, 9.0).unwrap() - 0.409).abs() < 5e-4);
+        assert!((writing_shift_mv(r, s, 9.0).unwrap() - 70.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn unphysical_inputs_are_errors() {
+        assert!(image_factor(3.0, 3.0).is_err());
+        assert!(image_factor(-1.0, 3.0).is_err());
+        assert!(radius_from_gap_nm(-5.0, 1.0, 3.0, 9.0).is_err());
+        assert!(radius_from_gap_nm(1.0, 1.0, 3.0, 9.0).is_err());
+        assert!(pair_capacitance_af(0.3, 0.5, 9.0).is_err());
+        assert!(separation_from_shift_nm(1e5, 0.226, 9.0).is_err());
+    }
+}

@@ -1,0 +1,553 @@
+//! Bias protocols and the analysis of a hysteretic I(V) run.
+//!
+//! A sweep visits turning points V₀ → V₁ → V₂ … with a fixed step, staying `dwell_s` at each point.
+//! The branch at a point is `ON` when the gating dot holds less than half an electron on average, and
+//! `OFF` otherwise (paper 2, Fig. 2(h): the charged gating atom shifts the Coulomb gap). A change of
+//! branch between consecutive points is a writing event (`E+` at positive bias, `E-` at negative).
+
+use super::model::{DotModel, Magnet};
+use super::rates::{PointResult, RateSet};
+use super::steady;
+use super::DotSolver;
+use crate::error::Result;
+use crate::table::Table;
+use serde::Serialize;
+
+/// One bias point of a protocol.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BiasPoint {
+    /// Bias, mV.
+    pub bias_mv: f64,
+    /// Index of the sweep segment (between turning points).
+    pub segment: usize,
+    /// True when the bias increases along the segment.
+    pub up: bool,
+}
+
+/// The bias points visiting `turning_mv` with steps of at most `step_mv`.
+pub fn sweep_points(turning_mv: &[f64], step_mv: f64) -> Vec<BiasPoint> {
+    let mut out = Vec::new();
+    for (seg, w) in turning_mv.windows(2).enumerate() {
+        let up = w[1] >= w[0];
+        let n = ((w[1] - w[0]).abs() / step_mv).ceil().max(1.0) as usize;
+        let first = if seg == 0 { 0 } else { 1 };
+        for k in first..=n {
+            out.push(BiasPoint {
+                bias_mv: w[0] + (w[1] - w[0]) * k as f64 / n as f64,
+                segment: seg,
+                up,
+            });
+        }
+    }
+    out
+}
+
+/// Run `solver` along `points` in configuration `magnet`, starting from the steady state at the
+/// first point.
+pub fn run_sweep(
+    model: &DotModel,
+    magnet: Magnet,
+    points: &[BiasPoint],
+    dwell_s: f64,
+    solver: &mut dyn DotSolver,
+) -> Result<Vec<PointResult>> {
+    let mut out = Vec::with_capacity(points.len());
+    if let Some(first) = points.first() {
+        let rates = RateSet::build(model, first.bias_mv, magnet);
+        solver.reset(&steady::solve(&rates, &steady::SteadyOptions::default())?);
+    }
+    for p in points {
+        let rates = RateSet::build(model, p.bias_mv, magnet);
+        out.push(solver.step(&rates, dwell_s)?);
+    }
+    Ok(out)
+}
+
+/// One configuration's sweep with its analysis inputs.
+#[derive(Debug, Clone)]
+pub struct StateSweep {
+    /// Configuration.
+    pub magnet: Magnet,
+    /// Points.
+    pub points: Vec<BiasPoint>,
+    /// Results per point.
+    pub results: Vec<PointResult>,
+    /// Mean charge of every dot per point.
+    pub charges: Vec<Vec<f64>>,
+    /// Branch label per point (`ON`, `OFF`, or `-` without a gating dot).
+    pub branch: Vec<&'static str>,
+    /// dI/dV per point, nA/mV (= µS), central differences within a segment.
+    pub didv: Vec<f64>,
+}
+
+impl StateSweep {
+    /// Assemble from raw results.
+    pub fn new(
+        model: &DotModel,
+        magnet: Magnet,
+        points: Vec<BiasPoint>,
+        results: Vec<PointResult>,
+        gating_dot: Option<usize>,
+    ) -> Self {
+        let charges: Vec<Vec<f64>> = results.iter().map(|r| r.mean_charges(model)).collect();
+        let branch = charges
+            .iter()
+            .map(|c| match gating_dot {
+                Some(g) if c[g] < 0.5 => "ON",
+                Some(_) => "OFF",
+                None => "-",
+            })
+            .collect();
+        let mut didv = vec![f64::NAN; points.len()];
+        for i in 0..points.len() {
+            let same = |j: usize| points[j].segment == points[i].segment;
+            let lo = if i > 0 && same(i - 1) { i - 1 } else { i };
+            let hi = if i + 1 < points.len() && same(i + 1) {
+                i + 1
+            } else {
+                i
+            };
+            if hi > lo {
+                didv[i] = (results[hi].current_na - results[lo].current_na)
+                    / (points[hi].bias_mv - points[lo].bias_mv);
+            }
+        }
+        StateSweep {
+            magnet,
+            points,
+            results,
+            charges,
+            branch,
+            didv,
+        }
+    }
+}
+
+/// A detected conductance peak.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Peak {
+    /// Configuration.
+    pub state: String,
+    /// Branch.
+    pub branch: String,
+    /// `up` or `down`.
+    pub direction: String,
+    /// Position (parabolic refinement), mV.
+    pub bias_mv: f64,
+    /// dI/dV at the peak, µS.
+    pub didv_us: f64,
+}
+
+/// A writing event (branch change).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct WritingEvent {
+    /// Configuration.
+    pub state: String,
+    /// `E+` (positive bias) or `E-`.
+    pub label: String,
+    /// Bias of the first point on the new branch, mV.
+    pub bias_mv: f64,
+    /// Branch before → after, e.g. `ON->OFF`.
+    pub change: String,
+    /// Sweep direction.
+    pub direction: String,
+}
+
+/// Gap edges of one branch: the conductance peaks closest to zero bias on each side.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct GapEdges {
+    /// Configuration.
+    pub state: String,
+    /// Branch.
+    pub branch: String,
+    /// Negative edge (mV), median over sweep passes; NaN → null when absent.
+    pub negative_mv: Option<f64>,
+    /// Positive edge (mV).
+    pub positive_mv: Option<f64>,
+    /// Δ_CG = positive − negative (mV).
+    pub coulomb_gap_mv: Option<f64>,
+}
+
+/// Δ_W of one configuration.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct WritingShift {
+    /// Configuration.
+    pub state: String,
+    /// Mean OFF − ON shift of the gap edges (mV); `null` when a branch lacks both edges.
+    pub shift_mv: Option<f64>,
+}
+
+/// AP − P shift of the gap edges on one branch.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct PApShift {
+    /// Branch.
+    pub branch: String,
+    /// AP − P shift of the negative edge, mV.
+    pub negative_edge_mv: Option<f64>,
+    /// AP − P shift of the positive edge, mV.
+    pub positive_edge_mv: Option<f64>,
+}
+
+/// Summary of a run (written as `summary.json`).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Summary {
+    /// Solver name.
+    pub solver: String,
+    /// Seed (Monte Carlo; recorded for every run).
+    pub seed: u64,
+    /// Dwell per point, s.
+    pub dwell_s: f64,
+    /// All peaks.
+    pub peaks: Vec<Peak>,
+    /// Gap edges per configuration and branch.
+    pub gaps: Vec<GapEdges>,
+    /// Δ_W per configuration: mean OFF − ON shift of the two edges, mV.
+    pub writing_shift_mv: Vec<WritingShift>,
+    /// Writing events.
+    pub writing_events: Vec<WritingEvent>,
+    /// AP − P shift of each edge per branch: (branch, negative edge shift, positive edge shift), mV.
+    pub p_ap_shift_mv: Vec<PApShift>,
+}
+
+fn median(mut v: Vec<f64>) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(|a, b| a.total_cmp(b));
+    let n = v.len();
+    Some(if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        0.5 * (v[n / 2 - 1] + v[n / 2])
+    })
+}
+
+/// Local maxima of dI/dV above `threshold` × the largest dI/dV of the sweep, within runs of constant
+/// segment and branch. Positions are refined by a parabola through the three highest points.
+pub fn find_peaks(s: &StateSweep, threshold: f64) -> Vec<Peak> {
+    let max = s
+        .didv
+        .iter()
+        .copied()
+        .filter(|x| x.is_finite())
+        .fold(0.0, f64::max);
+    let mut out = Vec::new();
+    if max <= 0.0 {
+        return out;
+    }
+    let n = s.points.len();
+    let same = |a: usize, b: usize| {
+        s.points[a].segment == s.points[b].segment && s.branch[a] == s.branch[b]
+    };
+    for i in 1..n.saturating_sub(1) {
+        if !(same(i - 1, i) && same(i, i + 1)) {
+            continue;
+        }
+        let (a, b, c) = (s.didv[i - 1], s.didv[i], s.didv[i + 1]);
+        if !(b.is_finite() && a.is_finite() && c.is_finite())
+            || b < threshold * max
+            || b < a
+            || b <= c
+        {
+            continue;
+        }
+        let (xa, xb, xc) = (
+            s.points[i - 1].bias_mv,
+            s.points[i].bias_mv,
+            s.points[i + 1].bias_mv,
+        );
+        let denom = a - 2.0 * b + c;
+        let h = 0.5 * (xc - xa);
+        let x = if denom < 0.0 {
+            xb + 0.5 * h * (a - c) / denom
+        } else {
+            xb
+        };
+        out.push(Peak {
+            state: s.magnet.label().into(),
+            branch: s.branch[i].into(),
+            direction: if s.points[i].up { "up" } else { "down" }.into(),
+            bias_mv: x,
+            didv_us: b,
+        });
+    }
+    out
+}
+
+/// Branch changes between consecutive points.
+pub fn writing_events(s: &StateSweep) -> Vec<WritingEvent> {
+    let mut out = Vec::new();
+    for i in 1..s.points.len() {
+        if s.branch[i] != s.branch[i - 1] {
+            let v = s.points[i].bias_mv;
+            out.push(WritingEvent {
+                state: s.magnet.label().into(),
+                label: if v >= 0.0 { "E+" } else { "E-" }.into(),
+                bias_mv: v,
+                change: format!("{}->{}", s.branch[i - 1], s.branch[i]),
+                direction: if s.points[i].up { "up" } else { "down" }.into(),
+            });
+        }
+    }
+    out
+}
+
+/// Gap edges per branch: in every pass (segment) the peaks nearest zero on each side, then the
+/// median over passes.
+pub fn gap_edges(state: &str, peaks: &[Peak], branch: &str) -> GapEdges {
+    let mine: Vec<&Peak> = peaks
+        .iter()
+        .filter(|p| p.state == state && p.branch == branch)
+        .collect();
+    let neg = median(group_nearest(&mine, |x| x < 0.0));
+    let pos = median(group_nearest(&mine, |x| x > 0.0));
+    GapEdges {
+        state: state.into(),
+        branch: branch.into(),
+        negative_mv: neg,
+        positive_mv: pos,
+        coulomb_gap_mv: match (neg, pos) {
+            (Some(n), Some(p)) => Some(p - n),
+            _ => None,
+        },
+    }
+}
+
+/// For each sweep direction, the peak nearest zero bias on the selected side.
+fn group_nearest(peaks: &[&Peak], side: impl Fn(f64) -> bool) -> Vec<f64> {
+    let mut out = Vec::new();
+    for dir in ["up", "down"] {
+        let best = peaks
+            .iter()
+            .filter(|p| p.direction == dir && side(p.bias_mv))
+            .map(|p| p.bias_mv)
+            .min_by(|a, b| a.abs().total_cmp(&b.abs()));
+        if let Some(b) = best {
+            out.push(b);
+        }
+    }
+    out
+}
+
+/// Analyse the sweeps of all configurations.
+pub fn summarize(
+    sweeps: &[StateSweep],
+    threshold: f64,
+    solver: &str,
+    seed: u64,
+    dwell_s: f64,
+) -> Summary {
+    let mut peaks = Vec::new();
+    let mut events = Vec::new();
+    for s in sweeps {
+        peaks.extend(find_peaks(s, threshold));
+        events.extend(writing_events(s));
+    }
+    let mut gaps = Vec::new();
+    let mut shifts = Vec::new();
+    for s in sweeps {
+        let st = s.magnet.label();
+        let on = gap_edges(st, &peaks, "ON");
+        let off = gap_edges(st, &peaks, "OFF");
+        let mut d = Vec::new();
+        if let (Some(a), Some(b)) = (on.negative_mv, off.negative_mv) {
+            d.push(b - a);
+        }
+        if let (Some(a), Some(b)) = (on.positive_mv, off.positive_mv) {
+            d.push(b - a);
+        }
+        shifts.push(WritingShift {
+            state: st.to_string(),
+            shift_mv: if d.is_empty() {
+                None
+            } else {
+                Some(d.iter().sum::<f64>() / d.len() as f64)
+            },
+        });
+        let none = gap_edges(st, &peaks, "-");
+        for g in [on, off, none] {
+            if g.negative_mv.is_some() || g.positive_mv.is_some() {
+                gaps.push(g);
+            }
+        }
+    }
+    let mut p_ap = Vec::new();
+    for branch in ["ON", "OFF", "-"] {
+        let p = gaps.iter().find(|g| g.state == "P" && g.branch == branch);
+        let ap = gaps.iter().find(|g| g.state == "AP" && g.branch == branch);
+        if let (Some(p), Some(ap)) = (p, ap) {
+            let sub = |a: Option<f64>, b: Option<f64>| match (a, b) {
+                (Some(a), Some(b)) => Some(a - b),
+                _ => None,
+            };
+            p_ap.push(PApShift {
+                branch: branch.to_string(),
+                negative_edge_mv: sub(ap.negative_mv, p.negative_mv),
+                positive_edge_mv: sub(ap.positive_mv, p.positive_mv),
+            });
+        }
+    }
+    Summary {
+        solver: solver.into(),
+        seed,
+        dwell_s,
+        peaks,
+        gaps,
+        writing_shift_mv: shifts,
+        writing_events: events,
+        p_ap_shift_mv: p_ap,
+    }
+}
+
+/// The `iv.csv` table: `state,bias_mV,current_nA,current_up_nA,current_down_nA,power_nW,branch,direction`.
+pub fn iv_table(sweeps: &[StateSweep]) -> Result<Table> {
+    let mut state = Vec::new();
+    let mut bias = Vec::new();
+    let mut cur = Vec::new();
+    let mut up = Vec::new();
+    let mut dn = Vec::new();
+    let mut pow = Vec::new();
+    let mut br = Vec::new();
+    let mut dir = Vec::new();
+    for s in sweeps {
+        for ((p, r), b) in s.points.iter().zip(&s.results).zip(&s.branch) {
+            state.push(s.magnet.label().to_string());
+            bias.push(p.bias_mv);
+            cur.push(r.current_na);
+            up.push(r.current_spin_na[0]);
+            dn.push(r.current_spin_na[1]);
+            pow.push(-r.current_na * p.bias_mv * crate::units::NA_MV_TO_NW);
+            br.push(b.to_string());
+            dir.push(if p.up { "up" } else { "down" }.to_string());
+        }
+    }
+    let mut t = Table::new();
+    t.push_str("state", state)?;
+    t.push_f64("bias_mV", bias)?;
+    t.push_f64("current_nA", cur)?;
+    t.push_f64("current_up_nA", up)?;
+    t.push_f64("current_down_nA", dn)?;
+    t.push_f64("power_nW", pow)?;
+    t.push_str("branch", br)?;
+    t.push_str("direction", dir)?;
+    Ok(t)
+}
+
+/// The `dots.csv` table: dI/dV, current error/noise and the mean charge of every dot per point.
+pub fn detail_table(model: &DotModel, sweeps: &[StateSweep]) -> Result<Table> {
+    let mut t = Table::new();
+    let mut state = Vec::new();
+    let mut bias = Vec::new();
+    let mut didv = Vec::new();
+    let mut err = Vec::new();
+    let mut noise = Vec::new();
+    let mut right = Vec::new();
+    let mut right_up = Vec::new();
+    let mut right_dn = Vec::new();
+    let mut charges = vec![Vec::new(); model.dots.len()];
+    for s in sweeps {
+        for i in 0..s.points.len() {
+            state.push(s.magnet.label().to_string());
+            bias.push(s.points[i].bias_mv);
+            didv.push(s.didv[i]);
+            err.push(s.results[i].current_err_na);
+            noise.push(s.results[i].current_noise_na);
+            right.push(s.results[i].current_right_na);
+            right_up.push(s.results[i].current_right_spin_na[0]);
+            right_dn.push(s.results[i].current_right_spin_na[1]);
+            for (d, c) in charges.iter_mut().enumerate() {
+                c.push(s.charges[i][d]);
+            }
+        }
+    }
+    t.push_str("state", state)?;
+    t.push_f64("bias_mV", bias)?;
+    t.push_f64("dIdV_uS", didv)?;
+    t.push_f64("current_right_nA", right)?;
+    t.push_f64("current_right_up_nA", right_up)?;
+    t.push_f64("current_right_down_nA", right_dn)?;
+    t.push_f64("current_err_nA", err)?;
+    t.push_f64("current_noise_nA", noise)?;
+    for (d, c) in charges.into_iter().enumerate() {
+        t.push_f64(format!("charge_{}_e", model.dots[d].name), c)?;
+    }
+    Ok(t)
+}
+
+/// Largest state space for which `occupations.csv` is written (one column per many-body state).
+pub const MAX_OCCUPATION_COLUMNS: usize = 256;
+
+/// The `occupations.csv` table: the probability of every many-body state per point, columns
+/// `p_<label>` with labels from [`DotModel::state_label`] (`None` above
+/// [`MAX_OCCUPATION_COLUMNS`] states).
+pub fn occupation_table(model: &DotModel, sweeps: &[StateSweep]) -> Result<Option<Table>> {
+    let n = model.n_states();
+    if n > MAX_OCCUPATION_COLUMNS {
+        return Ok(None);
+    }
+    let mut t = Table::new();
+    let mut state = Vec::new();
+    let mut bias = Vec::new();
+    let mut cols = vec![Vec::new(); n];
+    for s in sweeps {
+        for (p, r) in s.points.iter().zip(&s.results) {
+            state.push(s.magnet.label().to_string());
+            bias.push(p.bias_mv);
+            for (k, c) in cols.iter_mut().enumerate() {
+                c.push(r.probabilities[k]);
+            }
+        }
+    }
+    t.push_str("state", state)?;
+    t.push_f64("bias_mV", bias)?;
+    for (k, c) in cols.into_iter().enumerate() {
+        t.push_f64(format!("p_{}", model.state_label(k)), c)?;
+    }
+    Ok(Some(t))
+}
+
+/// The figure: I(V) and dI/dV per configuration, coloured by branch.
+pub fn figure(sweeps: &[StateSweep]) -> crate::plot::Figure {
+    use crate::plot::{Figure, Panel, Series};
+    let mut iv = Panel {
+        title: "I(V)".into(),
+        x_label: "bias_mV".into(),
+        y_label: "current_nA".into(),
+        zero_line: true,
+        ..Default::default()
+    };
+    let mut panels = Vec::new();
+    for (k, s) in sweeps.iter().enumerate() {
+        let mut didv = Panel {
+            title: format!("dI/dV, {}", s.magnet.label()),
+            x_label: "bias_mV".into(),
+            y_label: "dIdV_uS".into(),
+            zero_line: true,
+            ..Default::default()
+        };
+        for (c, branch) in ["ON", "OFF", "-"].into_iter().enumerate() {
+            if !s.branch.contains(&branch) {
+                continue;
+            }
+            let x: Vec<f64> = s.points.iter().map(|p| p.bias_mv).collect();
+            let mask = |v: &[f64]| -> Vec<f64> {
+                v.iter()
+                    .zip(&s.branch)
+                    .map(|(y, b)| if *b == branch { *y } else { f64::NAN })
+                    .collect()
+            };
+            let cur: Vec<f64> = s.results.iter().map(|r| r.current_na).collect();
+            let label = format!("{} {}", s.magnet.label(), branch);
+            let mut ser = Series::line(label.clone(), x.clone(), mask(&cur), 2 * k + c + 1);
+            if k > 0 {
+                ser = ser.faint();
+            }
+            iv.series.push(ser);
+            didv.series
+                .push(Series::line(label, x, mask(&s.didv), 2 * k + c + 1));
+        }
+        panels.push(didv);
+    }
+    panels.insert(0, iv);
+    Figure::new(panels, 1)
+}

@@ -1,0 +1,682 @@
+//! The `[dots]` (model) and `[dots_run]` (protocol) TOML sections.
+//!
+//! Every key is documented in `docs/dots.md`. Errors name the file, line, key and allowed range.
+
+use super::model::{Dot, DotModel, ExchangeField, Lead, Magnet, Orbital};
+use crate::capacitance;
+use crate::error::{Error, Result};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use toml::Spanned;
+
+/// A whole dots configuration file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DotsFile {
+    /// The model.
+    pub dots: DotsSection,
+    /// The run protocol (optional for library use).
+    pub dots_run: Option<RunSpec>,
+}
+
+/// `[dots]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DotsSection {
+    /// Default lead temperature, K.
+    #[serde(rename = "temperature_K")]
+    pub temperature_k: Option<Spanned<f64>>,
+    /// Induced exchange field: `"none"` (default) or `"konig-martinek"`.
+    pub exchange_field: Option<ExchangeField>,
+    /// `[[dots.dot]]`.
+    pub dot: Vec<DotSpec>,
+    /// `[[dots.coupling]]`.
+    #[serde(default)]
+    pub coupling: Vec<CouplingSpec>,
+    /// `[dots.leads]`.
+    pub leads: LeadsSpec,
+    /// `[dots.electrostatics]`.
+    pub electrostatics: Option<ElectrostaticsSpec>,
+}
+
+/// `[[dots.dot]]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DotSpec {
+    /// Unique name.
+    pub name: Spanned<String>,
+    /// Intra-dot charging energy U (meV), default 0.
+    #[serde(rename = "charging_meV")]
+    pub charging_mev: Option<Spanned<f64>>,
+    /// Default lever arm of its orbitals.
+    pub lever_arm: Option<Spanned<f64>>,
+    /// Orbitals.
+    pub orbitals: Spanned<Vec<OrbitalSpec>>,
+}
+
+/// One orbital.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrbitalSpec {
+    /// ε (meV).
+    #[serde(rename = "energy_meV")]
+    pub energy_mev: Spanned<f64>,
+    /// Lever arm α.
+    pub lever_arm: Option<Spanned<f64>>,
+    /// Zeeman splitting (meV).
+    #[serde(rename = "zeeman_meV")]
+    pub zeeman_mev: Option<Spanned<f64>>,
+    /// Splitting added in P (meV).
+    #[serde(rename = "exchange_P_meV")]
+    pub exchange_p_mev: Option<Spanned<f64>>,
+    /// Splitting added in AP (meV).
+    #[serde(rename = "exchange_AP_meV")]
+    pub exchange_ap_mev: Option<Spanned<f64>>,
+}
+
+/// `[[dots.coupling]]`: capacitive coupling between two dots.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CouplingSpec {
+    /// The two dot names.
+    pub dots: Spanned<Vec<String>>,
+    /// Energy per electron pair (meV).
+    #[serde(rename = "energy_meV")]
+    pub energy_mev: Spanned<f64>,
+}
+
+/// `[dots.leads]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LeadsSpec {
+    /// Left electrode.
+    pub left: LeadSpec,
+    /// Right electrode.
+    pub right: LeadSpec,
+}
+
+/// Γ for a dot: one value for all its orbitals, or one per orbital.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum GammaSpec {
+    /// Same Γ for every orbital.
+    Same(f64),
+    /// One Γ per orbital.
+    PerOrbital(Vec<f64>),
+}
+
+/// `[dots.leads.left]` / `[dots.leads.right]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LeadSpec {
+    /// Dot name → Γ (meV); the keys are the dots this lead touches.
+    #[serde(rename = "gamma_meV")]
+    pub gamma_mev: Spanned<BTreeMap<String, GammaSpec>>,
+    /// Polarisation p ∈ [−1, 1], default 0.
+    pub polarization: Option<Spanned<f64>>,
+    /// Spin accumulation Δμ (meV), default 0.
+    #[serde(rename = "spin_accumulation_meV")]
+    pub spin_accumulation_mev: Option<Spanned<f64>>,
+    /// Temperature (K), default `dots.temperature_K`.
+    #[serde(rename = "temperature_K")]
+    pub temperature_k: Option<Spanned<f64>>,
+}
+
+/// `[dots.electrostatics]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ElectrostaticsSpec {
+    /// Charging energies from the SI Note 5 capacitance model.
+    pub from_geometry: Option<Spanned<GeometrySpec>>,
+}
+
+/// `[dots.electrostatics.from_geometry]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GeometrySpec {
+    /// Dot whose charging energy is e·Δ_CG(r, d, l, ε).
+    pub transport: String,
+    /// Optional gating dot whose coupling to `transport` becomes e·Δ_W(r, s, ε).
+    pub gate: Option<String>,
+    /// Electrode spacing l (nm).
+    pub electrode_spacing_nm: f64,
+    /// Distance d of the transport sphere from the left electrode (nm).
+    pub distance_nm: f64,
+    /// Relative permittivity ε.
+    pub permittivity: f64,
+    /// Sphere radius r (nm).
+    pub radius_nm: f64,
+    /// Centre distance s between the transport and gating spheres (nm); needed with `gate`.
+    pub separation_nm: Option<f64>,
+}
+
+/// Solver choice of a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SolverKind {
+    /// Steady state per point.
+    Steady,
+    /// Transient evolution (hysteresis).
+    Transient,
+    /// Kinetic Monte Carlo.
+    MonteCarlo,
+}
+
+/// `[dots_run]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunSpec {
+    /// Output folder (relative to the working directory).
+    pub output: Option<String>,
+    /// Magnetic configurations to run, default `["P", "AP"]`.
+    pub states: Option<Vec<Magnet>>,
+    /// Solver, default `transient`.
+    pub solver: Option<SolverKind>,
+    /// Turning points of the bias sweep (mV), at least two.
+    #[serde(rename = "sweep_mV")]
+    pub sweep_mv: Spanned<Vec<f64>>,
+    /// Bias step (mV).
+    #[serde(rename = "step_mV")]
+    pub step_mv: Spanned<f64>,
+    /// Dwell time per bias point (s).
+    pub dwell_s: Spanned<f64>,
+    /// Name of the gating dot that defines the ON/OFF branch.
+    pub gating_dot: Option<Spanned<String>>,
+    /// Random seed (Monte Carlo), default 1.
+    pub seed: Option<u64>,
+    /// Instrument integration time (s) for Monte Carlo, default dwell/100.
+    pub integration_time_s: Option<Spanned<f64>>,
+    /// Event limit per bias point for Monte Carlo, default 1e8.
+    pub max_events_per_point: Option<u64>,
+    /// Peak detection threshold: fraction of the largest dI/dV on the branch, default 0.2.
+    pub peak_threshold: Option<Spanned<f64>>,
+    /// Optional Monte Carlo time traces at fixed biases.
+    pub monte_carlo: Option<McSpec>,
+}
+
+/// `[dots_run.monte_carlo]`: time traces at fixed biases.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct McSpec {
+    /// Biases (mV).
+    #[serde(rename = "bias_mV")]
+    pub bias_mv: Vec<f64>,
+    /// Simulated time per bias (s).
+    pub duration_s: Spanned<f64>,
+    /// Instrument integration time (s).
+    pub integration_time_s: Spanned<f64>,
+    /// Magnetic configuration, default P.
+    pub state: Option<Magnet>,
+    /// Events per bias recorded in `kmc_history.csv`, default 0.
+    pub history_events: Option<Spanned<f64>>,
+}
+
+/// Validated `[dots_run.monte_carlo]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct McSettings {
+    /// Biases, mV.
+    pub bias_mv: Vec<f64>,
+    /// Simulated time per bias, s.
+    pub duration_s: f64,
+    /// Instrument integration time, s.
+    pub integration_s: f64,
+    /// Configuration.
+    pub magnet: Magnet,
+    /// Events per bias recorded in the state history.
+    pub history_events: usize,
+}
+
+/// A validated run protocol.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunSettings {
+    /// Output folder.
+    pub output: Option<String>,
+    /// Configurations.
+    pub states: Vec<Magnet>,
+    /// Solver.
+    pub solver: SolverKind,
+    /// Turning points (mV).
+    pub sweep_mv: Vec<f64>,
+    /// Step (mV).
+    pub step_mv: f64,
+    /// Dwell (s).
+    pub dwell_s: f64,
+    /// Gating dot index.
+    pub gating_dot: Option<usize>,
+    /// Seed.
+    pub seed: u64,
+    /// Integration time (s).
+    pub integration_s: f64,
+    /// Event bound.
+    pub max_events: u64,
+    /// Peak threshold.
+    pub peak_threshold: f64,
+    /// Monte Carlo time traces at fixed biases.
+    pub monte_carlo: Option<McSettings>,
+}
+
+/// Source text context for error positions.
+struct Src<'a> {
+    file: &'a str,
+    text: &'a str,
+}
+
+impl Src<'_> {
+    fn loc(&self, span: std::ops::Range<usize>) -> String {
+        let upto = &self.text[..span.start.min(self.text.len())];
+        let line = upto.matches('\n').count() + 1;
+        let col = upto.rfind('\n').map_or(upto.len(), |p| upto.len() - p - 1) + 1;
+        format!("{}:{line}:{col}", self.file)
+    }
+    fn err(&self, span: std::ops::Range<usize>, key: &str, message: impl Into<String>) -> Error {
+        Error::Config {
+            location: self.loc(span),
+            key: key.into(),
+            message: message.into(),
+        }
+    }
+    /// A number within [lo, hi].
+    fn num(&self, v: &Spanned<f64>, key: &str, lo: f64, hi: f64) -> Result<f64> {
+        let x = *v.get_ref();
+        if x.is_finite() && x >= lo && x <= hi {
+            Ok(x)
+        } else {
+            Err(self.err(
+                v.span(),
+                key,
+                format!("value {x} is outside the allowed range [{lo}, {hi}]"),
+            ))
+        }
+    }
+    fn opt(
+        &self,
+        v: &Option<Spanned<f64>>,
+        key: &str,
+        lo: f64,
+        hi: f64,
+        default: f64,
+    ) -> Result<f64> {
+        match v {
+            Some(s) => self.num(s, key, lo, hi),
+            None => Ok(default),
+        }
+    }
+}
+
+/// Parse a dots file (`file` names it in errors).
+pub fn parse_file(file: &str, text: &str) -> Result<DotsFile> {
+    toml::from_str(text).map_err(|e| Error::Parse {
+        file: file.into(),
+        message: e.to_string(),
+    })
+}
+
+/// Build and validate the model from `[dots]`.
+pub fn build_model(file: &str, text: &str, s: &DotsSection) -> Result<DotModel> {
+    let src = Src { file, text };
+    let t_default = src.opt(&s.temperature_k, "dots.temperature_K", 0.0, 1e4, 4.2)?;
+    if s.dot.is_empty() {
+        return Err(Error::Config {
+            location: file.into(),
+            key: "dots.dot".into(),
+            message: "at least one [[dots.dot]] is needed".into(),
+        });
+    }
+    let mut dots = Vec::new();
+    let mut orbitals = Vec::new();
+    let mut first_orbital = Vec::new();
+    for (d, ds) in s.dot.iter().enumerate() {
+        let key = format!("dots.dot[{d}]");
+        let name = ds.name.get_ref().clone();
+        if name.is_empty() || dots.iter().any(|x: &Dot| x.name == name) {
+            return Err(src.err(
+                ds.name.span(),
+                &format!("{key}.name"),
+                format!("dot name `{name}` is empty or used twice"),
+            ));
+        }
+        let charging = src.opt(
+            &ds.charging_mev,
+            &format!("{key}.charging_meV"),
+            0.0,
+            1e6,
+            0.0,
+        )?;
+        let lever = src.opt(&ds.lever_arm, &format!("{key}.lever_arm"), -0.5, 0.5, 0.0)?;
+        if ds.orbitals.get_ref().is_empty() {
+            return Err(src.err(
+                ds.orbitals.span(),
+                &format!("{key}.orbitals"),
+                "at least one orbital is needed",
+            ));
+        }
+        first_orbital.push(orbitals.len());
+        for (i, o) in ds.orbitals.get_ref().iter().enumerate() {
+            let ok = format!("{key}.orbitals[{i}]");
+            orbitals.push(Orbital {
+                dot: d,
+                energy_mev: src.num(&o.energy_mev, &format!("{ok}.energy_meV"), -1e6, 1e6)?,
+                lever_arm: src.opt(&o.lever_arm, &format!("{ok}.lever_arm"), -0.5, 0.5, lever)?,
+                zeeman_mev: src.opt(&o.zeeman_mev, &format!("{ok}.zeeman_meV"), -1e4, 1e4, 0.0)?,
+                exchange_p_mev: src.opt(
+                    &o.exchange_p_mev,
+                    &format!("{ok}.exchange_P_meV"),
+                    -1e4,
+                    1e4,
+                    0.0,
+                )?,
+                exchange_ap_mev: src.opt(
+                    &o.exchange_ap_mev,
+                    &format!("{ok}.exchange_AP_meV"),
+                    -1e4,
+                    1e4,
+                    0.0,
+                )?,
+            });
+        }
+        dots.push(Dot {
+            name,
+            charging_mev: charging,
+        });
+    }
+    first_orbital.push(orbitals.len());
+    if orbitals.len() > super::model::MAX_ORBITALS {
+        return Err(Error::Config {
+            location: file.into(),
+            key: "dots.dot[].orbitals".into(),
+            message: format!(
+                "{} orbitals in total; allowed 1..={} spinful orbitals ({} many-body states)",
+                orbitals.len(),
+                super::model::MAX_ORBITALS,
+                1usize << (2 * super::model::MAX_ORBITALS)
+            ),
+        });
+    }
+    let nd = dots.len();
+    let find = |name: &str, span: std::ops::Range<usize>, key: &str| -> Result<usize> {
+        dots.iter().position(|d| d.name == name).ok_or_else(|| {
+            let names: Vec<&str> = dots.iter().map(|d| d.name.as_str()).collect();
+            src.err(
+                span,
+                key,
+                format!("unknown dot `{name}`; defined dots: {}", names.join(", ")),
+            )
+        })
+    };
+    let mut inter = vec![vec![0.0; nd]; nd];
+    for (c, cs) in s.coupling.iter().enumerate() {
+        let key = format!("dots.coupling[{c}]");
+        let names = cs.dots.get_ref();
+        if names.len() != 2 {
+            return Err(src.err(
+                cs.dots.span(),
+                &format!("{key}.dots"),
+                "exactly two dot names are needed",
+            ));
+        }
+        let a = find(&names[0], cs.dots.span(), &format!("{key}.dots"))?;
+        let b = find(&names[1], cs.dots.span(), &format!("{key}.dots"))?;
+        if a == b {
+            return Err(src.err(
+                cs.dots.span(),
+                &format!("{key}.dots"),
+                "the two dots must differ",
+            ));
+        }
+        let e = src.num(&cs.energy_mev, &format!("{key}.energy_meV"), 0.0, 1e6)?;
+        inter[a][b] = e;
+        inter[b][a] = e;
+    }
+    let mut leads = Vec::new();
+    for (side, ls) in [("left", &s.leads.left), ("right", &s.leads.right)] {
+        let key = format!("dots.leads.{side}");
+        let mut gamma = vec![0.0; orbitals.len()];
+        for (name, g) in ls.gamma_mev.get_ref() {
+            let gkey = format!("{key}.gamma_meV.{name}");
+            let d = find(name, ls.gamma_mev.span(), &gkey)?;
+            let n_orb = first_orbital[d + 1] - first_orbital[d];
+            let values = match g {
+                GammaSpec::Same(x) => vec![*x; n_orb],
+                GammaSpec::PerOrbital(v) => v.clone(),
+            };
+            if values.len() != n_orb {
+                return Err(src.err(
+                    ls.gamma_mev.span(),
+                    &gkey,
+                    format!(
+                        "{} values for {n_orb} orbitals of dot `{name}`",
+                        values.len()
+                    ),
+                ));
+            }
+            for (i, x) in values.into_iter().enumerate() {
+                if !(x.is_finite() && (0.0..=1e4).contains(&x)) {
+                    return Err(src.err(
+                        ls.gamma_mev.span(),
+                        &gkey,
+                        format!("value {x} is outside the allowed range [0, 10000] meV"),
+                    ));
+                }
+                gamma[first_orbital[d] + i] = x;
+            }
+        }
+        leads.push(Lead {
+            gamma_mev: gamma,
+            polarization: src.opt(
+                &ls.polarization,
+                &format!("{key}.polarization"),
+                -1.0,
+                1.0,
+                0.0,
+            )?,
+            spin_accumulation_mev: src.opt(
+                &ls.spin_accumulation_mev,
+                &format!("{key}.spin_accumulation_meV"),
+                -1e4,
+                1e4,
+                0.0,
+            )?,
+            temperature_k: src.opt(
+                &ls.temperature_k,
+                &format!("{key}.temperature_K"),
+                0.0,
+                1e4,
+                t_default,
+            )?,
+        });
+    }
+    let right = leads.pop().expect("two leads");
+    let left = leads.pop().expect("two leads");
+    // Every dot must touch some lead, otherwise its charge is undefined.
+    for (d, dot) in dots.iter().enumerate() {
+        let touches = (first_orbital[d]..first_orbital[d + 1])
+            .any(|i| left.gamma_mev[i] > 0.0 || right.gamma_mev[i] > 0.0);
+        if !touches {
+            return Err(Error::Config {
+                location: file.into(),
+                key: "dots.leads".into(),
+                message: format!(
+                    "dot `{}` touches no lead with Γ > 0; its charge would never change",
+                    dot.name
+                ),
+            });
+        }
+    }
+    if let Some(geo) = s
+        .electrostatics
+        .as_ref()
+        .and_then(|e| e.from_geometry.as_ref())
+    {
+        let span = geo.span();
+        let g = geo.get_ref();
+        let key = "dots.electrostatics.from_geometry";
+        let wrap = |e: Error| src.err(span.clone(), key, e.to_string());
+        let t = find(&g.transport, span.clone(), &format!("{key}.transport"))?;
+        let gap = capacitance::coulomb_gap_mv(
+            g.radius_nm,
+            g.distance_nm,
+            g.electrode_spacing_nm,
+            g.permittivity,
+        )
+        .map_err(wrap)?;
+        let gate_index = match &g.gate {
+            Some(gate) => Some(find(gate, span.clone(), &format!("{key}.gate"))?),
+            None => None,
+        };
+        dots[t].charging_mev = gap;
+        if let Some(gi) = gate_index {
+            let sep = g.separation_nm.ok_or_else(|| {
+                src.err(
+                    span.clone(),
+                    &format!("{key}.separation_nm"),
+                    "needed when `gate` is given (nm, > 2·radius_nm)",
+                )
+            })?;
+            let shift =
+                capacitance::writing_shift_mv(g.radius_nm, sep, g.permittivity).map_err(wrap)?;
+            inter[t][gi] = shift;
+            inter[gi][t] = shift;
+        }
+    }
+    let model = DotModel {
+        dots,
+        orbitals,
+        inter_dot_mev: inter,
+        leads: [left, right],
+        exchange_field: s.exchange_field.unwrap_or_default(),
+    };
+    model.validate()?;
+    Ok(model)
+}
+
+/// Validate `[dots_run]` against the model.
+pub fn build_run(file: &str, text: &str, r: &RunSpec, model: &DotModel) -> Result<RunSettings> {
+    let src = Src { file, text };
+    let sweep = r.sweep_mv.get_ref().clone();
+    if sweep.len() < 2 || sweep.iter().any(|v| !v.is_finite() || v.abs() > 1e5) {
+        return Err(src.err(
+            r.sweep_mv.span(),
+            "dots_run.sweep_mV",
+            "at least two finite turning points within ±1e5 mV are needed",
+        ));
+    }
+    let step = src.num(&r.step_mv, "dots_run.step_mV", 1e-6, 1e4)?;
+    let n_points: f64 = sweep
+        .windows(2)
+        .map(|w| ((w[1] - w[0]).abs() / step).ceil())
+        .sum();
+    if n_points > 1e6 {
+        return Err(src.err(
+            r.step_mv.span(),
+            "dots_run.step_mV",
+            format!("the sweep would have {n_points} points; allowed at most 1e6"),
+        ));
+    }
+    let dwell = src.num(&r.dwell_s, "dots_run.dwell_s", 0.0, 1e6)?;
+    let gating_dot = match &r.gating_dot {
+        Some(g) => Some(model.dot_index(g.get_ref()).ok_or_else(|| {
+            src.err(
+                g.span(),
+                "dots_run.gating_dot",
+                format!("unknown dot `{}`", g.get_ref()),
+            )
+        })?),
+        None => None,
+    };
+    let solver = r.solver.unwrap_or(SolverKind::Transient);
+    if solver == SolverKind::Transient && model.n_states() > super::transient::MAX_TRANSIENT_STATES
+    {
+        return Err(Error::Config {
+            location: file.into(),
+            key: "dots_run.solver".into(),
+            message: format!(
+                "the transient solver handles up to {} many-body states; this model has {}",
+                super::transient::MAX_TRANSIENT_STATES,
+                model.n_states()
+            ),
+        });
+    }
+    let integration_s = src.opt(
+        &r.integration_time_s,
+        "dots_run.integration_time_s",
+        1e-18,
+        dwell.max(1e-18),
+        dwell / 100.0,
+    )?;
+    if solver == SolverKind::MonteCarlo && !(integration_s > 0.0 && dwell >= integration_s) {
+        return Err(src.err(
+            r.dwell_s.span(),
+            "dots_run.dwell_s",
+            "Monte Carlo needs dwell_s >= integration_time_s > 0",
+        ));
+    }
+    let monte_carlo = match &r.monte_carlo {
+        Some(m) => {
+            let dur = src.num(&m.duration_s, "dots_run.monte_carlo.duration_s", 1e-18, 1e6)?;
+            let it = src.num(
+                &m.integration_time_s,
+                "dots_run.monte_carlo.integration_time_s",
+                1e-18,
+                dur,
+            )?;
+            if m.bias_mv.is_empty() || m.bias_mv.iter().any(|v| !v.is_finite()) {
+                return Err(src.err(
+                    m.duration_s.span(),
+                    "dots_run.monte_carlo.bias_mV",
+                    "at least one finite bias is needed",
+                ));
+            }
+            let history = src.opt(
+                &m.history_events,
+                "dots_run.monte_carlo.history_events",
+                0.0,
+                1e7,
+                0.0,
+            )?;
+            Some(McSettings {
+                bias_mv: m.bias_mv.clone(),
+                duration_s: dur,
+                integration_s: it,
+                magnet: m.state.unwrap_or(Magnet::P),
+                history_events: history as usize,
+            })
+        }
+        None => None,
+    };
+    let states = r
+        .states
+        .clone()
+        .unwrap_or_else(|| vec![Magnet::P, Magnet::AP]);
+    if states.is_empty() {
+        return Err(Error::Config {
+            location: file.into(),
+            key: "dots_run.states".into(),
+            message: "at least one of \"P\", \"AP\" is needed".into(),
+        });
+    }
+    Ok(RunSettings {
+        output: r.output.clone(),
+        states,
+        solver,
+        sweep_mv: sweep,
+        step_mv: step,
+        dwell_s: dwell,
+        gating_dot,
+        seed: r.seed.unwrap_or(1),
+        integration_s,
+        max_events: r.max_events_per_point.unwrap_or(100_000_000),
+        peak_threshold: src.opt(&r.peak_threshold, "dots_run.peak_threshold", 1e-6, 1.0, 0.2)?,
+        monte_carlo,
+    })
+}
+
+/// Parse a file and build the model (and the run, if `[dots_run]` is present).
+pub fn load(file: &str, text: &str) -> Result<(DotModel, Option<RunSettings>)> {
+    let f = parse_file(file, text)?;
+    let model = build_model(file, text, &f.dots)?;
+    let run = match &f.dots_run {
+        Some(r) => Some(build_run(file, text, r, &model)?),
+        None => None,
+    };
+    Ok((model, run))
+}
