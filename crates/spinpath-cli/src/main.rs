@@ -6,6 +6,7 @@ mod analyze;
 mod capacitance;
 mod dots;
 mod fit;
+mod protocol;
 mod run;
 
 /// Spin-polarised quantum transport through atom-scale paths in magnetic tunnel junctions.

@@ -5,6 +5,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use spinpath::config::{self, CoherentRun};
 use spinpath::io::{prepare_output_dir, write_atomic};
 use spinpath::negf::ChainSolver;
+use spinpath::protocol::coherent::CoherentJunction;
+use spinpath::protocol::dots::{DotDynamics, DotJunction};
 use spinpath::report;
 use spinpath::sweep::run_states;
 use std::path::{Path, PathBuf};
@@ -20,6 +22,12 @@ pub struct RunArgs {
     /// Replace the files of an existing output folder.
     #[arg(long)]
     pub force: bool,
+    /// Continue an interrupted protocol run in the existing output folder.
+    #[arg(long, conflicts_with = "force")]
+    pub resume: bool,
+    /// Stop a protocol run after this many points, as an interruption would (for testing resume).
+    #[arg(long, hide = true)]
+    pub stop_after: Option<usize>,
     /// Number of worker threads (default: all cores).
     #[arg(long)]
     pub threads: Option<usize>,
@@ -65,10 +73,57 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
     let text = spinpath::io::read_to_string(&args.config)?;
     let file = args.config.display().to_string();
     if config::is_dots_file(&text) {
-        anyhow::bail!("{file}: interacting-dot runs ([dots]) are not available in this build");
+        let states = ["P".to_string(), "AP".to_string()];
+        if let Some(spec) = config::protocol::parse_protocol(&file, &text, &states)? {
+            let (model, _) = spinpath::master::spec::load(&file, &text)?;
+            let out = output_dir(&args, None);
+            if !(args.resume && out.is_dir()) {
+                prepare_output_dir(&out, args.force)?;
+            }
+            let gating =
+                match &spec.gating_dot {
+                    Some(g) => Some(model.dots.iter().position(|d| &d.name == g).ok_or_else(
+                        || {
+                            anyhow::anyhow!(
+                                "{file}: key `protocol.gating_dot`: no dot named \"{g}\""
+                            )
+                        },
+                    )?),
+                    None => None,
+                };
+            let dynamics = match spec.dynamics.as_deref() {
+                Some("monte_carlo") => DotDynamics::MonteCarlo,
+                _ => DotDynamics::Transient,
+            };
+            let mut junction = DotJunction::new(model, dynamics, gating, spec.max_events)?;
+            return crate::protocol::run_protocol(
+                &spec,
+                &mut junction,
+                &text,
+                &out,
+                args.stop_after,
+            );
+        }
+        if args.resume {
+            anyhow::bail!("--resume applies to protocol runs ([protocol])");
+        }
+        return crate::dots::run_dots(&args.config, &text, args.output.as_deref(), args.force);
     }
     let run = config::parse_coherent_run(&file, &text)?;
     let out = output_dir(&args, run.output.as_deref());
+    if let Some(spec) = &run.protocol {
+        if !(args.resume && out.is_dir()) {
+            prepare_output_dir(&out, args.force)?;
+        }
+        let mut junction =
+            CoherentJunction::new(run.chain.clone(), run.states.clone(), run.integration);
+        return crate::protocol::run_protocol(spec, &mut junction, &text, &out, args.stop_after);
+    }
+    if args.resume {
+        anyhow::bail!(
+            "--resume applies to protocol runs ([protocol]); a plain sweep is rerun with --force"
+        );
+    }
     prepare_output_dir(&out, args.force)?;
     run_coherent(&run, &text, &out)
 }

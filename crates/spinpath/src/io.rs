@@ -42,6 +42,19 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// Like [`write_atomic`] but without forcing the data to disk: still all-or-nothing for readers
+/// and for an interrupted process (the rename is atomic), much cheaper for files rewritten often
+/// (resume checkpoints), not guaranteed across a power failure.
+pub fn write_atomic_unsynced(path: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = path.with_extension(format!("{}.tmp", std::process::id()));
+    let result = std::fs::write(&tmp, bytes).and_then(|_| std::fs::rename(&tmp, path));
+    if let Err(e) = result {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(Error::io(path, e));
+    }
+    Ok(())
+}
+
 /// Prepare an output folder.
 ///
 /// - If `dir` does not exist it is created (with parents).

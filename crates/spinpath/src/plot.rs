@@ -261,3 +261,108 @@ mod tests {
         assert!(svg.contains("bias_mV"));
     }
 }
+
+/// A colour map: cells (x, y) coloured by a value, e.g. a histogram of current deviations vs bias.
+#[derive(Debug, Clone, Default)]
+pub struct Heatmap {
+    /// Caption.
+    pub title: String,
+    /// x-axis label with unit.
+    pub x_label: String,
+    /// y-axis label with unit.
+    pub y_label: String,
+    /// Cell centres and values: (x, y, value). Cells with value ≤ 0 are left white.
+    pub cells: Vec<(f64, f64, f64)>,
+    /// Cell width (x) and height (y).
+    pub cell: (f64, f64),
+    /// Label of the colour scale.
+    pub value_label: String,
+}
+
+/// A perceptually ordered colour ramp (dark blue → green → yellow), t in [0, 1].
+pub fn ramp_color(t: f64) -> RGBColor {
+    let stops = [
+        (68.0, 1.0, 84.0),
+        (59.0, 82.0, 139.0),
+        (33.0, 145.0, 140.0),
+        (94.0, 201.0, 98.0),
+        (253.0, 231.0, 37.0),
+    ];
+    let t = t.clamp(0.0, 1.0) * (stops.len() - 1) as f64;
+    let k = (t.floor() as usize).min(stops.len() - 2);
+    let f = t - k as f64;
+    let (a, b) = (stops[k], stops[k + 1]);
+    let mix = |x: f64, y: f64| (x + (y - x) * f).round() as u8;
+    RGBColor(mix(a.0, b.0), mix(a.1, b.1), mix(a.2, b.2))
+}
+
+impl Heatmap {
+    /// Render to SVG text (800 × 500 px).
+    pub fn to_svg(&self) -> Result<String> {
+        let mut out = String::new();
+        {
+            let root = SVGBackend::with_string(&mut out, (800, 500)).into_drawing_area();
+            root.fill(&WHITE).map_err(plot_err)?;
+            let (dx, dy) = (self.cell.0.abs().max(1e-300), self.cell.1.abs().max(1e-300));
+            let xr = finite_range(
+                self.cells
+                    .iter()
+                    .flat_map(|c| [c.0 - dx / 2.0, c.0 + dx / 2.0]),
+            )
+            .unwrap_or((0.0, 1.0));
+            let yr = finite_range(
+                self.cells
+                    .iter()
+                    .flat_map(|c| [c.1 - dy / 2.0, c.1 + dy / 2.0]),
+            )
+            .unwrap_or((0.0, 1.0));
+            let vmax = self
+                .cells
+                .iter()
+                .map(|c| c.2)
+                .filter(|v| v.is_finite())
+                .fold(0.0, f64::max);
+            let mut chart = ChartBuilder::on(&root)
+                .caption(
+                    format!(
+                        "{} (colour: {}, max {vmax:.3})",
+                        self.title, self.value_label
+                    ),
+                    ("sans-serif", 18),
+                )
+                .margin(12)
+                .x_label_area_size(40)
+                .y_label_area_size(70)
+                .build_cartesian_2d(xr.0..xr.1, yr.0..yr.1)
+                .map_err(plot_err)?;
+            chart
+                .configure_mesh()
+                .x_desc(&self.x_label)
+                .y_desc(&self.y_label)
+                .disable_mesh()
+                .draw()
+                .map_err(plot_err)?;
+            chart
+                .draw_series(
+                    self.cells
+                        .iter()
+                        .filter(|c| c.2 > 0.0 && c.2.is_finite())
+                        .map(|&(x, y, v)| {
+                            let col = ramp_color(if vmax > 0.0 { v / vmax } else { 0.0 });
+                            Rectangle::new(
+                                [(x - dx / 2.0, y - dy / 2.0), (x + dx / 2.0, y + dy / 2.0)],
+                                col.filled(),
+                            )
+                        }),
+                )
+                .map_err(plot_err)?;
+            root.present().map_err(plot_err)?;
+        }
+        Ok(out)
+    }
+
+    /// Render and write atomically to `path`.
+    pub fn write_svg(&self, path: &Path) -> Result<()> {
+        crate::io::write_atomic(path, self.to_svg()?.as_bytes())
+    }
+}

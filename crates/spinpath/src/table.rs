@@ -141,11 +141,8 @@ impl Table {
                                 context: format!("column `{name}`"),
                                 message: format!("infinite value in row {}", row + 1),
                             });
-                        } else if x != 0.0 && (x.abs() < 1e-4 || x.abs() >= 1e15) {
-                            // Exponent form keeps tiny/huge values short (still round-trip exact).
-                            format!("{x:e}")
                         } else {
-                            format!("{x}")
+                            format_number(x)
                         }
                     }
                 });
@@ -162,6 +159,16 @@ impl Table {
     /// Write as CSV, atomically.
     pub fn write_csv(&self, path: &Path) -> Result<()> {
         crate::io::write_atomic(path, self.to_csv_string()?.as_bytes())
+    }
+}
+
+/// The text of a finite number in every CSV spinpath writes: Rust's shortest round-trip form,
+/// in exponent form below 1e-4 and from 1e15 in magnitude (so 4e-78 stays short).
+pub fn format_number(x: f64) -> String {
+    if x != 0.0 && (x.abs() < 1e-4 || x.abs() >= 1e15) {
+        format!("{x:e}")
+    } else {
+        format!("{x}")
     }
 }
 

@@ -12,7 +12,8 @@ use toml::Spanned;
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[allow(non_snake_case)]
-pub(crate) struct RawProtocol {
+#[doc(hidden)]
+pub struct RawProtocol {
     kind: Spanned<String>,
     seed: Option<u64>,
     temperatures_K: Option<Spanned<Vec<f64>>>,
@@ -22,6 +23,26 @@ pub(crate) struct RawProtocol {
     stack: Option<RawStack>,
     loops: Option<Spanned<Vec<RawLoop>>>,
     statistics: Option<RawStatistics>,
+    write_read: Option<RawWriteRead>,
+    dynamics: Option<Spanned<String>>,
+    gating_dot: Option<String>,
+    max_events: Option<Spanned<i64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(non_snake_case)]
+struct RawWriteRead {
+    cycles: Spanned<i64>,
+    write_mV: Spanned<Vec<f64>>,
+    reset_mV: Option<Spanned<Vec<f64>>>,
+    read_mV: Spanned<f64>,
+    read_samples: Option<Spanned<i64>>,
+    step_mV: Spanned<f64>,
+    dwell_s: Option<Spanned<f64>>,
+    state: Option<Spanned<String>>,
+    written_level: Option<Spanned<String>>,
+    jump_threshold: Option<Spanned<f64>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -87,6 +108,8 @@ pub enum ProtocolKind {
     IhLoop,
     /// Current statistics: many readings per bias, histogram of the deviation from the mean.
     Statistics,
+    /// Write/read cycles (paper 2, SI Note 3): a write sweep, then a read; repeated.
+    WriteRead,
 }
 
 impl ProtocolKind {
@@ -96,6 +119,7 @@ impl ProtocolKind {
             ProtocolKind::IvSweep => "iv_sweep",
             ProtocolKind::IhLoop => "ih_loop",
             ProtocolKind::Statistics => "statistics",
+            ProtocolKind::WriteRead => "write_read",
         }
     }
 }
@@ -115,6 +139,23 @@ pub struct ProtocolSpec {
     pub switching_fields_oe: Option<(f64, f64)>,
     /// Every point to measure, in order.
     pub plan: Vec<PlannedPoint>,
+    /// Write/read settings: (written level is the higher |I|, jump threshold in σ).
+    pub write_read: Option<WriteReadSettings>,
+    /// Interacting-dot junctions: evolve by `"transient"` master equation or `"monte_carlo"`.
+    pub dynamics: Option<String>,
+    /// Interacting-dot junctions: the gating dot that labels the ON/OFF branch.
+    pub gating_dot: Option<String>,
+    /// Interacting-dot junctions, Monte Carlo: maximum events per reading.
+    pub max_events: u64,
+}
+
+/// How write/read cycles are judged.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct WriteReadSettings {
+    /// A write succeeded when the read |current| is in the higher (true) or lower (false) level.
+    pub written_high: bool,
+    /// Jump detection threshold, in robust σ of the point-to-point differences.
+    pub jump_threshold: f64,
 }
 
 fn dwell(cx: &Ctx, v: &Option<Spanned<f64>>, key: &str) -> Result<f64> {
@@ -128,6 +169,26 @@ fn repeats(cx: &Ctx, v: &Option<Spanned<i64>>, key: &str) -> Result<usize> {
     }
 }
 
+/// Parse the `[protocol]` table of any run file (coherent or dots): `state_names` are the device's
+/// magnetic states. `None` when the file has no `[protocol]`.
+pub fn parse_protocol(
+    file: &str,
+    text: &str,
+    state_names: &[String],
+) -> Result<Option<ProtocolSpec>> {
+    #[derive(Deserialize)]
+    struct Only {
+        protocol: Option<RawProtocol>,
+    }
+    // Other tables are validated by the device's own parser; here only [protocol] matters.
+    let only: Only = toml::from_str(text).map_err(|e| super::parse_error(file, e))?;
+    let cx = Ctx { file, text };
+    only.protocol
+        .as_ref()
+        .map(|p| build_protocol(&cx, p, state_names))
+        .transpose()
+}
+
 pub(crate) fn build_protocol(
     cx: &Ctx,
     raw: &RawProtocol,
@@ -137,7 +198,8 @@ pub(crate) fn build_protocol(
         "iv_sweep" => ProtocolKind::IvSweep,
         "ih_loop" => ProtocolKind::IhLoop,
         "statistics" => ProtocolKind::Statistics,
-        other => return cx.err(raw.kind.span(), "protocol.kind", format!("unknown protocol \"{other}\"; allowed: \"iv_sweep\", \"ih_loop\", \"statistics\" (write/read cycles run on the interacting-dot engine)")),
+        "write_read" => ProtocolKind::WriteRead,
+        other => return cx.err(raw.kind.span(), "protocol.kind", format!("unknown protocol \"{other}\"; allowed: \"iv_sweep\", \"ih_loop\", \"statistics\", \"write_read\"")),
     };
     let states: Vec<String> = match &raw.states {
         Some(s) => {
@@ -196,7 +258,74 @@ pub(crate) fn build_protocol(
     let mut plan: Vec<PlannedPoint> = Vec::new();
     let mut switching = None;
     let mut bin_na = 1.0;
+    let mut write_read = None;
     match kind {
+        ProtocolKind::WriteRead => {
+            let Some(w) = &raw.write_read else {
+                return cx.err(
+                    raw.kind.span(),
+                    "protocol.write_read",
+                    "a write_read protocol needs a [protocol.write_read] table",
+                );
+            };
+            let k = |n: &str| format!("protocol.write_read.{n}");
+            let turning = |v: &Spanned<Vec<f64>>, key: &str| -> Result<Vec<f64>> {
+                if v.get_ref().len() < 2 || v.get_ref().iter().any(|x| !x.is_finite()) {
+                    return cx.err(v.span(), key, "at least two finite turning points, mV");
+                }
+                Ok(v.get_ref().clone())
+            };
+            let state = match &w.state {
+                Some(s) if state_names.contains(s.get_ref()) => s.get_ref().clone(),
+                Some(s) => {
+                    return cx.err(
+                        s.span(),
+                        &k("state"),
+                        format!(
+                            "no state named \"{}\"; the device has {state_names:?}",
+                            s.get_ref()
+                        ),
+                    )
+                }
+                None => state_names.first().cloned().unwrap_or_else(|| "P".into()),
+            };
+            let written_high = match &w.written_level {
+                None => true,
+                Some(l) => match l.get_ref().as_str() {
+                    "high" => true,
+                    "low" => false,
+                    other => return cx.err(l.span(), &k("written_level"), format!("\"{other}\": allowed \"high\" or \"low\" (|current| at the read bias after a successful write)")),
+                },
+            };
+            write_read = Some(WriteReadSettings {
+                written_high,
+                jump_threshold: cx.opt_range(
+                    &w.jump_threshold,
+                    &k("jump_threshold"),
+                    6.0,
+                    1.0,
+                    1e3,
+                    "1 <= jump_threshold (robust σ)",
+                )?,
+            });
+            plan = schedule::write_read(
+                count(cx, &w.cycles, &k("cycles"), 1)?,
+                w.reset_mV
+                    .as_ref()
+                    .map(|r| turning(r, &k("reset_mV")))
+                    .transpose()?
+                    .as_deref(),
+                &turning(&w.write_mV, &k("write_mV"))?,
+                cx.finite(&w.read_mV, &k("read_mV"), "mV")?,
+                match &w.read_samples {
+                    Some(n) => count(cx, n, &k("read_samples"), 1)?,
+                    None => 1,
+                },
+                cx.range(&w.step_mV, &k("step_mV"), 1e-9, 1e6, "a step > 0 mV")?,
+                dwell(cx, &w.dwell_s, &k("dwell_s"))?,
+                &state,
+            )?;
+        }
         ProtocolKind::IvSweep => {
             let Some(sweeps) = &raw.sweeps else {
                 return cx.err(
@@ -418,5 +547,16 @@ pub(crate) fn build_protocol(
         bin_na,
         switching_fields_oe: switching,
         plan,
+        write_read,
+        dynamics: match &raw.dynamics {
+            None => None,
+            Some(d) if ["transient", "monte_carlo"].contains(&d.get_ref().as_str()) => Some(d.get_ref().clone()),
+            Some(d) => return cx.err(d.span(), "protocol.dynamics", format!("\"{}\": allowed \"transient\" or \"monte_carlo\" (interacting-dot junctions only)", d.get_ref())),
+        },
+        gating_dot: raw.gating_dot.clone(),
+        max_events: match &raw.max_events {
+            Some(n) => count(cx, n, "protocol.max_events", 1)? as u64,
+            None => 100_000_000,
+        },
     })
 }

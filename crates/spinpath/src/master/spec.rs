@@ -17,6 +17,9 @@ pub struct DotsFile {
     pub dots: DotsSection,
     /// The run protocol (optional for library use).
     pub dots_run: Option<RunSpec>,
+    /// A lab protocol (`[protocol]`, docs/protocols.md); validated by
+    /// [`crate::config::protocol::parse_protocol`].
+    pub protocol: Option<toml::Value>,
 }
 
 /// `[dots]`.

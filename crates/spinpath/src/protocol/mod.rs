@@ -9,6 +9,8 @@
 //! uninterrupted one.
 
 pub mod coherent;
+pub mod dots;
+pub mod report;
 pub mod schedule;
 pub mod stack;
 
@@ -228,7 +230,7 @@ pub fn point_line(plan: &[PlannedPoint], m: &MeasuredPoint) -> String {
         if x.is_nan() {
             String::new()
         } else {
-            format!("{x}")
+            crate::table::format_number(x)
         }
     };
     [
@@ -321,27 +323,35 @@ pub fn points_table(plan: &[PlannedPoint], measured: &[MeasuredPoint]) -> Result
     Ok(t)
 }
 
-/// A resumable log of measured points: a CSV file appended line by line and flushed after every
-/// point, plus a checkpoint of the junction's state written atomically beside it.
+/// A resumable log of measured points: a CSV file appended line by line, plus (for junctions
+/// with an internal state) a checkpoint of that state written atomically beside it at most once a
+/// second. On resume, points after the last checkpoint are measured again from the restored state,
+/// so the final files equal those of an uninterrupted run.
 pub struct ResumeLog {
     file: std::fs::File,
+    path: std::path::PathBuf,
     checkpoint: std::path::PathBuf,
+    stateful: bool,
+    last_checkpoint: std::time::Instant,
 }
 
 impl ResumeLog {
-    /// Open (or create) the log at `path`. Returns the log and the points already in it (complete
-    /// lines only; a torn last line from an interruption is dropped and the file truncated).
+    /// Open (or create) the log at `path`. Returns the log, the points already done and, for a
+    /// `stateful` junction, the state to restore. A torn last line is dropped; for a stateful
+    /// junction the points after the last checkpoint are dropped too (the file is truncated).
+    #[allow(clippy::type_complexity)]
     pub fn open(
         path: &std::path::Path,
+        stateful: bool,
     ) -> Result<(ResumeLog, Vec<MeasuredPoint>, Option<Vec<f64>>)> {
-        use std::io::Write;
+        use std::io::{Seek, Write};
         let header = POINT_COLUMNS.join(",");
         let mut done = Vec::new();
-        let mut good_len = 0usize;
+        let mut ends = vec![0usize]; // byte offset after the header and after each point
         if let Ok(text) = std::fs::read_to_string(path) {
             let mut lines = text.split_inclusive('\n');
             match lines.next() {
-                Some(h) if h.trim_end() == header && h.ends_with('\n') => good_len = h.len(),
+                Some(h) if h.trim_end() == header && h.ends_with('\n') => ends[0] = h.len(),
                 Some(_) => {
                     return Err(Error::invalid(
                         "resume log",
@@ -360,12 +370,24 @@ impl ResumeLog {
                 match parse_point_line(line.trim_end()) {
                     Some(m) if m.index == done.len() => {
                         done.push(m);
-                        good_len += line.len();
+                        ends.push(ends[ends.len() - 1] + line.len());
                     }
                     _ => break,
                 }
             }
         }
+        let checkpoint = path.with_extension("checkpoint.json");
+        let mut state = None;
+        if stateful {
+            let saved = std::fs::read_to_string(&checkpoint)
+                .ok()
+                .and_then(|s| serde_json::from_str::<(usize, Vec<f64>)>(&s).ok())
+                .filter(|(n, _)| *n <= done.len());
+            let n = saved.as_ref().map_or(0, |(n, _)| *n);
+            done.truncate(n);
+            state = saved.map(|(_, v)| v);
+        }
+        let keep = if ends[0] == 0 { 0 } else { ends[done.len()] };
         let mut file = std::fs::OpenOptions::new()
             .create(true)
             .truncate(false)
@@ -373,41 +395,47 @@ impl ResumeLog {
             .write(true)
             .open(path)
             .map_err(|e| Error::io(path, e))?;
-        file.set_len(good_len as u64)
-            .map_err(|e| Error::io(path, e))?;
-        use std::io::Seek;
+        file.set_len(keep as u64).map_err(|e| Error::io(path, e))?;
         file.seek(std::io::SeekFrom::End(0))
             .map_err(|e| Error::io(path, e))?;
-        if good_len == 0 {
+        if keep == 0 {
             writeln!(file, "{header}").map_err(|e| Error::io(path, e))?;
         }
-        let checkpoint = path.with_extension("checkpoint.json");
-        let state = std::fs::read_to_string(&checkpoint)
-            .ok()
-            .and_then(|s| serde_json::from_str::<(usize, Vec<f64>)>(&s).ok())
-            .filter(|(n, _)| *n == done.len())
-            .map(|(_, v)| v);
-        Ok((ResumeLog { file, checkpoint }, done, state))
+        let log = ResumeLog {
+            file,
+            path: path.to_path_buf(),
+            checkpoint,
+            stateful,
+            last_checkpoint: std::time::Instant::now(),
+        };
+        Ok((log, done, state))
     }
 
-    /// Append one finished point (and the junction's state after it).
+    /// Append one finished point; `junction_state` is the junction's state after it; `force`
+    /// checkpoints now (the plan's last point, or an interruption).
     pub fn append(
         &mut self,
         plan: &[PlannedPoint],
         m: &MeasuredPoint,
         junction_state: &[f64],
+        force: bool,
     ) -> Result<()> {
         use std::io::Write;
-        writeln!(self.file, "{}", point_line(plan, m))
-            .map_err(|e| Error::io(&self.checkpoint, e))?;
-        self.file
-            .flush()
-            .map_err(|e| Error::io(&self.checkpoint, e))?;
-        if !junction_state.is_empty() {
+        writeln!(self.file, "{}", point_line(plan, m)).map_err(|e| Error::io(&self.path, e))?;
+        if self.stateful
+            && (force || self.last_checkpoint.elapsed() >= std::time::Duration::from_secs(1))
+        {
             let json = serde_json::to_string(&(m.index + 1, junction_state))
                 .map_err(|e| Error::invalid("checkpoint", e.to_string()))?;
-            crate::io::write_atomic(&self.checkpoint, json.as_bytes())?;
+            crate::io::write_atomic_unsynced(&self.checkpoint, json.as_bytes())?;
+            self.last_checkpoint = std::time::Instant::now();
         }
         Ok(())
+    }
+
+    /// Remove the log and its checkpoint (after the final files are written).
+    pub fn finish(self) {
+        let _ = std::fs::remove_file(&self.path);
+        let _ = std::fs::remove_file(&self.checkpoint);
     }
 }

@@ -225,6 +225,55 @@ pub fn statistics(
     Ok(plan)
 }
 
+/// Write/read cycles (paper 2, SI Note 3): each cycle is an optional reset sweep (set `reset`), a
+/// write sweep (set `write`) and `read_samples` readings at the read bias (set `read`); `repeat`
+/// is the cycle number.
+#[allow(clippy::too_many_arguments)]
+pub fn write_read(
+    cycles: usize,
+    reset_mv: Option<&[f64]>,
+    write_mv: &[f64],
+    read_mv: f64,
+    read_samples: usize,
+    step_mv: f64,
+    dwell_s: f64,
+    state: &str,
+) -> Result<Vec<PlannedPoint>> {
+    check_step(step_mv, "write/read")?;
+    let states = [state.to_string()];
+    let mut plan = Vec::new();
+    for cycle in 0..cycles {
+        let mut phase = |set: &str, turning: &[f64]| -> Result<()> {
+            for mut p in bias_sweep(set, turning, step_mv, dwell_s, 1, &states, None)? {
+                p.repeat = cycle;
+                plan.push(p);
+            }
+            Ok(())
+        };
+        if let Some(r) = reset_mv {
+            phase("reset", r)?;
+        }
+        phase("write", write_mv)?;
+        for sample in 0..read_samples {
+            plan.push(PlannedPoint {
+                op: OperatingPoint {
+                    bias_mv: read_mv,
+                    state: state.into(),
+                    temperature_k: None,
+                },
+                field_oe: f64::NAN,
+                dwell_s,
+                set: "read".into(),
+                repeat: cycle,
+                segment: 0,
+                direction: "hold",
+                sample,
+            });
+        }
+    }
+    Ok(plan)
+}
+
 /// Repeat a plan at each temperature (K); the set label gets a `@<T>K` suffix.
 pub fn temperature_series(
     plan: &[PlannedPoint],
