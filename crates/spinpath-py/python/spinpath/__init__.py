@@ -780,7 +780,7 @@ def fit(
     finally:
         if tmp is not None:
             tmp.cleanup()
-    r["curves"] = [Columns(c) for c in r["curves"]]
+    r["curves"] = [dict(c) for c in r["curves"]]
     r["fit_table"] = Columns(r["fit_table"])
     r["parameter_table"] = Columns(r["parameter_table"])
     return FitResult(**r)
