@@ -106,7 +106,7 @@ class Columns(dict):
         return pd.DataFrame(dict(self))
 
     def to_csv(self, path: PathLike) -> None:
-        """Write as CSV like the command line (empty field for NaN)."""
+        """Write as CSV: a header line, then the rows; NaN as an empty field (as the command line)."""
         names = list(self)
         with open(path, "w", encoding="utf-8", newline="") as f:
             f.write(",".join(names) + "\n")
