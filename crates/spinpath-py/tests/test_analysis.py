@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import spinpath
-from conftest import assert_table_equal, read_csv, run_cli
+from conftest import assert_table_equal, load_json, read_csv, run_cli
 
 
 def test_didv_of_a_cubic():
@@ -126,3 +126,56 @@ def test_didv_and_power_equal_command_line(cli, iv_file, tmp_path):
     out = tmp_path / "power"
     assert run_cli(cli, "analyze", "power", iv_file, "-o", out).returncode == 0
     assert_table_equal(spinpath.power(iv_file).table, read_csv(out / "power.csv"))
+
+
+@pytest.fixture(scope="module")
+def sample_cli(cli, shared_data, tmp_path_factory):
+    """The command line's analyses of the sample files."""
+    root = tmp_path_factory.mktemp("analyze")
+    p, ap, ih_file = (shared_data / n for n in ("iv_sweep_P_295K.csv", "iv_sweep_AP_295K.dat", "ih_loop_1mV.tsv"))
+    runs = {
+        "tmr": [p, ap],
+        "ih": [ih_file],
+        "peaks": [p, ap],
+        "stats": [p],
+        "shift": [p, ap],
+    }
+    for name, files in runs.items():
+        r = run_cli(cli, "analyze", name, *files, "-o", root / name)
+        assert r.returncode == 0, (name, r.stderr)
+    return root, p, ap, ih_file
+
+
+def test_sample_tmr_equals_command_line(sample_cli):
+    root, p, ap, _ = sample_cli
+    r = spinpath.tmr(p, ap)
+    assert_table_equal(r.table, read_csv(root / "tmr" / "tmr.csv"))
+    s = load_json(root / "tmr" / "summary.json")
+    assert r.summary["opposite_sign_regions_mV"] == s["opposite_sign_regions_mV"]
+    assert r.summary["max_tmr_percent"] == pytest.approx(s["max_tmr_percent"], rel=1e-12)
+
+
+def test_sample_ih_equals_command_line(sample_cli):
+    root, _, _, ih_file = sample_cli
+    r = spinpath.ih(ih_file)
+    assert_table_equal(r.points, read_csv(root / "ih" / "ih.csv"))
+    assert_table_equal(r.switches, read_csv(root / "ih" / "switches.csv"))
+    loop = load_json(root / "ih" / "summary.json")["loops"][0]
+    assert r.summary["tmr_percent"] == pytest.approx(loop["tmr_percent"], rel=1e-12)
+    # the file's switching fields: +150 Oe going up, -60 Oe coming down (20 Oe steps)
+    fields = sorted(r.switches[[k for k in r.switches if k.startswith("field")][0]])
+    assert abs(fields[0] + 60) <= 20 and abs(fields[-1] - 150) <= 20
+
+
+def test_sample_peaks_stats_shift_equal_command_line(sample_cli):
+    root, p, ap, _ = sample_cli
+    pk = spinpath.peaks(p, ap)
+    assert_table_equal(pk.peaks, read_csv(root / "peaks" / "peaks.csv"))
+    st = spinpath.stats(p)
+    assert_table_equal(st.histogram, read_csv(root / "stats" / "histogram.csv"))
+    assert_table_equal(st.per_bias, read_csv(root / "stats" / "stats.csv"))
+    assert_table_equal(st.branches, read_csv(root / "stats" / "branches.csv"))
+    sh = spinpath.shift(p, ap)
+    assert_table_equal(sh.table, read_csv(root / "shift" / "shift.csv"))
+    s = load_json(root / "shift" / "summary.json")
+    assert sh.mean_shift_mV == pytest.approx(s["weighted_mean_shift_mV"], rel=1e-12)

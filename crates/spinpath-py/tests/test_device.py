@@ -172,5 +172,16 @@ def test_sweep_releases_the_gil():
     t.join()
     elapsed = time.perf_counter() - t0
     assert result["s"].n_rows == 4002
-    # The main thread kept running while Rust worked: with the GIL held it could not tick.
-    assert elapsed > 0.05 and ticks > 0.3 * elapsed / 0.001 / 2, (ticks, elapsed)
+    # The main thread kept running while Rust worked (about one tick per ms); with the GIL held
+    # by the sweep it could tick at most once or twice.
+    assert elapsed > 0.05 and ticks >= 10, (ticks, elapsed)
+
+
+def test_concurrent_sweeps_from_threads(run_file, sweep):
+    from concurrent.futures import ThreadPoolExecutor
+
+    d = spinpath.Device(run_file)
+    with ThreadPoolExecutor(max_workers=3) as ex:
+        results = list(ex.map(lambda st: d.sweep(states=[st]), ["P", "AP", "P"]))
+    for st, r in zip(["P", "AP", "P"], results):
+        np.testing.assert_array_equal(r.state(st)["current_nA"], sweep.state(st)["current_nA"])

@@ -134,6 +134,12 @@ def _cols(d: Optional[Mapping[str, Any]]) -> Optional[Columns]:
 # Devices and runs
 
 
+def _looks_like_toml(s: str) -> bool:
+    """TOML text rather than a path: several lines, or a `key = value` that is not an existing file."""
+    return "\n" in s or ("=" in s and not os.path.exists(s))
+
+
+
 class Sweep(Columns):
     """The I(V) of every state run: the columns of the command line's ``iv.csv``.
 
@@ -194,7 +200,7 @@ class Device:
             self._d = source
         elif isinstance(source, Mapping):
             self._d = _native.Device.from_dict(dict(source))
-        elif isinstance(source, str) and ("\n" in source or "=" in source):
+        elif isinstance(source, str) and _looks_like_toml(source):
             self._d = _native.Device.from_toml(source)
         elif isinstance(source, (str, os.PathLike)):
             self._d = _native.Device.from_file(os.fspath(source))
@@ -729,10 +735,6 @@ class FitResult:
     def best_fit_device(self) -> Device:
         """The model with the best-fit values, as a :class:`Device` (run it with ``.sweep()``)."""
         return Device.from_toml(self.best_fit_toml, "best-fit.toml")
-
-
-def _looks_like_toml(s: str) -> bool:
-    return "\n" in s or "=" in s
 
 
 def fit(
