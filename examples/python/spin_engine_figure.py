@@ -62,7 +62,7 @@ def main(out: Path) -> None:
     a.set(title="(d) output power $-IV$ (> 0: generator)", xlabel="bias (mV)", ylabel="power (pW)")
     a.legend()
 
-    fig.suptitle(dev.title)
+    fig.suptitle(dev.title or "spin engine")
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=120)
     for st in iv.summary["states"]:

@@ -101,7 +101,7 @@ class Columns(dict):
 
     def to_dataframe(self):
         """A ``pandas.DataFrame`` of the columns (needs pandas)."""
-        import pandas as pd
+        import pandas as pd  # type: ignore[import-untyped,unused-ignore]
 
         return pd.DataFrame(dict(self))
 
