@@ -139,7 +139,6 @@ def _looks_like_toml(s: str) -> bool:
     return "\n" in s or ("=" in s and not os.path.exists(s))
 
 
-
 class Sweep(Columns):
     """The I(V) of every state run: the columns of the command line's ``iv.csv``.
 
@@ -754,7 +753,9 @@ def fit(
     ``data``: datasets given as arrays instead of the spec's files, each a mapping with ``state``
     (``P`` or ``AP``), ``bias_mV``, ``current_nA`` and optionally ``sigma_nA`` (1 sigma, nA).
     """
-    base = Path(base_dir) if base_dir is not None else Path.cwd()
+    # Without base_dir the spec is named `<dict>`/`<string>` and relative paths resolve against the
+    # working directory.
+    base = Path(base_dir) if base_dir is not None else Path()
     tmp: Optional[tempfile.TemporaryDirectory] = None
     datasets = None
     if data is not None:
