@@ -1,0 +1,789 @@
+"""spinpath from Python: spin-polarised quantum transport in magnetic tunnel junctions.
+
+The physics, analyses and fits run in Rust (the ``spinpath`` library, the same code as the
+``spinpath`` command line); this package converts numpy arrays in and out. Long runs release the
+GIL and use all cores (rayon), or ``threads`` workers when given.
+
+Units everywhere: meV, mV, K, Oe, nA, nW, s. Every table comes back as a :class:`Columns` -- a
+``dict`` of numpy arrays whose keys carry their unit (``bias_mV``, ``current_nA``, ``power_nW``),
+ready for ``pandas.DataFrame(columns)``. Text columns (``state``) are numpy ``str`` arrays;
+undefined numbers are NaN (the CSV files' empty cells).
+
+Quick start::
+
+    import spinpath
+    dev = spinpath.preset("spin-engine")          # or spinpath.Device("run.toml"), or a dict
+    iv = dev.sweep()                              # I(V) of the P and AP states, as iv.csv
+    p = iv.state("P")                             # {"bias_mV": ..., "current_nA": ..., ...}
+    tmr = iv.tmr()                                # tmr.csv: TMR = I_P / I_AP - 1
+
+Bad input raises :class:`SpinpathError` (a ``ValueError``) with the command line's message, naming
+the file, line and key where known.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Optional, Sequence, Union
+
+import numpy as np
+
+from . import _spinpath as _native
+from ._spinpath import SpinpathError
+
+__all__ = [
+    "SpinpathError",
+    "Columns",
+    "Device",
+    "Sweep",
+    "Spectra",
+    "presets",
+    "preset",
+    "load",
+    "to_toml",
+    "read",
+    "read_columns",
+    "didv",
+    "tmr",
+    "power",
+    "peaks",
+    "shift",
+    "stats",
+    "jumps",
+    "ih",
+    "fit",
+    "FitResult",
+    "DidvResult",
+    "TmrResult",
+    "PowerResult",
+    "PeaksResult",
+    "ShiftResult",
+    "StatsResult",
+    "JumpsResult",
+    "IhResult",
+]
+
+__version__: str = _native.version()
+
+PathLike = Union[str, "os.PathLike[str]"]
+ArrayLike = Union[np.ndarray, Sequence[float]]
+
+
+# ---------------------------------------------------------------------------------------------
+# Tables
+
+
+class Columns(dict):
+    """A table: an ordered ``dict`` of equally long columns, names carrying their unit.
+
+    Numeric columns are 1-D ``float64`` numpy arrays (NaN where a value is undefined); text columns
+    are numpy ``str`` arrays. ``pandas.DataFrame(columns)`` makes a data frame of it.
+    """
+
+    def __init__(self, data: Mapping[str, Any] | None = None):
+        super().__init__()
+        for k, v in (data or {}).items():
+            self[k] = v if isinstance(v, np.ndarray) else np.asarray(v)
+
+    @property
+    def n_rows(self) -> int:
+        """Number of rows (0 for a table without columns)."""
+        for v in self.values():
+            return len(v)
+        return 0
+
+    def where(self, mask: np.ndarray) -> "Columns":
+        """The rows where the boolean ``mask`` is true."""
+        return Columns({k: v[mask] for k, v in self.items()})
+
+    def to_dataframe(self):
+        """A ``pandas.DataFrame`` of the columns (needs pandas)."""
+        import pandas as pd  # type: ignore[import-untyped,unused-ignore]
+
+        return pd.DataFrame(dict(self))
+
+    def to_csv(self, path: PathLike) -> None:
+        """Write as CSV: a header line, then the rows; NaN as an empty field (as the command line)."""
+        names = list(self)
+        with open(path, "w", encoding="utf-8", newline="") as f:
+            f.write(",".join(names) + "\n")
+            for i in range(self.n_rows):
+                cells = []
+                for n in names:
+                    v = self[n][i]
+                    if isinstance(v, (str, np.str_)):
+                        cells.append(str(v))
+                    elif np.isnan(v):
+                        cells.append("")
+                    else:
+                        cells.append(repr(float(v)))
+                f.write(",".join(cells) + "\n")
+
+    def __repr__(self) -> str:
+        return f"Columns({self.n_rows} rows: {', '.join(self)})"
+
+
+def _cols(d: Optional[Mapping[str, Any]]) -> Optional[Columns]:
+    return None if d is None else Columns(d)
+
+
+# ---------------------------------------------------------------------------------------------
+# Devices and runs
+
+
+def _looks_like_toml(s: str) -> bool:
+    """TOML text rather than a path: several lines, or a `key = value` that is not an existing file."""
+    return "\n" in s or ("=" in s and not os.path.exists(s))
+
+
+class Sweep(Columns):
+    """The I(V) of every state run: the columns of the command line's ``iv.csv``.
+
+    Columns: ``state``, ``bias_mV``, ``current_nA``, ``current_up_nA``, ``current_down_nA``,
+    ``power_nW`` (output power -I*V), ``spin_current_left_nA``, ``spin_current_right_nA``,
+    ``energy_current_left_nW``, ``energy_current_right_nW``, ``heat_current_left_nW``,
+    ``heat_current_right_nW``, ``spin_free_energy_nW``, ``dissipation_nW``, ``efficiency``
+    (fraction, NaN when not a generator), ``integration_error_nA``.
+    """
+
+    def __init__(self, iv: Mapping[str, Any], tmr_table: Optional[Mapping[str, Any]], summary: dict):
+        super().__init__(iv)
+        self._tmr = _cols(tmr_table)
+        #: The content of ``summary.json``: per-state figures of merit (I(0) in nA, open-circuit
+        #: voltages in mV, maximum power in nW and its bias, efficiency) and the TMR summary.
+        self.summary: dict = summary
+
+    @property
+    def states(self) -> list[str]:
+        """State names in run order."""
+        return list(dict.fromkeys(self["state"].tolist()))
+
+    def state(self, name: str) -> Columns:
+        """The rows of one state (without the ``state`` column)."""
+        if name not in self.states:
+            raise SpinpathError(f"no state `{name}` in this sweep; states: {self.states}")
+        mask = self["state"] == name
+        return Columns({k: v[mask] for k, v in self.items() if k != "state"})
+
+    def tmr(self) -> Columns:
+        """The command line's ``tmr.csv``: ``bias_mV``, ``current_p_nA``, ``current_ap_nA``,
+        ``tmr_percent``, ``tmr`` (fraction; NaN where |I_AP| < 1e-9 nA), ``opposite_signs``
+        ('true'/'false'). Needs both the P and the AP state."""
+        if self._tmr is None:
+            raise SpinpathError("TMR needs both the P and the AP state in the sweep")
+        return self._tmr
+
+
+@dataclass
+class Spectra:
+    """Spectra at chosen biases: ``transmission`` has ``state``, ``bias_mV``, ``energy_meV``,
+    ``transmission_up``, ``transmission_down`` (dimensionless); ``dos`` (None unless asked for) has
+    ``state``, ``bias_mV``, ``energy_meV``, ``site``, ``dos_up_per_meV``, ``dos_down_per_meV``."""
+
+    transmission: Columns
+    dos: Optional[Columns]
+
+
+class Device:
+    """A coherent-chain device with its run settings, as described by a run file (docs/config.md).
+
+    ``Device(source)`` accepts a dict with the run file's schema, a path to a TOML run file, or TOML
+    text. Presets: :func:`preset`. Errors name the file (or ``<dict>``), line and key.
+    """
+
+    def __init__(self, source: Union[Mapping[str, Any], PathLike, "_native.Device"]):
+        if isinstance(source, _native.Device):
+            self._d = source
+        elif isinstance(source, Mapping):
+            self._d = _native.Device.from_dict(dict(source))
+        elif isinstance(source, str) and _looks_like_toml(source):
+            self._d = _native.Device.from_toml(source)
+        elif isinstance(source, (str, os.PathLike)):
+            self._d = _native.Device.from_file(os.fspath(source))
+        else:
+            raise TypeError(f"Device() takes a dict, a path or TOML text, not {type(source).__name__}")
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any], name: str = "<dict>") -> "Device":
+        """Build from a dict with the run file's schema; ``name`` names it in error messages."""
+        return cls(_native.Device.from_dict(dict(d), name))
+
+    @classmethod
+    def from_toml(cls, text: str, name: str = "<string>") -> "Device":
+        """Build from run-file TOML text; ``name`` names it in error messages."""
+        return cls(_native.Device.from_toml(text, name))
+
+    @classmethod
+    def from_file(cls, path: PathLike) -> "Device":
+        """Read a TOML run file (errors name it as given, like the command line)."""
+        return cls(_native.Device.from_file(os.fspath(path)))
+
+    @classmethod
+    def preset(cls, name: str) -> "Device":
+        """A bundled preset (see :func:`presets`)."""
+        return cls(_native.Device.preset(name))
+
+    # -- description
+    @property
+    def toml(self) -> str:
+        """The run file's TOML text (write it to a file to run it with ``spinpath run``)."""
+        return self._d.toml
+
+    @property
+    def source(self) -> str:
+        """Where the device came from: a file path, ``<dict>``, ``<string>`` or ``preset NAME``."""
+        return self._d.source
+
+    @property
+    def title(self) -> Optional[str]:
+        """The run file's title."""
+        return self._d.title
+
+    @property
+    def states(self) -> list[str]:
+        """Magnetic states that are run (e.g. ``['P', 'AP']``)."""
+        return self._d.states
+
+    @property
+    def angles_deg(self) -> list[float]:
+        """Angle of the right electrode's magnetisation per state, degrees."""
+        return self._d.angles_deg
+
+    @property
+    def sites(self) -> list[str]:
+        """The chain's site names, left to right."""
+        return self._d.sites
+
+    @property
+    def bias_mV(self) -> np.ndarray:
+        """The run file's bias grid, mV."""
+        return self._d.bias_mV
+
+    @property
+    def integration(self) -> dict:
+        """Energy-integration settings: ``rel_tol`` (fraction) and ``abs_tol_nA`` (nA)."""
+        return self._d.integration
+
+    @property
+    def parameters(self) -> Optional[dict]:
+        """Spin-engine parameters by fit key (``spin_accumulation_meV``, ``temperature_K``,
+        ``P.dimer_energy_meV``, ``hoppings_meV.0``, ...; units in the names), or None for a
+        general ``[chain]`` device."""
+        return self._d.parameters
+
+    def with_parameters(self, values: Mapping[str, float] | None = None, **kw: float) -> "Device":
+        """A copy with spin-engine parameters changed, e.g.
+        ``dev.with_parameters({"P.dimer_energy_meV": -2.0}, temperature_K=300.0)``."""
+        v = dict(values or {})
+        v.update(kw)
+        return Device(self._d.with_parameters(v))
+
+    # -- runs
+    def sweep(
+        self,
+        states: Optional[Sequence[str]] = None,
+        bias_mV: Optional[ArrayLike] = None,
+        threads: Optional[int] = None,
+    ) -> Sweep:
+        """Run the bias sweep: every state (or ``states``) over the run file's grid (or the strictly
+        ascending ``bias_mV``, mV). Runs in parallel without the GIL, on ``threads`` workers when
+        given. Returns the ``iv.csv`` columns as a :class:`Sweep` (with ``.tmr()`` and
+        ``.summary``); the numbers equal the command line's."""
+        b = None if bias_mV is None else np.ascontiguousarray(bias_mV, dtype=np.float64)
+        iv, t, summary = self._d.sweep(
+            list(states) if states is not None else None, b, threads
+        )
+        return Sweep(iv, t, summary)
+
+    def spectra(
+        self,
+        bias_mV: Optional[ArrayLike] = None,
+        energies_meV: Optional[ArrayLike] = None,
+        states: Optional[Sequence[str]] = None,
+        dos: Optional[bool] = None,
+        threads: Optional[int] = None,
+    ) -> Spectra:
+        """Transmission T_up/down(E) and (with ``dos``) the site-resolved density of states, at the
+        biases ``bias_mV`` (mV) and energies ``energies_meV`` (meV, ascending), defaulting to the run
+        file's ``[run.spectra]``. Same numbers as ``transmission.csv`` and ``dos.csv``."""
+        b = None if bias_mV is None else np.ascontiguousarray(np.atleast_1d(bias_mV), dtype=np.float64)
+        e = None if energies_meV is None else np.ascontiguousarray(energies_meV, dtype=np.float64)
+        t, d = self._d.spectra(b, e, list(states) if states is not None else None, dos, threads)
+        return Spectra(Columns(t), _cols(d))
+
+    def __repr__(self) -> str:
+        return repr(self._d)
+
+
+def presets() -> list[str]:
+    """Names of the bundled presets (the run files in ``examples/``)."""
+    return list(_native.presets())
+
+
+def preset(name: str) -> Device:
+    """A bundled preset device, e.g. ``preset("spin-engine")`` (paper 1's spin engine, 295 K,
+    P and AP, 2001 biases from -10 to +10 mV)."""
+    return Device.preset(name)
+
+
+def load(source: Union[Mapping[str, Any], PathLike]) -> Device:
+    """A device from a dict, a TOML file path or TOML text (same as ``Device(source)``)."""
+    return Device(source)
+
+
+def to_toml(d: Mapping[str, Any]) -> str:
+    """The TOML text of a dict with a run (or fit) file's schema; None values are left out."""
+    return _native.to_toml(dict(d))
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading data and the analyses
+
+_X_NAMES = {"voltage": "bias_mV", "bias": "bias_mV", "field": "field_Oe", "time": "time_s"}
+
+
+def _f64(a: Any) -> np.ndarray:
+    return np.ascontiguousarray(np.asarray(a, dtype=np.float64).ravel())
+
+
+def read(
+    path: PathLike,
+    quantity: str = "voltage",
+    x: Union[str, int, None] = None,
+    y: Union[str, int, None] = None,
+    x_unit: Optional[str] = None,
+    y_unit: Optional[str] = None,
+) -> Columns:
+    """Read a measured x and a current column from a CSV/TSV/whitespace file (``#``, ``%``, ``//``
+    comments), as ``spinpath analyze`` does: columns found from header units and names, or chosen
+    by name or 0-based index; units (V, mV, uV, A, mA, uA, nA, pA, T, mT, Oe, kOe, s, ms, us) from
+    the header or ``x_unit``/``y_unit``. ``quantity`` of x: ``voltage`` (-> ``bias_mV``),
+    ``field`` (-> ``field_Oe``) or ``time`` (-> ``time_s``); y is ``current_nA``. The result's
+    ``notes`` attribute says how each column was read, ``comments`` holds the comment lines."""
+    xs, ys, xn, yn, comments = _native.read_trace(
+        os.fspath(path), quantity, x, y, x_unit, y_unit
+    )
+    c = Columns({_X_NAMES.get(quantity, "x"): xs, "current_nA": ys})
+    c.notes = {"x": xn, "y": yn}  # type: ignore[attr-defined]
+    c.comments = list(comments)  # type: ignore[attr-defined]
+    return c
+
+
+def read_columns(path: PathLike) -> Columns:
+    """Every column of a data file as written (no unit conversion; NaN for empty cells), keyed by
+    the header names (or ``column_0``, ... without a header)."""
+    names, cols, comments = _native.read_columns(os.fspath(path))
+    c = Columns(dict(zip(names, cols)))
+    c.comments = list(comments)  # type: ignore[attr-defined]
+    return c
+
+
+DataLike = Union[PathLike, Mapping[str, Any], tuple]
+
+
+def _xy(data: DataLike, y: Any = None, quantity: str = "voltage", **read_kw: Any) -> tuple[np.ndarray, np.ndarray]:
+    """(x, current) from a path, a mapping (``bias_mV``/``field_Oe``/``time_s`` and ``current_nA``)
+    or an x array with ``y``."""
+    xname = _X_NAMES.get(quantity, "x")
+    if y is not None:
+        return _f64(data), _f64(y)
+    if isinstance(data, (str, os.PathLike)):
+        c = read(data, quantity, **read_kw)
+        return c[xname], c["current_nA"]
+    if isinstance(data, Mapping):
+        if xname not in data or "current_nA" not in data:
+            raise SpinpathError(f"the data needs `{xname}` and `current_nA` columns; it has {list(data)}")
+        return _f64(data[xname]), _f64(data["current_nA"])
+    if isinstance(data, tuple) and len(data) == 2:
+        return _f64(data[0]), _f64(data[1])
+    raise TypeError("data: a file path, a mapping of columns, an (x, current_nA) tuple, or x with current_nA=")
+
+
+@dataclass
+class DidvResult:
+    """dI/dV of I(V) sweeps. ``points``: per measured point (``bias_mV``, ``current_nA``,
+    ``didv_nA_per_mV``, ``segment``, ``direction``), as ``didv_points.csv``; ``averaged``: on a
+    common bias grid, averaged over repeated sweeps (``bias_mV``, ``didv_nA_per_mV``, its standard
+    error, sweep count, up/down means), as ``didv.csv``; ``summary``: dI/dV(0) and the maximum
+    (nA/mV, at mV), segment counts."""
+
+    points: Columns
+    averaged: Columns
+    summary: dict
+
+
+def didv(
+    data: DataLike,
+    current_nA: Optional[ArrayLike] = None,
+    *,
+    method: str = "sg",
+    window: int = 7,
+    order: int = 2,
+    grid_step_mV: Optional[float] = None,
+    **read_kw: Any,
+) -> DidvResult:
+    """dI/dV (nA/mV) of I(V) data: ``data`` is a file path, a mapping with ``bias_mV`` and
+    ``current_nA`` (e.g. ``sweep.state("P")``), or bias in mV with ``current_nA``. ``method``:
+    ``sg`` (Savitzky-Golay, ``window`` points, polynomial ``order``) or ``fd`` (finite difference).
+    Repeated sweeps are split into monotonic segments and averaged on a grid of ``grid_step_mV``
+    (default: the median step)."""
+    x, y = _xy(data, current_nA, **read_kw)
+    pts, avg, summary = _native.didv(x, y, method, window, order, grid_step_mV)
+    return DidvResult(Columns(pts), Columns(avg), summary)
+
+
+@dataclass
+class TmrResult:
+    """TMR(V) from a P and an AP sweep. ``table``: ``bias_mV``, ``current_p_nA``,
+    ``current_ap_nA``, ``tmr_percent`` (NaN where |I_AP| is at the noise floor), ... as the
+    command line's ``tmr.csv``; ``summary``: extremes (percent, at mV), undefined points, the
+    bias ranges (mV) where I_P and I_AP have opposite signs."""
+
+    table: Columns
+    summary: dict
+
+
+def tmr(
+    p: DataLike,
+    ap: DataLike,
+    *,
+    grid_step_mV: Optional[float] = None,
+    min_ap_current_nA: Optional[float] = None,
+    **read_kw: Any,
+) -> TmrResult:
+    """TMR = I_P/I_AP - 1 on a common bias grid (sweeps averaged), from a P and an AP I(V) (each a
+    path, a mapping with ``bias_mV``/``current_nA``, or a ``(bias_mV, current_nA)`` tuple).
+    ``min_ap_current_nA``: |I_AP| at or below which TMR is undefined (default 3 sigma of the AP
+    noise)."""
+    px, py = _xy(p, **read_kw)
+    ax, ay = _xy(ap, **read_kw)
+    t, s = _native.tmr_curve(px, py, ax, ay, grid_step_mV, min_ap_current_nA)
+    return TmrResult(Columns(t), s)
+
+
+@dataclass
+class PowerResult:
+    """Output power of I(V) sweeps. ``table``: ``bias_mV``, ``current_nA``, ``power_nW`` (-I*V),
+    segment and direction, as ``power.csv``; ``summary``: the maximum power (nW) and its bias (mV),
+    and per segment the open-circuit voltages (mV), short-circuit current (nA) and generating
+    ranges (mV)."""
+
+    table: Columns
+    summary: dict
+
+
+def power(data: DataLike, current_nA: Optional[ArrayLike] = None, **read_kw: Any) -> PowerResult:
+    """Output power P = -I*V (nW), open-circuit voltages and short-circuit currents of I(V) data
+    (a path, a mapping with ``bias_mV``/``current_nA``, or bias in mV with ``current_nA``)."""
+    x, y = _xy(data, current_nA, **read_kw)
+    t, s = _native.power_curve(x, y)
+    return PowerResult(Columns(t), s)
+
+
+@dataclass
+class PeaksResult:
+    """Peaks of one or more curves. ``peaks``: one row per peak (dataset, position, height,
+    prominence, FWHM, ...; x in mV), as ``peaks.csv``; ``pairs``: the peak pair with a common
+    spacing in each dataset (None without one), as ``pairs.csv``; ``summary``: the common spacing
+    and its standard deviation (mV)."""
+
+    peaks: Columns
+    pairs: Optional[Columns]
+    summary: dict
+
+
+def _signal(d: DataLike, signal: str, method: str, window: int, order: int, grid_step_mV, read_kw) -> tuple[np.ndarray, np.ndarray]:
+    if signal == "didv":
+        x, y = _xy(d, **read_kw)
+        return _native.didv_curve(x, y, method, window, order, grid_step_mV)
+    if signal == "raw":
+        if isinstance(d, (str, os.PathLike)):
+            c = read_columns(d)
+            names = list(c)
+            xs = read_kw.get("x", 0)
+            ys = read_kw.get("y", 1)
+            x = c[names[xs] if isinstance(xs, int) else xs]
+            y = c[names[ys] if isinstance(ys, int) else ys]
+        elif isinstance(d, tuple) and len(d) == 2:
+            x, y = d
+        else:
+            raise TypeError("signal='raw' takes a path or an (x_mV, signal) tuple")
+        x, y = _f64(x), _f64(y)
+        ok = ~(np.isnan(x) | np.isnan(y))
+        return _native.averaged_curve(x[ok], y[ok], grid_step_mV)
+    raise SpinpathError(f"signal `{signal}`: `didv` or `raw`")
+
+
+def _name(d: Any, k: int) -> str:
+    if isinstance(d, (str, os.PathLike)):
+        return Path(d).stem
+    return f"data{k}"
+
+
+def peaks(
+    *data: DataLike,
+    names: Optional[Sequence[str]] = None,
+    signal: str = "didv",
+    min_prominence: Optional[float] = None,
+    dips: bool = False,
+    half_level: str = "prominence",
+    spacing_tol_mV: Optional[float] = None,
+    method: str = "sg",
+    window: int = 7,
+    order: int = 2,
+    grid_step_mV: Optional[float] = None,
+    **read_kw: Any,
+) -> PeaksResult:
+    """Peaks (or ``dips``) of the averaged dI/dV (``signal='didv'``, nA/mV) or of a raw signal
+    column (``signal='raw'``) of one or more datasets, and a peak pair with a common spacing across
+    them (within ``spacing_tol_mV``, default 3 grid steps). ``min_prominence`` in the signal's unit
+    (default max(5 sigma noise, 5 % of the range)); ``half_level``: ``prominence`` or ``zero`` for
+    the FWHM."""
+    if not data:
+        raise SpinpathError("peaks: give at least one dataset")
+    curves = []
+    for k, d in enumerate(data):
+        x, y = _signal(d, signal, method, window, order, grid_step_mV, read_kw)
+        curves.append((names[k] if names else _name(d, k), x, y))
+    unit = "nA_per_mV" if signal == "didv" else "signal"
+    p, pairs, s = _native.find_peaks(curves, min_prominence, dips, half_level, spacing_tol_mV, "mV", unit)
+    return PeaksResult(Columns(p), _cols(pairs), s)
+
+
+@dataclass
+class ShiftResult:
+    """Voltage shift of the AP curve onto the P curve, G_AP(V) ~ G_P(V - shift). ``table``: one
+    row per window (start, end, mean bias, shift and its error in mV, points, rms, at-bound flag),
+    as ``shift.csv``; ``mean_shift_mV``: their inverse-variance weighted mean."""
+
+    table: Columns
+    mean_shift_mV: float
+
+
+def shift(
+    p: DataLike,
+    ap: DataLike,
+    *,
+    signal: str = "didv",
+    window_mV: float = 40.0,
+    step_mV: Optional[float] = None,
+    max_shift_mV: Optional[float] = None,
+    method: str = "sg",
+    window: int = 7,
+    order: int = 2,
+    grid_step_mV: Optional[float] = None,
+    **read_kw: Any,
+) -> ShiftResult:
+    """Rolling voltage shift (mV) between the P and AP dI/dV (or raw signal) curves, in windows of
+    ``window_mV`` every ``step_mV`` (default a quarter window), searching |shift| <= ``max_shift_mV``."""
+    px, py = _signal(p, signal, method, window, order, grid_step_mV, read_kw)
+    ax, ay = _signal(ap, signal, method, window, order, grid_step_mV, read_kw)
+    t, m = _native.rolling_shift(px, py, ax, ay, window_mV, step_mV, max_shift_mV)
+    return ShiftResult(Columns(t), m)
+
+
+@dataclass
+class StatsResult:
+    """Current statistics per bias. ``histogram``: ``bias_mV``, ``deviation_nA`` (bin centre),
+    ``count``, ``fraction``; ``per_bias``: ``bias_mV``, ``n_samples``, ``mean_nA``, ``sd_nA``,
+    ``n_branches``; ``branches``: ``bias_mV``, ``branch`` (OFF/MID/ON/SINGLE), ``current_nA``,
+    ``sd_nA``, ``occupation``, ``n_samples``."""
+
+    histogram: Columns
+    per_bias: Columns
+    branches: Columns
+
+
+def stats(
+    data: DataLike,
+    current_nA: Optional[ArrayLike] = None,
+    *,
+    bin_nA: float = 1.0,
+    bias_tol_mV: float = 1e-6,
+    min_occupation: float = 0.05,
+    **read_kw: Any,
+) -> StatsResult:
+    """Histogram the current (nA, bins of ``bin_nA``) at each bias (samples within
+    ``bias_tol_mV`` share a bias) and find its branches (at least ``min_occupation`` of the
+    samples each)."""
+    x, y = _xy(data, current_nA, **read_kw)
+    h, s, b = _native.current_stats(x, y, bin_nA, bias_tol_mV, min_occupation)
+    return StatsResult(Columns(h), Columns(s), Columns(b))
+
+
+@dataclass
+class JumpsResult:
+    """Current jumps. ``jumps``: index, x, size (nA), sign (P/N), levels before and after (nA);
+    ``cycles``: the sign sequence of each write/read cycle; ``success``: how often each sequence
+    occurs; ``success_rate``: fraction of cycles equal to ``expect`` (0 without it);
+    ``noise_sigma_nA``: robust noise of the differences; ``sequence``: all signs in order."""
+
+    jumps: Columns
+    cycles: Columns
+    success: Columns
+    success_rate: float
+    noise_sigma_nA: float
+    sequence: str
+
+
+def jumps(
+    data: DataLike,
+    current_nA: Optional[ArrayLike] = None,
+    *,
+    threshold: float = 6.0,
+    cycle: Optional[ArrayLike] = None,
+    cycle_samples: Optional[int] = None,
+    expect: Optional[str] = None,
+    **read_kw: Any,
+) -> JumpsResult:
+    """Detect current jumps larger than ``threshold`` robust sigmas of the point-to-point
+    differences in a current record (x: time in s from a file's time column, or any array with
+    ``current_nA``; a mapping needs ``time_s`` and ``current_nA``). ``cycle`` gives each sample's
+    write/read cycle number, or ``cycle_samples`` cuts cycles of that many samples; ``expect`` is
+    the sign sequence of a successful cycle, e.g. ``'PN'``."""
+    if current_nA is None and isinstance(data, (str, os.PathLike, Mapping)):
+        x, y = _xy(data, None, "time", **read_kw)
+        x_name = "time_s"
+    else:
+        x, y = _xy(data, current_nA)
+        x_name = "x"
+    if cycle is not None:
+        cyc = [int(round(c)) for c in np.asarray(cycle, dtype=float)]
+    elif cycle_samples is not None:
+        if cycle_samples < 1:
+            raise SpinpathError("--cycle-samples must be at least 1")
+        cyc = [i // cycle_samples for i in range(len(y))]
+    else:
+        cyc = None
+    j, c, s, rate, sigma, seq = _native.detect_jumps(x, y, threshold, cyc, expect, x_name)
+    return JumpsResult(Columns(j), Columns(c), Columns(s), rate, sigma, seq)
+
+
+@dataclass
+class IhResult:
+    """An I(H) loop. ``points``: field (Oe), current (nA), state and sweep direction per point;
+    ``switches``: switching fields (Oe) with direction; ``summary``: P and AP currents with standard
+    errors (nA), TMR (percent) with its error, level threshold (nA)."""
+
+    points: Columns
+    switches: Columns
+    summary: dict
+
+
+def ih(data: DataLike, current_nA: Optional[ArrayLike] = None, *, p_level: str = "auto", **read_kw: Any) -> IhResult:
+    """Analyse an I(H) loop (a path, a mapping with ``field_Oe``/``current_nA``, or field in Oe
+    with ``current_nA``): P/AP levels, TMR and switching fields. ``p_level``: ``auto`` (level at the
+    largest |H|), ``high`` or ``low``."""
+    x, y = _xy(data, current_nA, "field", **read_kw)
+    pts, sw, s = _native.ih_loop(x, y, p_level)
+    return IhResult(Columns(pts), Columns(sw), s)
+
+
+# ---------------------------------------------------------------------------------------------
+# Fits
+
+
+@dataclass
+class FitResult:
+    """The result of :func:`fit`.
+
+    ``names``/``values``/``stderr``/``kind``: every parameter (model keys carry their unit, e.g.
+    ``spin_accumulation_meV``; stderr NaN where not estimable; kind ``free``, ``fixed`` or
+    ``tied``). ``correlation``: matrix of the free parameters (order ``free_names``). ``chi2`` and
+    ``reduced_chi2`` (weighted by ``sigma_nA`` when given). ``curves``: per dataset ``state``,
+    ``bias_mV``, ``current_nA``, ``model_nA``, ``residual_nA``. ``fit_table`` and
+    ``parameter_table`` are the command line's ``fit.csv`` and ``parameters.csv``;
+    ``best_fit_toml`` its ``best-fit.toml``.
+    """
+
+    names: list[str]
+    values: np.ndarray
+    stderr: np.ndarray
+    kind: list[str]
+    free_names: list[str]
+    correlation: np.ndarray
+    chi2: float
+    reduced_chi2: float
+    n_data: int
+    n_free: int
+    warnings: list[str]
+    success: bool
+    message: str
+    evaluations: int
+    best_start: int
+    seed: int
+    starts: int
+    curves: list[dict] = field(repr=False)
+    fit_table: Columns = field(repr=False)
+    parameter_table: Columns = field(repr=False)
+    best_fit_toml: str = field(repr=False)
+
+    @property
+    def params(self) -> dict[str, float]:
+        """Best-fit value of every parameter by name."""
+        return dict(zip(self.names, self.values.tolist()))
+
+    @property
+    def errors(self) -> dict[str, float]:
+        """Standard error of every parameter by name (NaN where not estimable)."""
+        return dict(zip(self.names, self.stderr.tolist()))
+
+    def best_fit_device(self) -> Device:
+        """The model with the best-fit values, as a :class:`Device` (run it with ``.sweep()``)."""
+        return Device.from_toml(self.best_fit_toml, "best-fit.toml")
+
+
+def fit(
+    spec: Union[PathLike, Mapping[str, Any]],
+    *,
+    data: Optional[Iterable[Mapping[str, Any]]] = None,
+    base_dir: Optional[PathLike] = None,
+    threads: Optional[int] = None,
+) -> FitResult:
+    """Fit the spin-engine model to I(V) data (docs/fitting.md), in parallel without the GIL.
+
+    ``spec``: a fit file path, its TOML text, or a dict with its schema (``model``, ``[fit]``,
+    ``[[data]]``, ``[parameters]``). A dict's ``model`` may be a :class:`Device` instead of a path.
+    Relative paths in text or a dict are resolved against ``base_dir`` (default: the working
+    directory); in a file, against the file's folder, like the command line.
+
+    ``data``: datasets given as arrays instead of the spec's files, each a mapping with ``state``
+    (``P`` or ``AP``), ``bias_mV``, ``current_nA`` and optionally ``sigma_nA`` (1 sigma, nA).
+    """
+    # Without base_dir the spec is named `<dict>`/`<string>` and relative paths resolve against the
+    # working directory.
+    base = Path(base_dir) if base_dir is not None else Path()
+    tmp: Optional[tempfile.TemporaryDirectory] = None
+    datasets = None
+    if data is not None:
+        datasets = []
+        for d in data:
+            sig = d.get("sigma_nA")
+            datasets.append((str(d["state"]), _f64(d["bias_mV"]), _f64(d["current_nA"]), None if sig is None else float(sig)))
+    try:
+        if isinstance(spec, Mapping):
+            spec = dict(spec)
+            if isinstance(spec.get("model"), Device):
+                tmp = tempfile.TemporaryDirectory(prefix="spinpath-fit-")
+                mp = Path(tmp.name) / "model.toml"
+                mp.write_text(spec["model"].toml, encoding="utf-8")
+                spec["model"] = str(mp)
+            if datasets is not None and not spec.get("data"):
+                spec["data"] = [{"state": s, "file": "<arrays>"} for s, *_ in datasets]
+            text, path = _native.to_toml(spec), base / "<dict>"
+        elif isinstance(spec, str) and _looks_like_toml(spec):
+            text, path = spec, base / "<string>"
+        else:
+            path = Path(os.fspath(spec))
+            text = _native.read_text(os.fspath(spec))
+        r = _native.run_fit(text, os.fspath(path), datasets, threads)
+    finally:
+        if tmp is not None:
+            tmp.cleanup()
+    r["curves"] = [dict(c) for c in r["curves"]]
+    r["fit_table"] = Columns(r["fit_table"])
+    r["parameter_table"] = Columns(r["parameter_table"])
+    return FitResult(**r)

@@ -1,0 +1,199 @@
+"""Type stubs of the native module ``spinpath._spinpath`` (Rust, PyO3).
+
+The public API is ``spinpath`` (``__init__.py``, fully annotated); these are the low-level calls it
+wraps. Arrays are 1-D ``float64``; tables are dicts of columns (numbers as ``float64`` arrays with
+NaN for undefined values, text as lists of ``str``), keys carrying their unit.
+Units: meV, mV, K, Oe, nA, nW, s.
+"""
+
+from os import PathLike
+from typing import Any, Optional, Sequence, Union
+
+import numpy as np
+import numpy.typing as npt
+
+F64 = npt.NDArray[np.float64]
+Table = dict[str, Any]
+_Path = Union[str, PathLike[str]]
+
+class SpinpathError(ValueError):
+    """Bad input; the message is the command line's (file:line:column, key, what is allowed)."""
+
+def version() -> str:
+    """The spinpath library version."""
+
+def to_toml(d: dict[str, Any]) -> str:
+    """TOML text of a dict (None values left out); raises SpinpathError for values TOML cannot hold."""
+
+def read_text(path: _Path) -> str:
+    """A text file's content (errors as the command line's)."""
+
+def presets() -> list[str]:
+    """Names of the bundled presets."""
+
+def preset_toml(name: str) -> str:
+    """The run-file text of a bundled preset."""
+
+class Device:
+    """A validated coherent-chain device with its run settings."""
+
+    @staticmethod
+    def from_toml(text: str, name: str = "<string>") -> Device:
+        """Parse run-file text; ``name`` names it in messages."""
+    @staticmethod
+    def from_file(path: _Path) -> Device:
+        """Read a run file."""
+    @staticmethod
+    def from_dict(d: dict[str, Any], name: str = "<dict>") -> Device:
+        """Build from a dict with the run file's schema."""
+    @staticmethod
+    def preset(name: str) -> Device:
+        """A bundled preset."""
+    @property
+    def toml(self) -> str:
+        """The run file's TOML text."""
+    @property
+    def source(self) -> str:
+        """File path, ``<dict>``, ``<string>`` or ``preset NAME``."""
+    @property
+    def title(self) -> Optional[str]:
+        """The run file's title."""
+    @property
+    def states(self) -> list[str]:
+        """Magnetic states run, in order."""
+    @property
+    def angles_deg(self) -> list[float]:
+        """Right-electrode angle per state, degrees."""
+    @property
+    def sites(self) -> list[str]:
+        """Chain site names, left to right."""
+    @property
+    def bias_mV(self) -> F64:
+        """Bias grid, mV."""
+    @property
+    def integration(self) -> dict[str, float]:
+        """``rel_tol`` (fraction) and ``abs_tol_nA`` (nA)."""
+    @property
+    def parameters(self) -> Optional[dict[str, float]]:
+        """Spin-engine parameters by fit key (units in the names), None for a [chain] device."""
+    def with_parameters(self, values: dict[str, float]) -> Device:
+        """A copy with spin-engine parameters changed."""
+    def sweep(
+        self,
+        states: Optional[Sequence[str]] = None,
+        bias_mV: Optional[F64] = None,
+        threads: Optional[int] = None,
+    ) -> tuple[Table, Optional[Table], dict[str, Any]]:
+        """Bias sweep without the GIL: (iv.csv columns, tmr.csv columns or None, summary.json)."""
+    def spectra(
+        self,
+        bias_mV: Optional[F64] = None,
+        energies_meV: Optional[F64] = None,
+        states: Optional[Sequence[str]] = None,
+        dos: Optional[bool] = None,
+        threads: Optional[int] = None,
+    ) -> tuple[Table, Optional[Table]]:
+        """(transmission.csv columns, dos.csv columns or None)."""
+
+def read_trace(
+    path: _Path,
+    x_quantity: str = "voltage",
+    x: Union[str, int, None] = None,
+    y: Union[str, int, None] = None,
+    x_unit: Optional[str] = None,
+    y_unit: Optional[str] = None,
+    y_quantity: str = "current",
+    min_rows: int = 2,
+) -> tuple[F64, F64, str, str, list[str]]:
+    """(x in mV/Oe/s, y in nA, how x was read, how y was read, comment lines)."""
+
+def read_columns(path: _Path) -> tuple[list[str], list[F64], list[str]]:
+    """(names, raw columns, comment lines)."""
+
+def didv(
+    bias_mV: F64,
+    current_nA: F64,
+    method_name: str = "sg",
+    window: int = 7,
+    order: int = 2,
+    grid_step_mV: Optional[float] = None,
+) -> tuple[Table, Table, dict[str, Any]]:
+    """(didv_points.csv columns, didv.csv columns, summary); dI/dV in nA/mV."""
+
+def didv_curve(
+    bias_mV: F64,
+    current_nA: F64,
+    method_name: str = "sg",
+    window: int = 7,
+    order: int = 2,
+    grid_step_mV: Optional[float] = None,
+) -> tuple[F64, F64]:
+    """Averaged dI/dV (nA/mV) on the covered grid points (mV)."""
+
+def averaged_curve(x: F64, y: F64, grid_step: Optional[float] = None) -> tuple[F64, F64]:
+    """A curve averaged over repeated sweeps on a common grid (covered points)."""
+
+def tmr_curve(
+    p_bias_mV: F64,
+    p_current_nA: F64,
+    ap_bias_mV: F64,
+    ap_current_nA: F64,
+    grid_step_mV: Optional[float] = None,
+    min_ap_current_nA: Optional[float] = None,
+) -> tuple[Table, dict[str, Any]]:
+    """(tmr.csv columns, summary)."""
+
+def power_curve(bias_mV: F64, current_nA: F64) -> tuple[Table, dict[str, Any]]:
+    """(power.csv columns with power_nW = -I*V, summary)."""
+
+def find_peaks(
+    curves: Sequence[tuple[str, F64, F64]],
+    min_prominence: Optional[float] = None,
+    dips: bool = False,
+    half_level: str = "prominence",
+    spacing_tol: Optional[float] = None,
+    x_unit: str = "mV",
+    y_unit: str = "nA_per_mV",
+) -> tuple[Table, Optional[Table], dict[str, Any]]:
+    """(peaks.csv columns, pairs.csv columns or None, summary)."""
+
+def rolling_shift(
+    p_bias_mV: F64,
+    p_signal: F64,
+    ap_bias_mV: F64,
+    ap_signal: F64,
+    window_mV: float = 40.0,
+    step_mV: Optional[float] = None,
+    max_shift_mV: Optional[float] = None,
+) -> tuple[Table, float]:
+    """(shift.csv columns, weighted mean shift in mV)."""
+
+def current_stats(
+    bias_mV: F64,
+    current_nA: F64,
+    bin_nA: float = 1.0,
+    bias_tol_mV: float = 1e-6,
+    min_occupation: float = 0.05,
+) -> tuple[Table, Table, Table]:
+    """(histogram.csv, stats.csv, branches.csv columns)."""
+
+def detect_jumps(
+    x: F64,
+    current_nA: F64,
+    threshold: float = 6.0,
+    cycle: Optional[Sequence[int]] = None,
+    expect: Optional[str] = None,
+    x_name: str = "x",
+) -> tuple[Table, Table, Table, float, float, str]:
+    """(jumps, cycles, success tables, success rate, noise sigma in nA, sign sequence)."""
+
+def ih_loop(field_Oe: F64, current_nA: F64, p_level: str = "auto") -> tuple[Table, Table, dict[str, Any]]:
+    """(ih.csv columns, switches.csv columns, summary)."""
+
+def run_fit(
+    text: str,
+    path: _Path,
+    data: Optional[Sequence[tuple[str, F64, F64, Optional[float]]]] = None,
+    threads: Optional[int] = None,
+) -> dict[str, Any]:
+    """Run a fit file's fit without the GIL; the fields of ``spinpath.FitResult``."""

@@ -1,0 +1,224 @@
+//! Python bindings of spinpath: the native module `spinpath._spinpath`.
+//!
+//! Everything here is a thin conversion layer over the `spinpath` library: Python objects in,
+//! library calls (with the GIL released and rayon's threads doing the work), tables out as
+//! dictionaries of numpy arrays whose keys carry their unit (`bias_mV`, `current_nA`). The public,
+//! documented Python API lives in `python/spinpath/__init__.py`, which wraps these functions.
+//!
+//! Layout: one file per family of calls (`device.rs` for coherent-chain devices and their runs,
+//! `analysis.rs` for the measured-data analyses, `fit.rs` for fits). A new engine (for example the
+//! interacting-dot master equation) is one more file registering its functions in [`_spinpath`].
+
+// Functions hand tuples of tables back to Python; naming each tuple type would add nothing.
+#![allow(clippy::type_complexity)]
+
+use numpy::{PyArray1, PyReadonlyArray1};
+use pyo3::prelude::*;
+use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
+use spinpath::table::{Column, Table};
+
+mod analysis;
+mod device;
+mod fit;
+
+pyo3::create_exception!(
+    _spinpath,
+    SpinpathError,
+    pyo3::exceptions::PyValueError,
+    "Bad input to spinpath (a run or fit file, a parameter, a data file, an array): the message is \
+     the command line's, naming the file, line and key where known."
+);
+
+/// An error message as the command line prints it (after `error: `): the error, then each of its
+/// sources, separated by `: ` (anyhow's `{:#}` format).
+pub(crate) fn message(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut s = e.to_string();
+    let mut src = e.source();
+    while let Some(c) = src {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        src = c.source();
+    }
+    s
+}
+
+/// A library error as a Python `SpinpathError`.
+pub(crate) fn py_err(e: spinpath::Error) -> PyErr {
+    SpinpathError::new_err(message(&e))
+}
+
+/// A `SpinpathError` with a plain message.
+pub(crate) fn bad(msg: impl Into<String>) -> PyErr {
+    SpinpathError::new_err(msg.into())
+}
+
+/// Run `f` without the GIL, on a dedicated pool of `threads` rayon workers when given (else on
+/// rayon's global pool, sized to the machine's cores).
+pub(crate) fn detached<T, F>(py: Python<'_>, threads: Option<usize>, f: F) -> PyResult<T>
+where
+    T: Send,
+    F: FnOnce() -> T + Send,
+{
+    match threads {
+        None => Ok(py.detach(f)),
+        Some(n) => {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(n.max(1))
+                .build()
+                .map_err(|e| bad(format!("setting up {n} worker threads: {e}")))?;
+            Ok(py.detach(|| pool.install(f)))
+        }
+    }
+}
+
+/// A numeric vector as a 1-D float64 numpy array.
+pub(crate) fn array<'py>(py: Python<'py>, v: Vec<f64>) -> Bound<'py, PyArray1<f64>> {
+    PyArray1::from_vec(py, v)
+}
+
+/// A float64 numpy array (any layout) as a vector.
+pub(crate) fn vec_of(a: &PyReadonlyArray1<'_, f64>) -> Vec<f64> {
+    match a.as_slice() {
+        Ok(s) => s.to_vec(),
+        Err(_) => a.as_array().to_vec(),
+    }
+}
+
+/// A table as a dict of columns: numbers as float64 arrays (NaN where undefined), text as lists of
+/// str. Column order is the table's (and the CSV's).
+pub(crate) fn table_dict<'py>(py: Python<'py>, t: &Table) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    for (name, col) in t.iter() {
+        match col {
+            Column::F64(v) => d.set_item(name, array(py, v.clone()))?,
+            Column::Str(v) => d.set_item(name, PyList::new(py, v)?)?,
+        }
+    }
+    Ok(d)
+}
+
+/// A JSON value as plain Python objects (dict, list, float, int, str, bool, None).
+pub(crate) fn json_py<'py>(py: Python<'py>, v: &serde_json::Value) -> PyResult<Bound<'py, PyAny>> {
+    use serde_json::Value;
+    Ok(match v {
+        Value::Null => py.None().into_bound(py),
+        Value::Bool(b) => PyBool::new(py, *b).to_owned().into_any(),
+        Value::Number(n) => {
+            if let Some(i) = n.as_i64() {
+                PyInt::new(py, i).into_any()
+            } else {
+                PyFloat::new(py, n.as_f64().unwrap_or(f64::NAN)).into_any()
+            }
+        }
+        Value::String(s) => PyString::new(py, s).into_any(),
+        Value::Array(a) => {
+            let items = a
+                .iter()
+                .map(|x| json_py(py, x))
+                .collect::<PyResult<Vec<_>>>()?;
+            PyList::new(py, items)?.into_any()
+        }
+        Value::Object(m) => {
+            let d = PyDict::new(py);
+            for (k, x) in m {
+                d.set_item(k, json_py(py, x)?)?;
+            }
+            d.into_any()
+        }
+    })
+}
+
+/// A Python value (dict, list, tuple, numpy array, bool, int, float, str) as a TOML value; `key`
+/// is its dotted path, for messages.
+pub(crate) fn toml_value(obj: &Bound<'_, PyAny>, key: &str) -> PyResult<toml::Value> {
+    if let Ok(d) = obj.cast::<PyDict>() {
+        let mut t = toml::Table::new();
+        for (k, v) in d.iter() {
+            let k: String = k
+                .extract()
+                .map_err(|_| bad(format!("key `{key}`: dictionary keys must be str")))?;
+            let path = if key.is_empty() {
+                k.clone()
+            } else {
+                format!("{key}.{k}")
+            };
+            if v.is_none() {
+                continue; // None means "not given": the default applies.
+            }
+            t.insert(k, toml_value(&v, &path)?);
+        }
+        return Ok(toml::Value::Table(t));
+    }
+    if obj.is_instance_of::<PyBool>() {
+        return Ok(toml::Value::Boolean(obj.extract()?));
+    }
+    if obj.is_instance_of::<PyInt>() {
+        return Ok(toml::Value::Integer(
+            obj.extract()
+                .map_err(|_| bad(format!("key `{key}`: integer out of range")))?,
+        ));
+    }
+    if obj.is_instance_of::<PyFloat>() {
+        return Ok(toml::Value::Float(obj.extract()?));
+    }
+    if obj.is_instance_of::<PyString>() {
+        return Ok(toml::Value::String(obj.extract()?));
+    }
+    if obj.is_instance_of::<PyList>() || obj.is_instance_of::<PyTuple>() {
+        let mut a = Vec::new();
+        for (i, x) in obj.try_iter()?.enumerate() {
+            a.push(toml_value(&x?, &format!("{key}[{i}]"))?);
+        }
+        return Ok(toml::Value::Array(a));
+    }
+    // numpy arrays and scalars, and anything else with a `tolist` (or `item`) method.
+    if obj.hasattr("tolist")? {
+        let plain = obj.call_method0("tolist")?;
+        if !plain.is(obj) {
+            return toml_value(&plain, key);
+        }
+    }
+    Err(bad(format!(
+        "key `{key}`: cannot be written as TOML (type {}); use dict, list, bool, int, float or str",
+        obj.get_type().name()?
+    )))
+}
+
+/// A Python dict as TOML text.
+pub(crate) fn dict_to_toml(d: &Bound<'_, PyDict>) -> PyResult<String> {
+    match toml_value(d.as_any(), "")? {
+        toml::Value::Table(t) => toml::to_string(&t).map_err(|e| bad(format!("dict to TOML: {e}"))),
+        _ => Err(bad("expected a dict")),
+    }
+}
+
+/// Convert a dict (same schema as a TOML file) to TOML text.
+#[pyfunction]
+fn to_toml(d: &Bound<'_, PyDict>) -> PyResult<String> {
+    dict_to_toml(d)
+}
+
+/// A text file's content; errors are the command line's (`PATH: reason`).
+#[pyfunction]
+fn read_text(path: std::path::PathBuf) -> PyResult<String> {
+    spinpath::io::read_to_string(&path).map_err(py_err)
+}
+
+/// The spinpath library version.
+#[pyfunction]
+fn version() -> &'static str {
+    env!("CARGO_PKG_VERSION")
+}
+
+/// The native module.
+#[pymodule]
+fn _spinpath(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("SpinpathError", m.py().get_type::<SpinpathError>())?;
+    m.add_function(wrap_pyfunction!(version, m)?)?;
+    m.add_function(wrap_pyfunction!(to_toml, m)?)?;
+    m.add_function(wrap_pyfunction!(read_text, m)?)?;
+    device::register(m)?;
+    analysis::register(m)?;
+    fit::register(m)?;
+    Ok(())
+}

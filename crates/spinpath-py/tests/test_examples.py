@@ -1,0 +1,31 @@
+"""The example scripts run (the figure one only where matplotlib is installed)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+
+def run(repo, script, *args):
+    r = subprocess.run(
+        [sys.executable, str(repo / "examples" / "python" / script), *map(str, args)],
+        capture_output=True, text=True, cwd=repo,
+    )
+    assert r.returncode == 0, r.stderr
+    return r.stdout
+
+
+def test_fit_synthetic_example(repo, tmp_path):
+    out = run(repo, "fit_synthetic.py", tmp_path / "fit.png")
+    assert "converged" in out and "NOT converged" not in out
+    assert "spin_accumulation_meV" in out
+
+
+def test_spin_engine_figure_example(repo, tmp_path):
+    pytest.importorskip("matplotlib")
+    png = tmp_path / "fig.png"
+    out = run(repo, "spin_engine_figure.py", png)
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "V_oc" in out
