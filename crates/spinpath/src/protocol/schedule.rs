@@ -28,6 +28,30 @@ fn clean(x: f64) -> f64 {
     }
 }
 
+/// The points of a path through `turning` points with step `step`: (value, segment, direction).
+/// The first turning point is included once; each segment then adds its own points.
+pub fn path(turning: &[f64], step: f64) -> Vec<(f64, usize, &'static str)> {
+    let mut out = Vec::new();
+    for (segment, w) in turning.windows(2).enumerate() {
+        let direction = if w[1] > w[0] {
+            "up"
+        } else if w[1] < w[0] {
+            "down"
+        } else {
+            "hold"
+        };
+        if segment == 0 {
+            out.push((w[0], 0, direction));
+        }
+        out.extend(
+            ramp(w[0], w[1], step)
+                .into_iter()
+                .map(|v| (v, segment, direction)),
+        );
+    }
+    out
+}
+
 fn check_step(step: f64, what: &str) -> Result<()> {
     if step.is_finite() && step > 0.0 {
         Ok(())
@@ -58,40 +82,25 @@ pub fn bias_sweep(
             "needs at least two finite turning points (mV)",
         ));
     }
+    let points = path(turning_mv, step_mv);
     let mut plan = Vec::new();
     for state in states {
         for repeat in 0..repeats {
-            let mut first = true;
-            for (segment, w) in turning_mv.windows(2).enumerate() {
-                let direction = if w[1] > w[0] {
-                    "up"
-                } else if w[1] < w[0] {
-                    "down"
-                } else {
-                    "hold"
-                };
-                let mut biases = Vec::new();
-                if first {
-                    biases.push(w[0]);
-                    first = false;
-                }
-                biases.extend(ramp(w[0], w[1], step_mv));
-                for v in biases {
-                    plan.push(PlannedPoint {
-                        op: OperatingPoint {
-                            bias_mv: v,
-                            state: state.clone(),
-                            temperature_k,
-                        },
-                        field_oe: f64::NAN,
-                        dwell_s,
-                        set: set.into(),
-                        repeat,
-                        segment,
-                        direction,
-                        sample: 0,
-                    });
-                }
+            for &(v, segment, direction) in &points {
+                plan.push(PlannedPoint {
+                    op: OperatingPoint {
+                        bias_mv: v,
+                        state: state.clone(),
+                        temperature_k,
+                    },
+                    field_oe: f64::NAN,
+                    dwell_s,
+                    set: set.into(),
+                    repeat,
+                    segment,
+                    direction,
+                    sample: 0,
+                });
             }
         }
     }
@@ -146,41 +155,26 @@ pub fn field_loop(
             "needs at least two finite turning fields (Oe) and a finite bias",
         ));
     }
+    let points = path(turning_oe, step_oe);
     let mut plan = Vec::new();
     let mut st = stack.saturated_down();
     for repeat in 0..repeats {
-        let mut first = true;
-        for (segment, w) in turning_oe.windows(2).enumerate() {
-            let direction = if w[1] > w[0] {
-                "up"
-            } else if w[1] < w[0] {
-                "down"
-            } else {
-                "hold"
-            };
-            let mut fields = Vec::new();
-            if first {
-                fields.push(w[0]);
-                first = false;
-            }
-            fields.extend(ramp(w[0], w[1], step_oe));
-            for h in fields {
-                st = stack.apply(st, h);
-                plan.push(PlannedPoint {
-                    op: OperatingPoint {
-                        bias_mv,
-                        state: st.magnetic_state().into(),
-                        temperature_k,
-                    },
-                    field_oe: h,
-                    dwell_s,
-                    set: set.into(),
-                    repeat,
-                    segment,
-                    direction,
-                    sample: 0,
-                });
-            }
+        for &(h, segment, direction) in &points {
+            st = stack.apply(st, h);
+            plan.push(PlannedPoint {
+                op: OperatingPoint {
+                    bias_mv,
+                    state: st.magnetic_state().into(),
+                    temperature_k,
+                },
+                field_oe: h,
+                dwell_s,
+                set: set.into(),
+                repeat,
+                segment,
+                direction,
+                sample: 0,
+            });
         }
     }
     Ok(plan)
