@@ -118,3 +118,86 @@ delta = { value = 3.0, min = 0.0, max = 5.0 }
         "{err}"
     );
 }
+
+const DOTS: &str = r#"
+[dots]
+temperature_K = 20.0
+
+[[dots.dot]]
+name = "d"
+charging_meV = 40.0
+lever_arm = 0.2
+orbitals = [{ energy_meV = 5.0 }]
+
+[dots.leads.left]
+gamma_meV = { d = 0.01 }
+polarization = 0.3
+
+[dots.leads.right]
+gamma_meV = { d = 0.02 }
+polarization = 0.3
+
+[dots_run]
+states = ["P", "AP"]
+solver = "steady"
+sweep_mV = [-80.0, 80.0]
+step_mV = 2.0
+dwell_s = 0.0
+"#;
+
+#[test]
+fn dots_fit_recovers_level_lever_arm_and_coupling() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("dots.toml"), DOTS).unwrap();
+    assert!(spinpath(&["run", "dots.toml", "-o", "sim"], d)
+        .status
+        .success());
+    let iv = std::fs::read_to_string(d.join("sim/iv.csv")).unwrap();
+    let mut out = String::from("bias_mV,current_nA\n");
+    for line in iv.lines().skip(1).filter(|l| l.starts_with("P,")) {
+        let f: Vec<&str> = line.split(',').collect();
+        out += &format!("{},{}\n", f[1], f[2]);
+    }
+    std::fs::write(d.join("P.csv"), out).unwrap();
+    let fit = r#"
+model = "dots.toml"
+[[data]]
+state = "P"
+file = "P.csv"
+[parameters]
+"d.orbital0.energy_meV" = { value = 8.0, min = -20.0, max = 20.0 }
+"d.lever_arm" = { value = 0.1, min = -0.5, max = 0.5 }
+"left.gamma_meV.d" = { value = 0.02, min = 0.001, max = 0.1 }
+"#;
+    std::fs::write(d.join("fit.toml"), fit).unwrap();
+    let out = spinpath(&["fit", "fit.toml"], d);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let params = std::fs::read_to_string(d.join("out/fit/parameters.csv")).unwrap();
+    let value = |name: &str| -> f64 {
+        let line = params
+            .lines()
+            .find(|l| l.starts_with(&format!("{name},")))
+            .unwrap();
+        line.split(',').nth(2).unwrap().parse().unwrap()
+    };
+    assert!(
+        (value("d.orbital0.energy_meV") - 5.0).abs() < 1e-3,
+        "{params}"
+    );
+    assert!((value("d.lever_arm") - 0.2).abs() < 1e-4, "{params}");
+    assert!((value("left.gamma_meV.d") - 0.01).abs() < 1e-5, "{params}");
+    // The best-fit dots file runs and carries the fitted values.
+    let best = std::fs::read_to_string(d.join("out/fit/best-fit.toml")).unwrap();
+    assert!(!best.contains("NOTE"), "{best}");
+    let rerun = spinpath(&["run", "out/fit/best-fit.toml", "-o", "rerun"], d);
+    assert!(
+        rerun.status.success(),
+        "{}",
+        String::from_utf8_lossy(&rerun.stderr)
+    );
+}

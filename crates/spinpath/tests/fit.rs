@@ -283,3 +283,77 @@ fn spin_engine_parameters_are_recovered_from_noisy_p_and_ap_curves() {
         assert!(e < 0.5, "{name}: error {e} too large to be a test");
     }
 }
+
+#[test]
+fn dots_charging_energy_and_lever_arm_are_recovered_from_noisy_data() {
+    use spinpath::fit::dots::{parameter_names, DotsModel};
+    let text = r#"
+[dots]
+temperature_K = 10.0
+[[dots.dot]]
+name = "t"
+charging_meV = 30.0
+lever_arm = -0.3
+orbitals = [{ energy_meV = -10.0 }, { energy_meV = -4.0 }]
+[dots.leads.left]
+gamma_meV = { t = 0.01 }
+polarization = 0.4
+[dots.leads.right]
+gamma_meV = { t = 0.01 }
+polarization = 0.4
+"#;
+    let (model, _) = spinpath::master::spec::load("t.toml", text).unwrap();
+    assert!(parameter_names(&model).contains(&"t.orbital1.energy_meV".to_string()));
+    let gen = DotsModel::new(
+        model.clone(),
+        &Parameters::new(vec![]).unwrap(),
+        &["P", "AP"],
+    )
+    .unwrap();
+    let x: Vec<f64> = (-60..=60).map(|k| k as f64).collect();
+    let sigma = 0.002;
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(9);
+    let data: Vec<Dataset> = ["P", "AP"]
+        .iter()
+        .enumerate()
+        .map(|(d, s)| Dataset {
+            name: s.to_string(),
+            y: gen
+                .predict(&[], d, &x)
+                .unwrap()
+                .iter()
+                .map(|y| y + sigma * gauss(&mut rng))
+                .collect(),
+            x: x.clone(),
+            sigma: Some(vec![sigma; x.len()]),
+        })
+        .collect();
+    let params = Parameters::new(vec![
+        Param::new("t.charging_meV", 25.0).bounds(5.0, 60.0),
+        Param::new("t.lever_arm", -0.2).bounds(-0.5, 0.5),
+        Param::new("t.orbital0.energy_meV", -8.0).bounds(-30.0, 10.0),
+    ])
+    .unwrap();
+    let m = DotsModel::new(model, &params, &["P", "AP"]).unwrap();
+    let r = fit(
+        &m,
+        &params,
+        &data,
+        &FitOptions {
+            scale_covariance: false,
+            ..FitOptions::default()
+        },
+        &|_| {},
+    )
+    .unwrap();
+    assert!(r.success, "{}", r.message);
+    for (name, t) in [
+        ("t.charging_meV", 30.0),
+        ("t.lever_arm", -0.3),
+        ("t.orbital0.energy_meV", -10.0),
+    ] {
+        let (v, e) = (r.value(name).unwrap(), r.error(name).unwrap());
+        assert!((v - t).abs() < 4.0 * e, "{name}: {v} ± {e}, truth {t}");
+    }
+    assert!((r.reduced_chi2 - 1.0).abs() < 0.3, "{}", r.reduced_chi2);
+}

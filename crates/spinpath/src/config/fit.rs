@@ -7,6 +7,7 @@ use crate::error::{Error, Result};
 use crate::fit::expr::Expr;
 use crate::fit::params::{Param, Parameters};
 use crate::fit::FitOptions;
+use crate::master::DotModel;
 use crate::negf::Integration;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -90,6 +91,40 @@ pub struct DataSpec {
     pub window_mv: (f64, f64),
 }
 
+/// The model a fit file names.
+#[derive(Debug, Clone)]
+pub enum FitEngine {
+    /// Paper 1's spin engine (a run file with `[spin_engine]`), fitted with the coherent engine.
+    SpinEngine {
+        /// The parsed run file.
+        run: Box<CoherentRun>,
+        /// Its spin-engine parametrisation.
+        spec: SpinEngineSpec,
+    },
+    /// Interacting dots (a run file with `[dots]`), fitted with the steady-state master equation.
+    Dots(Box<DotModel>),
+}
+
+impl FitEngine {
+    /// Value of a model parameter by name (`None`: not a model parameter).
+    pub fn get(&self, name: &str) -> Option<f64> {
+        match self {
+            FitEngine::SpinEngine { spec, .. } => spec.get(name),
+            FitEngine::Dots(m) => crate::fit::dots::get(m, name),
+        }
+    }
+
+    /// All model parameter names.
+    pub fn names(&self) -> Vec<String> {
+        match self {
+            FitEngine::SpinEngine { .. } => {
+                SpinEngineSpec::KEYS.iter().map(|k| k.to_string()).collect()
+            }
+            FitEngine::Dots(m) => crate::fit::dots::parameter_names(m),
+        }
+    }
+}
+
 /// A validated fit file.
 #[derive(Debug, Clone)]
 pub struct FitSpec {
@@ -97,10 +132,8 @@ pub struct FitSpec {
     pub model_path: PathBuf,
     /// Its text (the best-fit config is written from it).
     pub model_text: String,
-    /// The parsed model.
-    pub model: CoherentRun,
-    /// The spin-engine parametrisation of the model.
-    pub spin_engine: SpinEngineSpec,
+    /// The model being fitted.
+    pub engine: FitEngine,
     /// Output folder requested by the file.
     pub output: Option<String>,
     /// The parameters (model keys and helper parameters).
@@ -136,9 +169,23 @@ pub fn parse_fit(path: &Path, text: &str) -> Result<FitSpec> {
             format!("cannot read the model file {}: {e}", model_path.display()),
         )
     })?;
-    let model = parse_coherent_run(&model_path.display().to_string(), &model_text)?;
-    let Some(spin_engine) = model.spin_engine else {
-        return cx.err(raw.model.span(), "model", "fits need a model written with [spin_engine] (general [chain] fits are not available yet)");
+    let model_name = model_path.display().to_string();
+    let (engine, base_integration) = if super::is_dots_file(&model_text) {
+        let (m, _) = crate::master::spec::load(&model_name, &model_text)?;
+        (FitEngine::Dots(Box::new(m)), Integration::default())
+    } else {
+        let run = parse_coherent_run(&model_name, &model_text)?;
+        let Some(spec) = run.spin_engine else {
+            return cx.err(raw.model.span(), "model", "fits need a model written with [spin_engine] or [dots] (general [chain] fits are not available yet)");
+        };
+        let integration = run.integration;
+        (
+            FitEngine::SpinEngine {
+                run: Box::new(run),
+                spec,
+            },
+            integration,
+        )
     };
 
     let o = raw.fit.as_ref();
@@ -173,7 +220,7 @@ pub fn parse_fit(path: &Path, text: &str) -> Result<FitSpec> {
             1e-3,
             "1e-14 <= rel_tol <= 1e-3",
         )?,
-        ..model.integration
+        ..base_integration
     };
 
     if raw.data.get_ref().is_empty() {
@@ -244,7 +291,7 @@ pub fn parse_fit(path: &Path, text: &str) -> Result<FitSpec> {
     // Parameters: model keys start from the model's values; helper parameters need a value or expr.
     let mut params = Vec::new();
     for (name, p) in raw.parameters.get_ref() {
-        let model_value = spin_engine.get(name);
+        let model_value = engine.get(name);
         let key = format!("parameters.\"{name}\"");
         let (value, min, max, vary, expr) = match p.get_ref() {
             RawParam::Value(v) => (Some(*v), None, None, true, None),
@@ -268,7 +315,7 @@ pub fn parse_fit(path: &Path, text: &str) -> Result<FitSpec> {
             (None, Some(v), _) => v,
             (None, None, Some(_)) => 0.0,
             (None, None, None) => {
-                let known = SpinEngineSpec::KEYS.join(", ");
+                let known = engine.names().join(", ");
                 return cx.err(p.span(), &key, format!("`{name}` is not a model parameter, so it needs a `value` (or an `expr`); model parameters are: {known}"));
             }
         };
@@ -290,8 +337,7 @@ pub fn parse_fit(path: &Path, text: &str) -> Result<FitSpec> {
     Ok(FitSpec {
         model_path,
         model_text,
-        model,
-        spin_engine,
+        engine,
         output: raw.output,
         params,
         data,

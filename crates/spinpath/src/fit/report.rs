@@ -1,10 +1,11 @@
 //! Running a fit file end to end: load the data with the analysis readers, fit the spin-engine
 //! model, and build the result tables, the figure and the best-fit run file.
 
+use super::dots::DotsModel;
 use super::models::SpinEngineModel;
 use super::{fit, Dataset, FitResult};
 use crate::analysis::read::{read_trace, Quantity};
-use crate::config::fit::FitSpec;
+use crate::config::fit::{FitEngine, FitSpec};
 use crate::error::{Error, Result};
 use crate::plot::{Figure, Panel, Series};
 use crate::table::Table;
@@ -48,8 +49,16 @@ pub fn run_fit(
     progress: &(dyn Fn(usize) + Sync),
 ) -> Result<FitResult> {
     let states: Vec<&str> = data.iter().map(|d| d.name.as_str()).collect();
-    let model = SpinEngineModel::new(spec.spin_engine, &spec.params, &states, spec.integration)?;
-    fit(&model, &spec.params, data, &spec.options, progress)
+    match &spec.engine {
+        FitEngine::SpinEngine { spec: se, .. } => {
+            let model = SpinEngineModel::new(*se, &spec.params, &states, spec.integration)?;
+            fit(&model, &spec.params, data, &spec.options, progress)
+        }
+        FitEngine::Dots(m) => {
+            let model = DotsModel::new((**m).clone(), &spec.params, &states)?;
+            fit(&model, &spec.params, data, &spec.options, progress)
+        }
+    }
 }
 
 /// `parameters.csv`: one row per parameter.
@@ -158,29 +167,53 @@ pub fn figure(data: &[Dataset], r: &FitResult) -> Figure {
 
 /// The model's run file with the best-fit values: runnable with `spinpath run`.
 pub fn best_fit_config(spec: &FitSpec, r: &FitResult) -> Result<String> {
-    let mut se = spec.spin_engine;
-    for (name, v) in r.names.iter().zip(&r.values) {
-        se.set(name, *v);
+    let mut missed: Vec<String> = Vec::new();
+    let mut doc: toml::Table = match &spec.engine {
+        FitEngine::SpinEngine { spec: se, .. } => {
+            let mut se = *se;
+            for (name, v) in r.names.iter().zip(&r.values) {
+                se.set(name, *v);
+            }
+            let mut doc: toml::Table = spec.model_text.parse().map_err(|e| {
+                Error::invalid("model file", format!("{}: {e}", spec.model_path.display()))
+            })?;
+            doc.insert("spin_engine".into(), toml::Value::Table(se.to_toml()));
+            doc
+        }
+        FitEngine::Dots(m) => {
+            let values: Vec<(String, f64)> = r
+                .names
+                .iter()
+                .cloned()
+                .zip(r.values.iter().copied())
+                .collect();
+            let (doc, not_placed) = crate::fit::dots::write_back(&spec.model_text, m, &values)?;
+            missed = not_placed;
+            doc
+        }
+    };
+    if matches!(spec.engine, FitEngine::SpinEngine { .. }) {
+        doc.remove("output");
+        let title = doc
+            .get("title")
+            .and_then(|t| t.as_str())
+            .unwrap_or("spin engine")
+            .to_string();
+        doc.insert(
+            "title".into(),
+            toml::Value::String(format!("{title} (best fit)")),
+        );
+    } else if let Some(run) = doc.get_mut("dots_run").and_then(|r| r.as_table_mut()) {
+        run.remove("output");
     }
-    let mut doc: toml::Table = spec
-        .model_text
-        .parse()
-        .map_err(|e| Error::invalid("model file", format!("{}: {e}", spec.model_path.display())))?;
-    doc.insert("spin_engine".into(), toml::Value::Table(se.to_toml()));
-    doc.remove("output");
-    let title = doc
-        .get("title")
-        .and_then(|t| t.as_str())
-        .unwrap_or("spin engine")
-        .to_string();
-    doc.insert(
-        "title".into(),
-        toml::Value::String(format!("{title} (best fit)")),
-    );
     let body =
         toml::to_string(&doc).map_err(|e| Error::invalid("best-fit config", e.to_string()))?;
+    let note: String = missed
+        .iter()
+        .map(|n| format!("# NOTE: `{n}` = {} could not be written into this file's layout; set it by hand.\n", r.value(n).unwrap_or(f64::NAN)))
+        .collect();
     Ok(format!(
-        "# Best-fit model written by `spinpath fit` (χ² = {:.6}, reduced χ² = {:.6}).\n# Run it with: spinpath run <this file>\n\n{body}",
+        "# Best-fit model written by `spinpath fit` (χ² = {:.6}, reduced χ² = {:.6}).\n# Run it with: spinpath run <this file>\n{note}\n{body}",
         r.chi2, r.reduced_chi2
     ))
 }
