@@ -124,4 +124,27 @@ fn protocol_presets_show_the_papers_evidence() {
     assert_eq!(s["seed"], 2025);
     let table = std::fs::read_to_string(d.join("wr/sequences.csv")).unwrap();
     assert!(table.starts_with("sequence,jumps,count,successes,success_rate"));
+
+    let st = spinpath(
+        &[
+            "run",
+            examples().join("current-statistics.toml").to_str().unwrap(),
+            "-o",
+            "st",
+        ],
+        d,
+    );
+    assert!(
+        st.status.success(),
+        "{}",
+        String::from_utf8_lossy(&st.stderr)
+    );
+    let stats = std::fs::read_to_string(d.join("st/stats_statistics_P.csv")).unwrap();
+    let rows: Vec<&str> = stats.lines().skip(1).collect();
+    assert_eq!(rows.len(), 31);
+    assert!(
+        rows.iter().all(|r| r.split(',').nth(1) == Some("800")),
+        "{stats}"
+    );
+    assert!(d.join("st/histogram_statistics_P.svg").is_file());
 }
