@@ -260,7 +260,17 @@ pub fn protocol_output(
                 if !vp.is_empty() && vp == vap {
                     text += &format!("  {set}: I_P and I_AP of opposite signs (TMR < −100 %) for V in {ranges:.3?} mV\n");
                 }
-                per_set.push(json!({"set": set, "states": states_json, "ranges_tmr_below_minus_100_percent_mV": ranges}));
+                // The sweep's timing: dwell per point and the effective sweep rate (step / dwell).
+                let pts: Vec<&PlannedPoint> = plan.iter().filter(|p| p.set == set).collect();
+                let dwell = pts.first().map_or(0.0, |p| p.dwell_s);
+                let step = pts
+                    .windows(2)
+                    .map(|w| (w[1].op.bias_mv - w[0].op.bias_mv).abs())
+                    .filter(|d| *d > 0.0)
+                    .fold(f64::INFINITY, f64::min);
+                let step = (step * 1e9).round() / 1e9;
+                let rate = (dwell > 0.0 && step.is_finite()).then(|| step / dwell);
+                per_set.push(json!({"set": set, "states": states_json, "ranges_tmr_below_minus_100_percent_mV": ranges, "step_mV": step.is_finite().then_some(step), "dwell_s": dwell, "sweep_rate_mV_per_s": rate}));
                 panels.push(panel);
             }
             figures.push(("iv.svg".to_string(), Figure::new(panels, 1)));
