@@ -285,11 +285,26 @@ pub fn iv_table(sweeps: &[StateSweep]) -> Result<Table> {
             c.1.push(v);
         }
     }
+    // Differential conductance of each state's curve (three-point central differences of the
+    // noise-free simulated current; empty for a single bias).
+    let mut didv = Vec::new();
+    for s in sweeps {
+        let (v, i) = (s.bias(), s.current());
+        match crate::analysis::derivative::derivative(
+            &v,
+            &i,
+            crate::analysis::derivative::Method::FiniteDifference,
+        ) {
+            Ok(d) if d.len() == v.len() => didv.extend(d),
+            _ => didv.extend(std::iter::repeat_n(f64::NAN, v.len())),
+        }
+    }
     let mut t = Table::new();
     t.push_str("state", states)?;
     for (n, v) in cols {
         t.push_f64(n, v)?;
     }
+    t.push_f64("didv_nA_per_mV", didv)?;
     Ok(t)
 }
 
@@ -426,6 +441,27 @@ pub fn iv_figure(sweeps: &[StateSweep]) -> Figure {
         });
     }
     panels.push(power);
+    let mut cond = Panel {
+        title: "(e) differential conductance dI/dV".into(),
+        x_label: "bias (mV)".into(),
+        y_label: "dI/dV (nA/mV = µS)".into(),
+        ..Panel::default()
+    };
+    for (k, s) in sweeps.iter().enumerate() {
+        if let Ok(d) = crate::analysis::derivative::derivative(
+            &s.bias(),
+            &s.current(),
+            crate::analysis::derivative::Method::FiniteDifference,
+        ) {
+            cond.series.push(Series::line(
+                format!("{}", s.state),
+                s.bias(),
+                d,
+                color(k, &s.state),
+            ));
+        }
+    }
+    panels.push(cond);
     Figure::new(panels, 2)
 }
 
