@@ -454,7 +454,7 @@ pub fn iv_figure(sweeps: &[StateSweep]) -> Figure {
             crate::analysis::derivative::Method::FiniteDifference,
         ) {
             cond.series.push(Series::line(
-                format!("{}", s.state),
+                s.state.clone(),
                 s.bias(),
                 d,
                 color(k, &s.state),
