@@ -260,15 +260,8 @@ impl Chain {
     pub fn in_state(&self, state: &MagneticState) -> Result<Self> {
         let mut c = self.with_energies(&state.energy_overrides)?;
         for &(i, d) in &state.splitting_overrides {
-            let n = c.sites.len();
-            let site = c.sites.get_mut(i).ok_or_else(|| {
-                Error::invalid(
-                    "state",
-                    format!("site index {i} does not exist (0..={})", n - 1),
-                )
-            })?;
             finite("override splitting", d)?;
-            site.splitting = d;
+            c.site_mut(i)?.splitting = d;
         }
         Ok(c)
     }
@@ -277,17 +270,20 @@ impl Chain {
     pub fn with_energies(&self, overrides: &[(usize, f64)]) -> Result<Self> {
         let mut c = self.clone();
         for &(i, e) in overrides {
-            let n = c.sites.len();
-            let site = c.sites.get_mut(i).ok_or_else(|| {
-                Error::invalid(
-                    "state",
-                    format!("site index {i} does not exist (0..={})", n - 1),
-                )
-            })?;
             finite("override energy", e)?;
-            site.energy = e;
+            c.site_mut(i)?.energy = e;
         }
         Ok(c)
+    }
+
+    fn site_mut(&mut self, i: usize) -> Result<&mut Site> {
+        let n = self.sites.len();
+        self.sites.get_mut(i).ok_or_else(|| {
+            Error::invalid(
+                "state",
+                format!("site index {i} does not exist (0..={})", n - 1),
+            )
+        })
     }
 
     /// The mirror image: sites reversed, leads swapped, lever arms negated and the spin axes that
