@@ -30,7 +30,17 @@ fn clean(x: f64) -> f64 {
 
 /// The points of a path through `turning` points with step `step`: (value, segment, direction).
 /// The first turning point is included once; each segment then adds its own points.
-pub fn path(turning: &[f64], step: f64) -> Vec<(f64, usize, &'static str)> {
+///
+/// Errors when the path would exceed [`crate::config::MAX_POINTS`] points.
+pub fn path(turning: &[f64], step: f64) -> Result<Vec<(f64, usize, &'static str)>> {
+    let total: f64 = turning
+        .windows(2)
+        .map(|w| ((w[1] - w[0]).abs() / step).ceil())
+        .sum::<f64>()
+        + 1.0;
+    if !(total.is_finite() && total <= crate::config::MAX_POINTS as f64) {
+        return Err(Error::invalid("schedule", format!("the path through {turning:?} in steps of {step} would have {total} points; at most {}", crate::config::MAX_POINTS)));
+    }
     let mut out = Vec::new();
     for (segment, w) in turning.windows(2).enumerate() {
         let direction = if w[1] > w[0] {
@@ -49,7 +59,22 @@ pub fn path(turning: &[f64], step: f64) -> Vec<(f64, usize, &'static str)> {
                 .map(|v| (v, segment, direction)),
         );
     }
-    out
+    Ok(out)
+}
+
+/// Refuse plans larger than [`crate::config::MAX_POINTS`] before allocating them.
+fn check_size(what: &str, n: f64) -> Result<()> {
+    if n.is_finite() && n <= crate::config::MAX_POINTS as f64 {
+        Ok(())
+    } else {
+        Err(Error::invalid(
+            what,
+            format!(
+                "the plan would have {n} points; at most {}",
+                crate::config::MAX_POINTS
+            ),
+        ))
+    }
 }
 
 fn check_step(step: f64, what: &str) -> Result<()> {
@@ -82,7 +107,11 @@ pub fn bias_sweep(
             "needs at least two finite turning points (mV)",
         ));
     }
-    let points = path(turning_mv, step_mv);
+    let points = path(turning_mv, step_mv)?;
+    check_size(
+        "bias sweep",
+        points.len() as f64 * repeats as f64 * states.len() as f64,
+    )?;
     let mut plan = Vec::new();
     for state in states {
         for repeat in 0..repeats {
@@ -155,7 +184,8 @@ pub fn field_loop(
             "needs at least two finite turning fields (Oe) and a finite bias",
         ));
     }
-    let points = path(turning_oe, step_oe);
+    let points = path(turning_oe, step_oe)?;
+    check_size("field loop", points.len() as f64 * repeats as f64)?;
     let mut plan = Vec::new();
     let mut st = stack.saturated_down();
     for repeat in 0..repeats {
@@ -195,6 +225,10 @@ pub fn statistics(
             "needs at least one bias and one sample",
         ));
     }
+    check_size(
+        "current statistics",
+        biases_mv.len() as f64 * samples as f64 * states.len() as f64,
+    )?;
     let mut plan = Vec::new();
     for state in states {
         for &v in biases_mv {
@@ -235,6 +269,10 @@ pub fn write_read(
 ) -> Result<Vec<PlannedPoint>> {
     check_step(step_mv, "write/read")?;
     let states = [state.to_string()];
+    let per_cycle = reset_mv.map_or(Ok(0), |r| path(r, step_mv).map(|p| p.len()))?
+        + path(write_mv, step_mv)?.len()
+        + read_samples;
+    check_size("write/read", per_cycle as f64 * cycles as f64)?;
     let mut plan = Vec::new();
     for cycle in 0..cycles {
         let mut phase = |set: &str, turning: &[f64]| -> Result<()> {
@@ -273,6 +311,10 @@ pub fn temperature_series(
     plan: &[PlannedPoint],
     temperatures_k: &[f64],
 ) -> Result<Vec<PlannedPoint>> {
+    check_size(
+        "temperature series",
+        plan.len() as f64 * temperatures_k.len() as f64,
+    )?;
     if let Some(t) = temperatures_k
         .iter()
         .find(|t| !(t.is_finite() && **t >= 0.0))
