@@ -42,6 +42,9 @@ pub(crate) fn message(e: &(dyn std::error::Error + 'static)) -> String {
         s.push_str(&c.to_string());
         src = c.source();
     }
+    // The TOML parser's messages end in a newline, which the command line's output line absorbs.
+    let trimmed = s.trim_end().len();
+    s.truncate(trimmed);
     s
 }
 
