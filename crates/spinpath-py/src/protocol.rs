@@ -1,7 +1,7 @@
 //! Measurement protocols (`[protocol]` in a coherent or a `[dots]` run file) run on the right
 //! junction, as `spinpath run` does: I(V) sweeps, I(H) loops, current statistics, write/read cycles.
 
-use crate::{detached, json_py, py_err, table_dict};
+use crate::{bad, detached, json_py, message, table_dict};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyTuple};
 use spinpath::config::protocol::{parse_protocol, ProtocolKind, ProtocolSpec};
@@ -16,17 +16,16 @@ fn build(
     file: &str,
     text: &str,
     seed: Option<u64>,
-) -> spinpath::Result<(ProtocolSpec, Box<dyn Junction>)> {
-    let missing = || {
-        spinpath::Error::invalid(
-            "protocol",
-            format!("{file}: no [protocol] table: nothing to run as a protocol (see docs/protocols.md)"),
-        )
-    };
+) -> Result<(ProtocolSpec, Box<dyn Junction>), String> {
+    let lib = |e: spinpath::Error| message(&e);
+    let missing =
+        || format!("{file}: no [protocol] table: nothing to run as a protocol (see docs/protocols.md)");
     let (mut spec, junction): (ProtocolSpec, Box<dyn Junction>) = if config::is_dots_file(text) {
         let states = ["P".to_string(), "AP".to_string()];
-        let spec = parse_protocol(file, text, &states)?.ok_or_else(missing)?;
-        let (model, _) = spinpath::master::spec::load(file, text)?;
+        let spec = parse_protocol(file, text, &states)
+            .map_err(lib)?
+            .ok_or_else(missing)?;
+        let (model, _) = spinpath::master::spec::load(file, text).map_err(lib)?;
         let gating = match &spec.gating_dot {
             Some(g) => Some(
                 model
@@ -34,10 +33,7 @@ fn build(
                     .iter()
                     .position(|d| &d.name == g)
                     .ok_or_else(|| {
-                        spinpath::Error::invalid(
-                            "protocol",
-                            format!("{file}: key `protocol.gating_dot`: no dot named \"{g}\""),
-                        )
+                        format!("{file}: key `protocol.gating_dot`: no dot named \"{g}\"")
                     })?,
             ),
             None => None,
@@ -46,10 +42,10 @@ fn build(
             Some("monte_carlo") => DotDynamics::MonteCarlo,
             _ => DotDynamics::Transient,
         };
-        let j = DotJunction::new(model, dynamics, gating, spec.max_events)?;
+        let j = DotJunction::new(model, dynamics, gating, spec.max_events).map_err(lib)?;
         (spec, Box::new(j))
     } else {
-        let run = config::parse_coherent_run(file, text)?;
+        let run = config::parse_coherent_run(file, text).map_err(lib)?;
         let spec = run.protocol.clone().ok_or_else(missing)?;
         let j = CoherentJunction::new(run.chain.clone(), run.states.clone(), run.integration);
         (spec, Box::new(j))
@@ -61,7 +57,12 @@ fn build(
 }
 
 /// Execute the whole plan and build the outputs.
-fn execute(file: &str, text: &str, seed: Option<u64>) -> spinpath::Result<(ProtocolSpec, ProtocolOutput, usize)> {
+fn execute(
+    file: &str,
+    text: &str,
+    seed: Option<u64>,
+) -> Result<(ProtocolSpec, ProtocolOutput, usize), String> {
+    let lib = |e: spinpath::Error| message(&e);
     let (spec, mut junction) = build(file, text, seed)?;
     let measured = run_plan(
         junction.as_mut(),
@@ -71,8 +72,9 @@ fn execute(file: &str, text: &str, seed: Option<u64>) -> spinpath::Result<(Proto
         0,
         0.0,
         &mut |_, _| Ok(()),
-    )?;
-    let out = protocol_output(&spec, &spec.plan, &measured)?;
+    )
+    .map_err(lib)?;
+    let out = protocol_output(&spec, &spec.plan, &measured).map_err(lib)?;
     Ok((spec, out, measured.len()))
 }
 
@@ -98,7 +100,7 @@ fn run_protocol<'py>(
     name: &str,
     seed: Option<u64>,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let (spec, out, n) = detached(py, None, || execute(name, text, seed))?.map_err(py_err)?;
+    let (spec, out, n) = detached(py, None, || execute(name, text, seed))?.map_err(bad)?;
     let d = PyDict::new(py);
     d.set_item("kind", spec.kind.name())?;
     d.set_item("seed", spec.seed)?;
