@@ -20,7 +20,10 @@ pub(crate) const PRESETS: [(&str, &str); 5] = [
         "memristive-cb",
         include_str!("../../../examples/memristive-cb.toml"),
     ),
-    ("iv-sweeps", include_str!("../../../examples/iv-sweeps.toml")),
+    (
+        "iv-sweeps",
+        include_str!("../../../examples/iv-sweeps.toml"),
+    ),
     ("ih-loop", include_str!("../../../examples/ih-loop.toml")),
     (
         "write-read",

@@ -199,7 +199,11 @@ impl Dots {
     }
 }
 
-fn settings_dict<'py>(py: Python<'py>, m: &DotModel, r: &RunSettings) -> PyResult<Bound<'py, PyDict>> {
+fn settings_dict<'py>(
+    py: Python<'py>,
+    m: &DotModel,
+    r: &RunSettings,
+) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
     let states: Vec<&str> = r.states.iter().map(|s| s.label()).collect();
     d.set_item("states", states)?;
@@ -219,10 +223,7 @@ fn settings_dict<'py>(py: Python<'py>, m: &DotModel, r: &RunSettings) -> PyResul
     d.set_item("integration_time_s", r.integration_s)?;
     d.set_item("max_events_per_point", r.max_events)?;
     d.set_item("peak_threshold", r.peak_threshold)?;
-    d.set_item(
-        "n_points",
-        mp::sweep_points(&r.sweep_mv, r.step_mv).len(),
-    )?;
+    d.set_item("n_points", mp::sweep_points(&r.sweep_mv, r.step_mv).len())?;
     Ok(d)
 }
 
@@ -353,7 +354,8 @@ impl Dots {
 #[pyfunction]
 #[pyo3(signature = (gap_mV = None, radius_nm = None, distance_nm = 1.0, spacing_nm = 3.0,
                     permittivity = 9.0, shift_mV = None, separation_nm = None))]
-#[allow(non_snake_case)]
+// Python keyword arguments, one per command-line flag.
+#[allow(non_snake_case, clippy::too_many_arguments)]
 fn capacitance<'py>(
     py: Python<'py>,
     gap_mV: Option<f64>,
@@ -368,25 +370,22 @@ fn capacitance<'py>(
     let (r, gap) = match (gap_mV, radius_nm) {
         (Some(g), None) => (cap::radius_from_gap_nm(g, d, l, eps).map_err(py_err)?, g),
         (None, Some(r)) => (r, cap::coulomb_gap_mv(r, d, l, eps).map_err(py_err)?),
-        _ => {
-            return Err(bad(
-                "give exactly one of gap_mV (solve for the radius) or radius_nm (solve for the gap)",
-            ))
-        }
+        _ => return Err(bad(
+            "give exactly one of gap_mV (solve for the radius) or radius_nm (solve for the gap)",
+        )),
     };
     let c_self = cap::sphere_capacitance_af(r, d, l, eps).map_err(py_err)?;
     let k = cap::image_factor(d, l).map_err(py_err)?;
-    let pair = match (shift_mV, separation_nm) {
-        (Some(w), None) => Some((cap::separation_from_shift_nm(w, r, eps).map_err(py_err)?, w)),
-        (None, Some(s)) => Some((s, cap::writing_shift_mv(r, s, eps).map_err(py_err)?)),
-        (None, None) => None,
-        (Some(_), Some(_)) => {
-            return Err(bad(
+    let pair =
+        match (shift_mV, separation_nm) {
+            (Some(w), None) => Some((cap::separation_from_shift_nm(w, r, eps).map_err(py_err)?, w)),
+            (None, Some(s)) => Some((s, cap::writing_shift_mv(r, s, eps).map_err(py_err)?)),
+            (None, None) => None,
+            (Some(_), Some(_)) => return Err(bad(
                 "give at most one of shift_mV (solve for the separation) or separation_nm (solve \
                  for the shift)",
-            ))
-        }
-    };
+            )),
+        };
     let mut v = json!({
         "electrode_spacing_nm": l, "distance_nm": d, "permittivity": eps,
         "image_factor_half": k / 2.0, "radius_nm": r, "capacitance_aF": c_self, "coulomb_gap_mV": gap,
