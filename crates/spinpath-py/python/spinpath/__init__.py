@@ -206,7 +206,9 @@ class Device:
     """A coherent-chain device with its run settings, as described by a run file (docs/config.md).
 
     ``Device(source)`` accepts a dict with the run file's schema, a path to a TOML run file, or TOML
-    text. Presets: :func:`preset`. Errors name the file (or ``<dict>``), line and key.
+    text. Presets: :func:`preset`. Errors name the file (or ``<dict>``), line and key. A ``[dots]``
+    run file is a :class:`Dots` (:func:`load` picks the class from the file); a ``[protocol]`` table
+    runs with :meth:`protocol`.
     """
 
     def __init__(self, source: Union[Mapping[str, Any], PathLike, "_native.Device"]):
