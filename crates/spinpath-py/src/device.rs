@@ -11,10 +11,25 @@ use spinpath::sweep::{run_states, StateSweep};
 use spinpath::table::{Column, Table};
 
 /// The bundled presets: name, run-file text.
-pub(crate) const PRESETS: [(&str, &str); 1] = [(
-    "spin-engine",
-    include_str!("../../../examples/spin-engine.toml"),
-)];
+pub(crate) const PRESETS: [(&str, &str); 5] = [
+    (
+        "spin-engine",
+        include_str!("../../../examples/spin-engine.toml"),
+    ),
+    (
+        "memristive-cb",
+        include_str!("../../../examples/memristive-cb.toml"),
+    ),
+    (
+        "iv-sweeps",
+        include_str!("../../../examples/iv-sweeps.toml"),
+    ),
+    ("ih-loop", include_str!("../../../examples/ih-loop.toml")),
+    (
+        "write-read",
+        include_str!("../../../examples/write-read.toml"),
+    ),
+];
 
 /// A validated coherent-chain device and its run settings (magnetic states, bias grid,
 /// integration tolerances, optional spectra), as read from a run file (docs/config.md).
@@ -29,7 +44,8 @@ pub struct Device {
 fn parse(file: &str, text: &str) -> PyResult<Device> {
     if config::is_dots_file(text) {
         return Err(bad(format!(
-            "{file}: interacting-dot runs ([dots]) are not available in this build"
+            "{file}: an interacting-dot run file ([dots]); use spinpath.Dots (or spinpath.load, \
+             which picks the engine)"
         )));
     }
     let run = config::parse_coherent_run(file, text).map_err(py_err)?;

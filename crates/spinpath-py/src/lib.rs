@@ -6,8 +6,9 @@
 //! documented Python API lives in `python/spinpath/__init__.py`, which wraps these functions.
 //!
 //! Layout: one file per family of calls (`device.rs` for coherent-chain devices and their runs,
-//! `analysis.rs` for the measured-data analyses, `fit.rs` for fits). A new engine (for example the
-//! interacting-dot master equation) is one more file registering its functions in [`_spinpath`].
+//! `dots.rs` for interacting-dot devices and the capacitance estimates, `protocol.rs` for the
+//! measurement protocols on either engine, `analysis.rs` for the measured-data analyses, `fit.rs`
+//! for fits). A new engine is one more file registering its functions in [`_spinpath`].
 
 // Functions hand tuples of tables back to Python; naming each tuple type would add nothing.
 #![allow(clippy::type_complexity)]
@@ -19,7 +20,9 @@ use spinpath::table::{Column, Table};
 
 mod analysis;
 mod device;
+mod dots;
 mod fit;
+mod protocol;
 
 pyo3::create_exception!(
     _spinpath,
@@ -39,6 +42,9 @@ pub(crate) fn message(e: &(dyn std::error::Error + 'static)) -> String {
         s.push_str(&c.to_string());
         src = c.source();
     }
+    // The TOML parser's messages end in a newline, which the command line's output line absorbs.
+    let trimmed = s.trim_end().len();
+    s.truncate(trimmed);
     s
 }
 
@@ -220,5 +226,7 @@ fn _spinpath(m: &Bound<'_, PyModule>) -> PyResult<()> {
     device::register(m)?;
     analysis::register(m)?;
     fit::register(m)?;
+    dots::register(m)?;
+    protocol::register(m)?;
     Ok(())
 }

@@ -85,3 +85,20 @@ def assert_table_equal(py: dict, csv_cols: dict[str, list[str]], rel: float = 1e
 
 def load_json(path: Path):
     return json.loads(path.read_text(encoding="utf-8"))
+
+
+def assert_json_close(got, expect, rel: float = 1e-12, path: str = "") -> None:
+    """A JSON value from Python equals the command line's: same keys and types, floats to `rel`."""
+    if isinstance(expect, dict):
+        assert isinstance(got, dict) and set(got) == set(expect), (path, set(got) ^ set(expect))
+        for k in expect:
+            assert_json_close(got[k], expect[k], rel, f"{path}.{k}")
+    elif isinstance(expect, list):
+        assert isinstance(got, list) and len(got) == len(expect), path
+        for i, (g, e) in enumerate(zip(got, expect)):
+            assert_json_close(g, e, rel, f"{path}[{i}]")
+    elif isinstance(expect, float) and not isinstance(got, bool):
+        assert isinstance(got, (int, float)), path
+        assert math.isclose(got, expect, rel_tol=rel, abs_tol=0.0) or got == expect, (path, got, expect)
+    else:
+        assert got == expect and type(got) is type(expect), (path, got, expect)

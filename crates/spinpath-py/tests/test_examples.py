@@ -29,3 +29,14 @@ def test_spin_engine_figure_example(repo, tmp_path):
     out = run(repo, "spin_engine_figure.py", png)
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "V_oc" in out
+
+
+def test_memristive_dots_example(repo, tmp_path):
+    png = tmp_path / "cb.png"
+    out = run(repo, "memristive_dots.py", png, 8)
+    assert "Coulomb gap" in out and "E+" in out and "write/read, 8 cycles (seed 2025)" in out
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -17,6 +17,10 @@ Quick start::
     p = iv.state("P")                             # {"bias_mV": ..., "current_nA": ..., ...}
     tmr = iv.tmr()                                # tmr.csv: TMR = I_P / I_AP - 1
 
+    cb = spinpath.preset("memristive-cb")         # interacting dots ([dots] run file): a Dots
+    s = cb.sweep(solver="steady", step_mV=5.0)    # iv.csv of `spinpath run` + .details, .occupations
+    r = spinpath.run_protocol("examples/write-read.toml")   # any [protocol]: tables, summary, seed
+
 Bad input raises :class:`SpinpathError` (a ``ValueError``) with the command line's message, naming
 the file, line and key where known.
 """
@@ -27,7 +31,8 @@ import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Optional, Sequence, Union
+import tomllib
+from typing import Any, Iterable, Literal, Mapping, Optional, Sequence, Union, overload
 
 import numpy as np
 
@@ -39,9 +44,15 @@ __all__ = [
     "Columns",
     "Device",
     "Sweep",
+    "Dots",
+    "DotsSweep",
+    "ProtocolResult",
+    "run_protocol",
+    "capacitance",
     "Spectra",
     "presets",
     "preset",
+    "preset_toml",
     "load",
     "to_toml",
     "read",
@@ -139,7 +150,23 @@ def _looks_like_toml(s: str) -> bool:
     return "\n" in s or ("=" in s and not os.path.exists(s))
 
 
-class Sweep(Columns):
+class _ByState(Columns):
+    """A table with a ``state`` column (the magnetic state of each row)."""
+
+    @property
+    def states(self) -> list[str]:
+        """State names in run order."""
+        return list(dict.fromkeys(self["state"].tolist()))
+
+    def state(self, name: str) -> Columns:
+        """The rows of one state (without the ``state`` column)."""
+        if name not in self.states:
+            raise SpinpathError(f"no state `{name}` in this sweep; states: {self.states}")
+        mask = self["state"] == name
+        return Columns({k: v[mask] for k, v in self.items() if k != "state"})
+
+
+class Sweep(_ByState):
     """The I(V) of every state run: the columns of the command line's ``iv.csv``.
 
     Columns: ``state``, ``bias_mV``, ``current_nA``, ``current_up_nA``, ``current_down_nA``,
@@ -155,18 +182,6 @@ class Sweep(Columns):
         #: The content of ``summary.json``: per-state figures of merit (I(0) in nA, open-circuit
         #: voltages in mV, maximum power in nW and its bias, efficiency) and the TMR summary.
         self.summary: dict = summary
-
-    @property
-    def states(self) -> list[str]:
-        """State names in run order."""
-        return list(dict.fromkeys(self["state"].tolist()))
-
-    def state(self, name: str) -> Columns:
-        """The rows of one state (without the ``state`` column)."""
-        if name not in self.states:
-            raise SpinpathError(f"no state `{name}` in this sweep; states: {self.states}")
-        mask = self["state"] == name
-        return Columns({k: v[mask] for k, v in self.items() if k != "state"})
 
     def tmr(self) -> Columns:
         """The command line's ``tmr.csv``: ``bias_mV``, ``current_p_nA``, ``current_ap_nA``,
@@ -191,7 +206,9 @@ class Device:
     """A coherent-chain device with its run settings, as described by a run file (docs/config.md).
 
     ``Device(source)`` accepts a dict with the run file's schema, a path to a TOML run file, or TOML
-    text. Presets: :func:`preset`. Errors name the file (or ``<dict>``), line and key.
+    text. Presets: :func:`preset`. Errors name the file (or ``<dict>``), line and key. A ``[dots]``
+    run file is a :class:`Dots` (:func:`load` picks the class from the file); a ``[protocol]`` table
+    runs with :meth:`protocol`.
     """
 
     def __init__(self, source: Union[Mapping[str, Any], PathLike, "_native.Device"]):
@@ -314,24 +331,367 @@ class Device:
         t, d = self._d.spectra(b, e, list(states) if states is not None else None, dos, threads)
         return Spectra(Columns(t), _cols(d))
 
+    def protocol(
+        self, protocol: Optional[Mapping[str, Any]] = None, seed: Optional[int] = None
+    ) -> "ProtocolResult":
+        """Run the run file's ``[protocol]`` on this device (see :func:`run_protocol`)."""
+        return run_protocol(self, protocol=protocol, seed=seed)
+
     def __repr__(self) -> str:
         return repr(self._d)
 
 
+# ---------------------------------------------------------------------------------------------
+# Interacting dots
+
+
+class DotsSweep(_ByState):
+    """A dots bias sweep: the columns of the command line's ``iv.csv`` for a ``[dots]`` run.
+
+    Columns: ``state`` (P/AP), ``bias_mV``, ``current_nA``, ``current_up_nA``,
+    ``current_down_nA`` (spin-resolved, left lead), ``power_nW`` (output power -I*V), ``branch``
+    (``ON``/``OFF`` by the gating dot's charge, ``-`` without one), ``direction`` (``up``/``down``:
+    the sweep direction of the segment). Rows follow the sweep in time, state after state.
+
+    Attributes: ``details`` (``dots.csv``: ``dIdV_uS`` in nA/mV = uS, the right lead's currents,
+    ``current_err_nA``, ``current_noise_nA``, ``charge_<dot>_e`` mean charges in e);
+    ``occupations`` (``occupations.csv``: ``p_<label>`` probability of every many-body state, None
+    above 256 states); ``trace`` and ``history`` (``kmc_trace.csv``: ``bias_mV``, ``time_s``,
+    ``current_nA``, ``state``; ``kmc_history.csv``; None without ``[dots_run.monte_carlo]`` /
+    ``history_events``); ``summary`` (``summary.json``: solver, seed, dwell, conductance peaks,
+    Coulomb-gap edges in mV, writing events and shifts); ``settings`` (the run settings used).
+    """
+
+    def __init__(
+        self,
+        iv: Mapping[str, Any],
+        details: Mapping[str, Any],
+        occupations: Optional[Mapping[str, Any]],
+        trace: Optional[Mapping[str, Any]],
+        history: Optional[Mapping[str, Any]],
+        summary: dict,
+        settings: dict,
+    ):
+        super().__init__(iv)
+        self.details: Columns = Columns(details)
+        self.occupations: Optional[Columns] = _cols(occupations)
+        self.trace: Optional[Columns] = _cols(trace)
+        self.history: Optional[Columns] = _cols(history)
+        self.summary: dict = summary
+        self.settings: dict = settings
+
+
+_SWEEP_KEYS = (
+    "states", "sweep_mV", "step_mV", "dwell_s", "solver", "gating_dot", "seed",
+    "integration_time_s", "max_events_per_point", "peak_threshold",
+)
+
+
+class Dots:
+    """An interacting-dot device (sequential-tunnelling master equation), as described by a run
+    file with ``[dots]`` and optionally ``[dots_run]`` and ``[protocol]`` (docs/dots.md).
+
+    ``Dots(source)`` accepts a dict with the file's schema, a path to a TOML file, or TOML text;
+    :func:`load` and :func:`preset` pick ``Dots`` or :class:`Device` from the file. Errors name the
+    file (or ``<dict>``), line and key, like the command line.
+    """
+
+    def __init__(self, source: Union[Mapping[str, Any], PathLike, "_native.Dots"]):
+        if isinstance(source, _native.Dots):
+            self._d = source
+        elif isinstance(source, Mapping):
+            self._d = _native.Dots.from_dict(dict(source))
+        elif isinstance(source, str) and _looks_like_toml(source):
+            self._d = _native.Dots.from_toml(source)
+        elif isinstance(source, (str, os.PathLike)):
+            self._d = _native.Dots.from_file(os.fspath(source))
+        else:
+            raise TypeError(f"Dots() takes a dict, a path or TOML text, not {type(source).__name__}")
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any], name: str = "<dict>") -> "Dots":
+        """Build from a dict with the ``[dots]`` file's schema; ``name`` names it in messages."""
+        return cls(_native.Dots.from_dict(dict(d), name))
+
+    @classmethod
+    def from_toml(cls, text: str, name: str = "<string>") -> "Dots":
+        """Build from ``[dots]`` TOML text; ``name`` names it in error messages."""
+        return cls(_native.Dots.from_toml(text, name))
+
+    @classmethod
+    def from_file(cls, path: PathLike) -> "Dots":
+        """Read a ``[dots]`` TOML file (errors name it as given, like the command line)."""
+        return cls(_native.Dots.from_file(os.fspath(path)))
+
+    @classmethod
+    def preset(cls, name: str) -> "Dots":
+        """A bundled ``[dots]`` preset: ``memristive-cb`` or ``write-read``."""
+        return cls(_native.Dots.from_toml(_native.preset_toml(name), f"preset {name}"))
+
+    @property
+    def toml(self) -> str:
+        """The run file's TOML text (write it to a file to run it with ``spinpath run``)."""
+        return self._d.toml
+
+    @property
+    def source(self) -> str:
+        """Where the device came from: a file path, ``<dict>``, ``<string>`` or ``preset NAME``."""
+        return self._d.source
+
+    @property
+    def dots(self) -> list[str]:
+        """Dot names, in file order (the ``charge_<dot>_e`` columns of ``details``)."""
+        return self._d.dots
+
+    @property
+    def n_states(self) -> int:
+        """Number of many-body (Fock) states of the model."""
+        return self._d.n_states
+
+    @property
+    def state_labels(self) -> list[str]:
+        """Labels of the many-body states (the ``p_<label>`` columns of ``occupations``)."""
+        return self._d.state_labels
+
+    @property
+    def settings(self) -> Optional[dict]:
+        """The validated ``[dots_run]``: ``states``, ``solver``, ``sweep_mV`` (turning points, mV),
+        ``step_mV``, ``dwell_s``, ``gating_dot``, ``seed``, ``integration_time_s`` (s),
+        ``max_events_per_point``, ``peak_threshold`` (fraction), ``n_points`` (per state); None
+        when the file has no ``[dots_run]``."""
+        return self._d.settings
+
+    @property
+    def has_protocol(self) -> bool:
+        """Whether the file has a ``[protocol]`` table (run it with :meth:`protocol`)."""
+        return self._d.has_protocol
+
+    def sweep(
+        self,
+        *,
+        states: Optional[Sequence[str]] = None,
+        sweep_mV: Optional[ArrayLike] = None,
+        step_mV: Optional[float] = None,
+        dwell_s: Optional[float] = None,
+        solver: Optional[str] = None,
+        gating_dot: Optional[str] = None,
+        seed: Optional[int] = None,
+        integration_time_s: Optional[float] = None,
+        max_events_per_point: Optional[int] = None,
+        peak_threshold: Optional[float] = None,
+        monte_carlo: Union[Mapping[str, Any], Literal[False], None] = None,
+        threads: Optional[int] = None,
+    ) -> DotsSweep:
+        """Run the ``[dots_run]`` bias sweep, every magnetic state in parallel without the GIL.
+
+        Keyword arguments replace the file's ``[dots_run]`` keys (they are validated like the
+        file's own; a file without ``[dots_run]`` needs ``sweep_mV``, ``step_mV`` and ``dwell_s``):
+        ``states`` (``"P"``, ``"AP"``), ``sweep_mV`` (turning points, mV), ``step_mV`` (mV),
+        ``dwell_s`` (s per point), ``solver`` (``"steady"``, ``"transient"`` or
+        ``"monte-carlo"``), ``gating_dot`` (the dot whose charge labels the ON/OFF branch),
+        ``seed`` (Monte Carlo), ``integration_time_s`` (s, Monte Carlo), ``max_events_per_point``,
+        ``peak_threshold`` (fraction of the largest dI/dV), ``monte_carlo`` (a
+        ``[dots_run.monte_carlo]`` table of fixed-bias time traces, or ``False`` to drop it).
+        Returns a :class:`DotsSweep`; the numbers equal the command line's files."""
+        over: dict[str, Any] = {}
+        given = dict(
+            states=None if states is None else list(states),
+            sweep_mV=None if sweep_mV is None else _f64(sweep_mV).tolist(),
+            step_mV=step_mV, dwell_s=dwell_s,
+            solver=None if solver is None else solver.replace("_", "-"),
+            gating_dot=gating_dot, seed=seed, integration_time_s=integration_time_s,
+            max_events_per_point=max_events_per_point, peak_threshold=peak_threshold,
+        )
+        for k in _SWEEP_KEYS:
+            if given[k] is not None:
+                over[k] = given[k]
+        if monte_carlo is False:
+            over["monte_carlo"] = None
+        elif monte_carlo is not None:
+            over["monte_carlo"] = dict(monte_carlo)
+        return DotsSweep(*self._d.sweep(over or None, threads))
+
+    def protocol(
+        self, protocol: Optional[Mapping[str, Any]] = None, seed: Optional[int] = None
+    ) -> "ProtocolResult":
+        """Run the file's ``[protocol]`` on this dot model (see :func:`run_protocol`)."""
+        return run_protocol(self, protocol=protocol, seed=seed)
+
+    def __repr__(self) -> str:
+        return repr(self._d)
+
+
+def capacitance(
+    *,
+    gap_mV: Optional[float] = None,
+    radius_nm: Optional[float] = None,
+    distance_nm: float = 1.0,
+    spacing_nm: float = 3.0,
+    permittivity: float = 9.0,
+    shift_mV: Optional[float] = None,
+    separation_nm: Optional[float] = None,
+) -> dict[str, float]:
+    """Paper 2's capacitance estimates (SI Note 5), as ``spinpath capacitance --json``.
+
+    A metal sphere of radius ``radius_nm`` at ``distance_nm`` from one electrode of a junction
+    with electrode spacing ``spacing_nm`` in a barrier of relative ``permittivity``. Give exactly
+    one of ``gap_mV`` (the Coulomb gap, solve for the radius) or ``radius_nm`` (solve for the
+    gap); optionally one of ``shift_mV`` (the writing shift, solve for the centre distance to the
+    gating sphere) or ``separation_nm`` (solve for the shift). Returns ``radius_nm``,
+    ``capacitance_aF``, ``coulomb_gap_mV``, ``charging_energy_meV``, ``image_factor_half``, the
+    geometry, and with a pair ``separation_nm``, ``writing_shift_mV``, ``pair_capacitance_aF``."""
+    return _native.capacitance(
+        gap_mV, radius_nm, distance_nm, spacing_nm, permittivity, shift_mV, separation_nm
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Protocols
+
+
+@dataclass
+class ProtocolResult:
+    """A finished measurement protocol (``[protocol]`` of a run file).
+
+    ``kind``: ``iv_sweep``, ``ih_loop``, ``statistics`` or ``write_read``. ``tables``: the
+    command line's CSV files by name (``iv.csv``; ``ih.csv``; ``samples.csv``,
+    ``histogram_*.csv``, ``stats_*.csv``, ``branches_*.csv``; ``points.csv``, ``cycles.csv``,
+    ``sequences.csv``) as :class:`Columns`. Every point table has ``index``, ``set``, ``repeat``,
+    ``segment``, ``direction``, ``sample``, ``time_s`` (elapsed, s), ``temperature_K`` (NaN: the
+    device's), ``field_Oe`` (NaN outside I(H) loops), ``state``, ``bias_mV``, ``current_nA`` (the
+    instrument's reading), ``current_true_nA`` (the junction's), ``current_up_nA``,
+    ``current_down_nA``, ``clipped`` (``true``/``false``), ``branch``. ``summary``: the
+    ``summary.json`` content; ``seed``: the seed of every random stream; ``text``: the printed
+    summary; ``n_points``: points measured."""
+
+    kind: str
+    seed: int
+    n_points: int
+    tables: dict[str, Columns]
+    summary: dict
+    text: str = field(repr=False)
+    main: str = field(repr=False)
+
+    @property
+    def points(self) -> Columns:
+        """The table of every measured point (``iv.csv``, ``ih.csv``, ``samples.csv`` or
+        ``points.csv``)."""
+        return self.tables[self.main]
+
+    def table(self, name: str) -> Columns:
+        """One table by its file name (``.csv`` may be left out)."""
+        for n in (name, name + ".csv"):
+            if n in self.tables:
+                return self.tables[n]
+        raise SpinpathError(f"no table `{name}`; tables: {list(self.tables)}")
+
+
+def _merge(base: dict, over: Mapping[str, Any]) -> dict:
+    out = dict(base)
+    for k, v in over.items():
+        if isinstance(v, Mapping) and isinstance(out.get(k), dict):
+            out[k] = _merge(out[k], v)
+        else:
+            out[k] = v
+    return out
+
+
+def run_protocol(
+    source: Union[Device, Dots, Mapping[str, Any], PathLike],
+    *,
+    protocol: Optional[Mapping[str, Any]] = None,
+    seed: Optional[int] = None,
+) -> ProtocolResult:
+    """Run the ``[protocol]`` of a run file on the junction it describes, as ``spinpath run`` does:
+    a coherent chain (``[spin_engine]``/``[chain]``) or interacting dots (``[dots]``, transient
+    or Monte Carlo dynamics). Runs without the GIL (a protocol is one sequence in time, so it runs
+    on one core).
+
+    ``source``: a :class:`Device`, a :class:`Dots`, a dict with the file's schema, a TOML file path
+    or TOML text. ``protocol``: keys merged into the file's ``[protocol]`` table (nested tables
+    merged key by key; a file without one takes it whole), e.g.
+    ``{"write_read": {"cycles": 12}}``. ``seed``: replaces the protocol's seed. Returns a
+    :class:`ProtocolResult` whose tables equal the command line's files."""
+    if isinstance(source, (Device, Dots)):
+        text, name = source.toml, source.source
+    elif isinstance(source, Mapping):
+        text, name = _native.to_toml(dict(source)), "<dict>"
+    elif isinstance(source, str) and _looks_like_toml(source):
+        text, name = source, "<string>"
+    elif isinstance(source, (str, os.PathLike)):
+        name = os.fspath(source)
+        text = _native.read_text(name)
+    else:
+        raise TypeError(
+            f"run_protocol() takes a Device, Dots, dict, path or TOML text, not {type(source).__name__}"
+        )
+    if protocol:
+        try:
+            doc = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as e:
+            raise SpinpathError(f"{name}: {e}") from None
+        doc["protocol"] = _merge(doc.get("protocol", {}), protocol)
+        text, name = _native.to_toml(doc), f"{name} (with protocol settings)"
+    r = _native.run_protocol(text, name, seed)
+    return ProtocolResult(
+        kind=r["kind"],
+        seed=r["seed"],
+        n_points=r["n_points"],
+        tables={n: Columns(t) for n, t in r["tables"]},
+        summary=r["summary"],
+        text=r["text"],
+        main=r["main"],
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Presets and loading
+
+DevicePresetName = Literal["spin-engine", "iv-sweeps", "ih-loop"]
+DotsPresetName = Literal["memristive-cb", "write-read"]
+
+
 def presets() -> list[str]:
-    """Names of the bundled presets (the run files in ``examples/``)."""
+    """Names of the bundled presets (the run files in ``examples/``): ``spin-engine`` (paper 1's
+    spin engine), ``iv-sweeps`` and ``ih-loop`` (its protocols), ``memristive-cb`` (paper 2's
+    memristive Coulomb blockade, interacting dots) and ``write-read`` (its write/read protocol)."""
     return list(_native.presets())
 
 
-def preset(name: str) -> Device:
-    """A bundled preset device, e.g. ``preset("spin-engine")`` (paper 1's spin engine, 295 K,
-    P and AP, 2001 biases from -10 to +10 mV)."""
+def preset_toml(name: str) -> str:
+    """The TOML text of a bundled preset."""
+    return _native.preset_toml(name)
+
+
+@overload
+def preset(name: DevicePresetName) -> Device: ...
+@overload
+def preset(name: DotsPresetName) -> Dots: ...
+@overload
+def preset(name: str) -> Union[Device, Dots]: ...
+def preset(name: str) -> Union[Device, Dots]:
+    """A bundled preset: a :class:`Device` for a coherent-chain file (``spin-engine``: paper 1's
+    spin engine, 295 K, P and AP, 2001 biases from -10 to +10 mV), a :class:`Dots` for a
+    ``[dots]`` file (``memristive-cb``, ``write-read``). Protocol presets run with
+    ``.protocol()``."""
+    if name not in _native.presets():
+        return Device.preset(name)  # raises the "no preset" error
+    if _native.is_dots_file(_native.preset_toml(name)):
+        return Dots.preset(name)
     return Device.preset(name)
 
 
-def load(source: Union[Mapping[str, Any], PathLike]) -> Device:
-    """A device from a dict, a TOML file path or TOML text (same as ``Device(source)``)."""
-    return Device(source)
+def load(source: Union[Mapping[str, Any], PathLike]) -> Union[Device, Dots]:
+    """A device from a dict, a TOML file path or TOML text: a :class:`Dots` when it has a
+    ``[dots]`` table, else a :class:`Device`."""
+    if isinstance(source, Mapping):
+        return Dots(source) if "dots" in source else Device(source)
+    if isinstance(source, str) and _looks_like_toml(source):
+        return Dots(source) if _native.is_dots_file(source) else Device(source)
+    if isinstance(source, (str, os.PathLike)):
+        text = _native.read_text(os.fspath(source))
+        return Dots(source) if _native.is_dots_file(text) else Device(source)
+    raise TypeError(f"load() takes a dict, a path or TOML text, not {type(source).__name__}")
 
 
 def to_toml(d: Mapping[str, Any]) -> str:

@@ -29,7 +29,13 @@ def read_text(path: _Path) -> str:
     """A text file's content (errors as the command line's)."""
 
 def presets() -> list[str]:
-    """Names of the bundled presets."""
+    """Names of the bundled presets (coherent and interacting-dot run files)."""
+
+def is_dots_file(text: str) -> bool:
+    """Whether run-file text has a ``[dots]`` table (an interacting-dot device)."""
+
+def has_protocol(text: str) -> bool:
+    """Whether run-file text has a ``[protocol]`` table."""
 
 def preset_toml(name: str) -> str:
     """The run-file text of a bundled preset."""
@@ -94,6 +100,71 @@ class Device:
         threads: Optional[int] = None,
     ) -> tuple[Table, Optional[Table]]:
         """(transmission.csv columns, dos.csv columns or None)."""
+
+class Dots:
+    """A validated interacting-dot model with its ``[dots_run]`` settings (if any)."""
+
+    @staticmethod
+    def from_toml(text: str, name: str = "<string>") -> Dots:
+        """Parse ``[dots]`` run-file text; ``name`` names it in messages."""
+    @staticmethod
+    def from_file(path: _Path) -> Dots:
+        """Read a ``[dots]`` run file."""
+    @staticmethod
+    def from_dict(d: dict[str, Any], name: str = "<dict>") -> Dots:
+        """Build from a dict with the ``[dots]`` run file's schema."""
+    @property
+    def toml(self) -> str:
+        """The run file's TOML text."""
+    @property
+    def source(self) -> str:
+        """File path, ``<dict>``, ``<string>`` or ``preset NAME``."""
+    @property
+    def dots(self) -> list[str]:
+        """Dot names, in file order."""
+    @property
+    def n_states(self) -> int:
+        """Number of many-body states."""
+    @property
+    def state_labels(self) -> list[str]:
+        """Labels of the many-body states."""
+    @property
+    def settings(self) -> Optional[dict[str, Any]]:
+        """The validated ``[dots_run]`` (units in the keys), None without one."""
+    @property
+    def has_protocol(self) -> bool:
+        """Whether the file has a ``[protocol]`` table."""
+    def sweep(
+        self,
+        overrides: Optional[dict[str, Any]] = None,
+        threads: Optional[int] = None,
+    ) -> tuple[
+        Table,
+        Table,
+        Optional[Table],
+        Optional[Table],
+        Optional[Table],
+        dict[str, Any],
+        dict[str, Any],
+    ]:
+        """Bias sweep without the GIL, ``[dots_run]`` keys replaced by ``overrides`` (None removes
+        one): (iv.csv, dots.csv, occupations.csv or None, kmc_trace.csv or None, kmc_history.csv
+        or None, summary.json, settings used)."""
+
+def capacitance(
+    gap_mV: Optional[float] = None,
+    radius_nm: Optional[float] = None,
+    distance_nm: float = 1.0,
+    spacing_nm: float = 3.0,
+    permittivity: float = 9.0,
+    shift_mV: Optional[float] = None,
+    separation_nm: Optional[float] = None,
+) -> dict[str, float]:
+    """``spinpath capacitance --json``: radius (nm), capacitance (aF), Coulomb gap (mV), ..."""
+
+def run_protocol(text: str, name: str = "<string>", seed: Optional[int] = None) -> dict[str, Any]:
+    """Run the ``[protocol]`` of run-file text without the GIL: ``kind``, ``seed``, ``n_points``,
+    ``main``, ``tables`` (list of (file name, columns)), ``summary``, ``text``."""
 
 def read_trace(
     path: _Path,

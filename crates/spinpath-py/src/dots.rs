@@ -1,0 +1,413 @@
+//! Interacting-dot devices (`[dots]` run files): bias sweeps with the steady-state, transient or
+//! Monte Carlo solver, the way `spinpath run` / `spinpath dots` runs them; and the capacitance
+//! estimates of `spinpath capacitance`.
+
+use crate::{bad, detached, json_py, py_err, table_dict, toml_value};
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+use rayon::prelude::*;
+use serde_json::{json, Value};
+use spinpath::capacitance as cap;
+use spinpath::master::protocol::{self as mp, StateSweep};
+use spinpath::master::spec::{self, RunSettings, SolverKind};
+use spinpath::master::{kmc, DotModel, DotSolver, MonteCarlo, RateSet, SteadyState, Transient};
+use spinpath::table::Table;
+
+/// A validated interacting-dot model with its `[dots_run]` settings (if the file has them), as
+/// read from a `[dots]` run file (docs/dots.md).
+#[pyclass(module = "spinpath._spinpath", frozen)]
+pub struct Dots {
+    model: DotModel,
+    run: Option<RunSettings>,
+    text: String,
+    file: String,
+}
+
+/// Parse a `[dots]` run file; `file` names it in messages.
+pub(crate) fn parse(file: &str, text: &str) -> PyResult<Dots> {
+    if !spinpath::config::is_dots_file(text) {
+        return Err(bad(format!(
+            "{file}: not an interacting-dot run file (no [dots] table); a coherent-chain run file \
+             is a spinpath.Device"
+        )));
+    }
+    let (model, run) = spec::load(file, text).map_err(py_err)?;
+    Ok(Dots {
+        model,
+        run,
+        text: text.to_string(),
+        file: file.to_string(),
+    })
+}
+
+/// The tables and summary of one dots sweep, as `spinpath dots` writes them.
+struct SweepOut {
+    iv: Table,
+    details: Table,
+    occupations: Option<Table>,
+    trace: Option<Table>,
+    history: Option<Table>,
+    summary: Value,
+}
+
+/// Run the sweep of every magnetic state (in parallel: each state has its own solver, seeded
+/// alike, so the numbers equal the command line's sequential run), then the optional Monte Carlo
+/// time traces.
+fn run_dots(model: &DotModel, run: &RunSettings, file: &str) -> spinpath::Result<SweepOut> {
+    let points = mp::sweep_points(&run.sweep_mv, run.step_mv);
+    let make = || -> Box<dyn DotSolver> {
+        match run.solver {
+            SolverKind::Steady => Box::new(SteadyState::default()),
+            SolverKind::Transient => Box::new(Transient::default()),
+            SolverKind::MonteCarlo => {
+                Box::new(MonteCarlo::new(run.seed, run.integration_s, run.max_events))
+            }
+        }
+    };
+    let solver_name = make().name();
+    let sweeps = run
+        .states
+        .par_iter()
+        .map(|&magnet| {
+            let mut solver = make();
+            let results = mp::run_sweep(model, magnet, &points, run.dwell_s, solver.as_mut())?;
+            Ok(StateSweep::new(
+                model,
+                magnet,
+                points.clone(),
+                results,
+                run.gating_dot,
+            ))
+        })
+        .collect::<spinpath::Result<Vec<_>>>()?;
+    let summary = mp::summarize(
+        &sweeps,
+        run.peak_threshold,
+        solver_name,
+        run.seed,
+        run.dwell_s,
+    );
+    let mut json = serde_json::to_value(&summary)
+        .map_err(|e| spinpath::Error::invalid("summary", e.to_string()))?;
+    json["config"] = Value::String(file.to_string());
+    json["n_states"] = json!(model.n_states());
+    let (mut trace, mut history) = (None, None);
+    if let Some(mc) = &run.monte_carlo {
+        let (mut t_bias, mut t_time, mut t_cur, mut t_state) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let (mut h_bias, mut h_time, mut h_state) = (Vec::new(), Vec::new(), Vec::new());
+        let mut stats = Vec::new();
+        let mut sim = kmc::Gillespie::new(run.seed, 0);
+        sim.history_limit = mc.history_events;
+        for &v in &mc.bias_mv {
+            let rates = RateSet::build(model, v, mc.magnet);
+            let p = spinpath::master::steady::solve(&rates, &Default::default())?;
+            // Start from the most probable state (the first of equals), as the command line.
+            let mut start = 0;
+            for (s, &x) in p.iter().enumerate() {
+                if x > p[start] {
+                    start = s;
+                }
+            }
+            sim.state = start as u32;
+            let tr = sim.run(&rates, mc.duration_s, mc.integration_s, run.max_events)?;
+            let r = tr.summarize(v, mc.integration_s);
+            let me = spinpath::master::PointResult::from_probabilities(&rates, p);
+            stats.push(json!({
+                "bias_mV": v, "mean_current_nA": r.current_na, "standard_error_nA": r.current_err_na,
+                "noise_nA": r.current_noise_na, "fano": r.fano,
+                "master_equation_current_nA": me.current_na, "events": tr.events,
+            }));
+            for (k, (&t, &c)) in tr.time_s.iter().zip(&tr.current_na).enumerate() {
+                t_bias.push(v);
+                t_time.push(t);
+                t_cur.push(c);
+                t_state.push(model.state_label(tr.state[k] as usize));
+            }
+            for &(t, s) in &tr.history {
+                h_bias.push(v);
+                h_time.push(t);
+                h_state.push(model.state_label(s as usize));
+            }
+        }
+        let mut t = Table::new();
+        t.push_f64("bias_mV", t_bias)?;
+        t.push_f64("time_s", t_time)?;
+        t.push_f64("current_nA", t_cur)?;
+        t.push_str("state", t_state)?;
+        trace = Some(t);
+        if mc.history_events > 0 {
+            let mut h = Table::new();
+            h.push_f64("bias_mV", h_bias)?;
+            h.push_f64("time_s", h_time)?;
+            h.push_str("state", h_state)?;
+            history = Some(h);
+        }
+        json["monte_carlo"] = json!({"state": mc.magnet.label(), "duration_s": mc.duration_s,
+            "integration_time_s": mc.integration_s, "seed": run.seed,
+            "history_events": mc.history_events, "biases": stats});
+    }
+    Ok(SweepOut {
+        iv: mp::iv_table(&sweeps)?,
+        details: mp::detail_table(model, &sweeps)?,
+        occupations: mp::occupation_table(model, &sweeps)?,
+        trace,
+        history,
+        summary: json,
+    })
+}
+
+impl Dots {
+    /// The run settings with `[dots_run]` keys replaced by `overrides` (None removes a key), validated
+    /// by the library's parser like a file's own keys.
+    fn run_settings(&self, overrides: Option<&Bound<'_, PyDict>>) -> PyResult<RunSettings> {
+        let overrides = overrides.filter(|d| !d.is_empty());
+        let Some(over) = overrides else {
+            return self.run.clone().ok_or_else(|| {
+                bad(format!(
+                    "{}: no [dots_run] section: nothing to run (see docs/dots.md); give the sweep's \
+                     sweep_mV, step_mV and dwell_s",
+                    self.file
+                ))
+            });
+        };
+        let mut doc: toml::Table = self
+            .text
+            .parse()
+            .map_err(|e| bad(format!("{}: {e}", self.file)))?;
+        let entry = doc
+            .entry("dots_run")
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        let toml::Value::Table(run) = entry else {
+            return Err(bad(format!("{}: `dots_run` is not a table", self.file)));
+        };
+        for (k, v) in over.iter() {
+            let k: String = k
+                .extract()
+                .map_err(|_| bad("sweep settings: keys must be str"))?;
+            if v.is_none() {
+                run.remove(&k);
+            } else {
+                let val = toml_value(&v, &format!("dots_run.{k}"))?;
+                run.insert(k, val);
+            }
+        }
+        let text = toml::to_string(&doc).map_err(|e| bad(format!("{}: {e}", self.file)))?;
+        let name = format!("{} (with sweep settings)", self.file);
+        let (_, run) = spec::load(&name, &text).map_err(py_err)?;
+        run.ok_or_else(|| bad("no [dots_run] after the overrides"))
+    }
+}
+
+fn settings_dict<'py>(
+    py: Python<'py>,
+    m: &DotModel,
+    r: &RunSettings,
+) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    let states: Vec<&str> = r.states.iter().map(|s| s.label()).collect();
+    d.set_item("states", states)?;
+    d.set_item(
+        "solver",
+        match r.solver {
+            SolverKind::Steady => "steady",
+            SolverKind::Transient => "transient",
+            SolverKind::MonteCarlo => "monte-carlo",
+        },
+    )?;
+    d.set_item("sweep_mV", r.sweep_mv.clone())?;
+    d.set_item("step_mV", r.step_mv)?;
+    d.set_item("dwell_s", r.dwell_s)?;
+    d.set_item("gating_dot", r.gating_dot.map(|g| m.dots[g].name.clone()))?;
+    d.set_item("seed", r.seed)?;
+    d.set_item("integration_time_s", r.integration_s)?;
+    d.set_item("max_events_per_point", r.max_events)?;
+    d.set_item("peak_threshold", r.peak_threshold)?;
+    d.set_item("n_points", mp::sweep_points(&r.sweep_mv, r.step_mv).len())?;
+    Ok(d)
+}
+
+#[pymethods]
+impl Dots {
+    /// Parse `[dots]` run-file TOML text; `name` is the file name used in error messages.
+    #[staticmethod]
+    #[pyo3(signature = (text, name = "<string>"))]
+    fn from_toml(text: &str, name: &str) -> PyResult<Self> {
+        parse(name, text)
+    }
+
+    /// Read a `[dots]` run file; errors name it as given, like the command line.
+    #[staticmethod]
+    fn from_file(path: std::path::PathBuf) -> PyResult<Self> {
+        let text = spinpath::io::read_to_string(&path).map_err(py_err)?;
+        parse(&path.display().to_string(), &text)
+    }
+
+    /// Build from a dict with the `[dots]` run file's schema (converted to TOML text first).
+    #[staticmethod]
+    #[pyo3(signature = (d, name = "<dict>"))]
+    fn from_dict(d: &Bound<'_, PyDict>, name: &str) -> PyResult<Self> {
+        parse(name, &crate::dict_to_toml(d)?)
+    }
+
+    /// The run file's TOML text.
+    #[getter]
+    fn toml(&self) -> &str {
+        &self.text
+    }
+
+    /// The name used in messages (file path, `<dict>`, `preset NAME`).
+    #[getter]
+    fn source(&self) -> &str {
+        &self.file
+    }
+
+    /// Names of the dots, in file order.
+    #[getter]
+    fn dots(&self) -> Vec<String> {
+        self.model.dots.iter().map(|d| d.name.clone()).collect()
+    }
+
+    /// Number of many-body (Fock) states.
+    #[getter]
+    fn n_states(&self) -> usize {
+        self.model.n_states()
+    }
+
+    /// Labels of the many-body states (the `p_<label>` columns of the occupations).
+    #[getter]
+    fn state_labels(&self) -> Vec<String> {
+        (0..self.model.n_states())
+            .map(|s| self.model.state_label(s))
+            .collect()
+    }
+
+    /// The validated `[dots_run]` settings, or None when the file has none.
+    #[getter]
+    fn settings<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyDict>>> {
+        self.run
+            .as_ref()
+            .map(|r| settings_dict(py, &self.model, r))
+            .transpose()
+    }
+
+    /// Whether the file has a `[protocol]` table.
+    #[getter]
+    fn has_protocol(&self) -> bool {
+        self.text
+            .parse::<toml::Table>()
+            .is_ok_and(|t| t.contains_key("protocol"))
+    }
+
+    /// Run the bias sweep of `[dots_run]` (keys replaced by `overrides`, None removing one) for
+    /// every magnetic state, in parallel without the GIL. Returns `(iv, details, occupations,
+    /// trace, history, summary, settings)`: the `iv.csv`, `dots.csv`, `occupations.csv` (None
+    /// above 256 many-body states), `kmc_trace.csv` and `kmc_history.csv` (None without
+    /// `[dots_run.monte_carlo]` / history events) columns, the `summary.json` content and the
+    /// settings used.
+    #[pyo3(signature = (overrides = None, threads = None))]
+    fn sweep<'py>(
+        &self,
+        py: Python<'py>,
+        overrides: Option<&Bound<'py, PyDict>>,
+        threads: Option<usize>,
+    ) -> PyResult<(
+        Bound<'py, PyDict>,
+        Bound<'py, PyDict>,
+        Option<Bound<'py, PyDict>>,
+        Option<Bound<'py, PyDict>>,
+        Option<Bound<'py, PyDict>>,
+        Bound<'py, PyAny>,
+        Bound<'py, PyDict>,
+    )> {
+        let run = self.run_settings(overrides)?;
+        let model = &self.model;
+        let file = self.file.as_str();
+        let out = detached(py, threads, || run_dots(model, &run, file))?.map_err(py_err)?;
+        let opt = |t: Option<Table>| t.map(|t| table_dict(py, &t)).transpose();
+        Ok((
+            table_dict(py, &out.iv)?,
+            table_dict(py, &out.details)?,
+            opt(out.occupations)?,
+            opt(out.trace)?,
+            opt(out.history)?,
+            json_py(py, &out.summary)?,
+            settings_dict(py, &self.model, &run)?,
+        ))
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "Dots({:?}, dots={:?}, many-body states={}, [dots_run]={}, [protocol]={})",
+            self.file,
+            self.dots(),
+            self.model.n_states(),
+            if self.run.is_some() { "yes" } else { "no" },
+            if self.has_protocol() { "yes" } else { "no" },
+        )
+    }
+}
+
+/// Paper 2's capacitance estimates (SI Note 5), as `spinpath capacitance --json`: give exactly
+/// one of `gap_mV` (solve for the radius) or `radius_nm` (solve for the gap), and optionally one
+/// of `shift_mV` (solve for the separation) or `separation_nm` (solve for the shift).
+#[pyfunction]
+#[pyo3(signature = (gap_mV = None, radius_nm = None, distance_nm = 1.0, spacing_nm = 3.0,
+                    permittivity = 9.0, shift_mV = None, separation_nm = None))]
+// Python keyword arguments, one per command-line flag.
+#[allow(non_snake_case, clippy::too_many_arguments)]
+fn capacitance<'py>(
+    py: Python<'py>,
+    gap_mV: Option<f64>,
+    radius_nm: Option<f64>,
+    distance_nm: f64,
+    spacing_nm: f64,
+    permittivity: f64,
+    shift_mV: Option<f64>,
+    separation_nm: Option<f64>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let (d, l, eps) = (distance_nm, spacing_nm, permittivity);
+    let (r, gap) = match (gap_mV, radius_nm) {
+        (Some(g), None) => (cap::radius_from_gap_nm(g, d, l, eps).map_err(py_err)?, g),
+        (None, Some(r)) => (r, cap::coulomb_gap_mv(r, d, l, eps).map_err(py_err)?),
+        _ => return Err(bad(
+            "give exactly one of gap_mV (solve for the radius) or radius_nm (solve for the gap)",
+        )),
+    };
+    let c_self = cap::sphere_capacitance_af(r, d, l, eps).map_err(py_err)?;
+    let k = cap::image_factor(d, l).map_err(py_err)?;
+    let pair =
+        match (shift_mV, separation_nm) {
+            (Some(w), None) => Some((cap::separation_from_shift_nm(w, r, eps).map_err(py_err)?, w)),
+            (None, Some(s)) => Some((s, cap::writing_shift_mv(r, s, eps).map_err(py_err)?)),
+            (None, None) => None,
+            (Some(_), Some(_)) => return Err(bad(
+                "give at most one of shift_mV (solve for the separation) or separation_nm (solve \
+                 for the shift)",
+            )),
+        };
+    let mut v = json!({
+        "electrode_spacing_nm": l, "distance_nm": d, "permittivity": eps,
+        "image_factor_half": k / 2.0, "radius_nm": r, "capacitance_aF": c_self, "coulomb_gap_mV": gap,
+        "charging_energy_meV": gap,
+    });
+    if let Some((s, w)) = pair {
+        v["separation_nm"] = s.into();
+        v["writing_shift_mV"] = w.into();
+        v["pair_capacitance_aF"] = cap::pair_capacitance_af(r, s, eps).map_err(py_err)?.into();
+    }
+    json_py(py, &v)
+}
+
+/// Whether run-file text describes interacting dots (has a `[dots]` table).
+#[pyfunction]
+fn is_dots_file(text: &str) -> bool {
+    spinpath::config::is_dots_file(text)
+}
+
+pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<Dots>()?;
+    m.add_function(wrap_pyfunction!(capacitance, m)?)?;
+    m.add_function(wrap_pyfunction!(is_dots_file, m)?)?;
+    Ok(())
+}

@@ -1,0 +1,135 @@
+//! Measurement protocols (`[protocol]` in a coherent or a `[dots]` run file) run on the right
+//! junction, as `spinpath run` does: I(V) sweeps, I(H) loops, current statistics, write/read cycles.
+
+use crate::{bad, detached, json_py, message, table_dict};
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList, PyTuple};
+use spinpath::config::protocol::{parse_protocol, ProtocolKind, ProtocolSpec};
+use spinpath::config::{self};
+use spinpath::protocol::coherent::CoherentJunction;
+use spinpath::protocol::dots::{DotDynamics, DotJunction};
+use spinpath::protocol::report::{protocol_output, ProtocolOutput};
+use spinpath::protocol::{run_plan, Junction};
+
+/// The protocol of a run file and the junction it drives (the command line's dispatch).
+fn build(
+    file: &str,
+    text: &str,
+    seed: Option<u64>,
+) -> Result<(ProtocolSpec, Box<dyn Junction>), String> {
+    let lib = |e: spinpath::Error| message(&e);
+    let missing = || {
+        format!("{file}: no [protocol] table: nothing to run as a protocol (see docs/protocols.md)")
+    };
+    let (mut spec, junction): (ProtocolSpec, Box<dyn Junction>) =
+        if config::is_dots_file(text) {
+            let states = ["P".to_string(), "AP".to_string()];
+            let spec = parse_protocol(file, text, &states)
+                .map_err(lib)?
+                .ok_or_else(missing)?;
+            let (model, _) = spinpath::master::spec::load(file, text).map_err(lib)?;
+            let gating =
+                match &spec.gating_dot {
+                    Some(g) => Some(model.dots.iter().position(|d| &d.name == g).ok_or_else(
+                        || format!("{file}: key `protocol.gating_dot`: no dot named \"{g}\""),
+                    )?),
+                    None => None,
+                };
+            let dynamics = match spec.dynamics.as_deref() {
+                Some("monte_carlo") => DotDynamics::MonteCarlo,
+                _ => DotDynamics::Transient,
+            };
+            let j = DotJunction::new(model, dynamics, gating, spec.max_events).map_err(lib)?;
+            (spec, Box::new(j))
+        } else {
+            let run = config::parse_coherent_run(file, text).map_err(lib)?;
+            let spec = run.protocol.clone().ok_or_else(missing)?;
+            let j = CoherentJunction::new(run.chain.clone(), run.states.clone(), run.integration);
+            (spec, Box::new(j))
+        };
+    if let Some(s) = seed {
+        spec.seed = s;
+    }
+    Ok((spec, junction))
+}
+
+/// Execute the whole plan and build the outputs.
+fn execute(
+    file: &str,
+    text: &str,
+    seed: Option<u64>,
+) -> Result<(ProtocolSpec, ProtocolOutput, usize), String> {
+    let lib = |e: spinpath::Error| message(&e);
+    let (spec, mut junction) = build(file, text, seed)?;
+    let measured = run_plan(
+        junction.as_mut(),
+        &spec.plan,
+        &spec.instrument,
+        spec.seed,
+        0,
+        0.0,
+        &mut |_, _| Ok(()),
+    )
+    .map_err(lib)?;
+    let out = protocol_output(&spec, &spec.plan, &measured).map_err(lib)?;
+    Ok((spec, out, measured.len()))
+}
+
+/// The file of the protocol's table of all points.
+fn main_table(kind: ProtocolKind) -> &'static str {
+    match kind {
+        ProtocolKind::IvSweep => "iv.csv",
+        ProtocolKind::IhLoop => "ih.csv",
+        ProtocolKind::Statistics => "samples.csv",
+        ProtocolKind::WriteRead => "points.csv",
+    }
+}
+
+/// Run the `[protocol]` of run-file text (`name` names it in messages) without the GIL, with the
+/// seed replaced by `seed` when given. Returns a dict: `kind`, `seed`, `n_points`, `main` (the
+/// file name of the table of all points), `tables` (a list of `(file name, columns)` in the
+/// command line's order), `summary` (`summary.json`) and `text` (the printed summary).
+#[pyfunction]
+#[pyo3(signature = (text, name = "<string>", seed = None))]
+fn run_protocol<'py>(
+    py: Python<'py>,
+    text: &str,
+    name: &str,
+    seed: Option<u64>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let (spec, out, n) = detached(py, None, || execute(name, text, seed))?.map_err(bad)?;
+    let d = PyDict::new(py);
+    d.set_item("kind", spec.kind.name())?;
+    d.set_item("seed", spec.seed)?;
+    d.set_item("n_points", n)?;
+    d.set_item("main", main_table(spec.kind))?;
+    let tables = out
+        .tables
+        .iter()
+        .map(|(f, t)| {
+            let pair: [Bound<'py, PyAny>; 2] = [
+                f.into_pyobject(py)?.into_any(),
+                table_dict(py, t)?.into_any(),
+            ];
+            PyTuple::new(py, pair)
+        })
+        .collect::<PyResult<Vec<_>>>()?;
+    d.set_item("tables", PyList::new(py, tables)?)?;
+    d.set_item("summary", json_py(py, &out.summary)?)?;
+    d.set_item("text", out.text)?;
+    Ok(d)
+}
+
+/// Whether run-file text has a `[protocol]` table (TOML errors are reported by the device's own
+/// parser; here they mean "no").
+#[pyfunction]
+fn has_protocol(text: &str) -> bool {
+    text.parse::<toml::Table>()
+        .is_ok_and(|t| t.contains_key("protocol"))
+}
+
+pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(run_protocol, m)?)?;
+    m.add_function(wrap_pyfunction!(has_protocol, m)?)?;
+    Ok(())
+}
