@@ -4,8 +4,7 @@
 use anyhow::Context;
 use spinpath::master::protocol::{self, StateSweep};
 use spinpath::master::spec::{self, SolverKind};
-use spinpath::master::{kmc, DotSolver, MonteCarlo, RateSet, SteadyState, Transient};
-use spinpath::table::Table;
+use spinpath::master::{DotSolver, MonteCarlo, SteadyState, Transient};
 use std::path::{Path, PathBuf};
 
 /// Arguments of `spinpath dots`.
@@ -86,60 +85,12 @@ pub fn run_dots(
     json["config"] = serde_json::Value::String(file.clone());
     json["n_states"] = serde_json::json!(model.n_states());
     if let Some(mc) = &run.monte_carlo {
-        let mut t_bias = Vec::new();
-        let mut t_time = Vec::new();
-        let mut t_cur = Vec::new();
-        let mut t_state = Vec::new();
-        let (mut h_bias, mut h_time, mut h_state) = (Vec::new(), Vec::new(), Vec::new());
-        let mut stats = Vec::new();
-        let mut sim = kmc::Gillespie::new(run.seed, 0);
-        sim.history_limit = mc.history_events;
-        for &v in &mc.bias_mv {
-            let rates = RateSet::build(&model, v, mc.magnet);
-            let p = spinpath::master::steady::solve(&rates, &Default::default())?;
-            let mut start = 0;
-            for (s, &x) in p.iter().enumerate() {
-                if x > p[start] {
-                    start = s;
-                }
-            }
-            sim.state = start as u32;
-            let trace = sim.run(&rates, mc.duration_s, mc.integration_s, run.max_events)?;
-            let r = trace.summarize(v, mc.integration_s);
-            let me = spinpath::master::PointResult::from_probabilities(&rates, p);
-            stats.push(serde_json::json!({
-                "bias_mV": v, "mean_current_nA": r.current_na, "standard_error_nA": r.current_err_na,
-                "noise_nA": r.current_noise_na, "fano": r.fano, "master_equation_current_nA": me.current_na,
-                "events": trace.events,
-            }));
-            for (k, (&t, &c)) in trace.time_s.iter().zip(&trace.current_na).enumerate() {
-                t_bias.push(v);
-                t_time.push(t);
-                t_cur.push(c);
-                t_state.push(model.state_label(trace.state[k] as usize));
-            }
-            for &(t, s) in &trace.history {
-                h_bias.push(v);
-                h_time.push(t);
-                h_state.push(model.state_label(s as usize));
-            }
-        }
-        let mut t = Table::new();
-        t.push_f64("bias_mV", t_bias)?;
-        t.push_f64("time_s", t_time)?;
-        t.push_f64("current_nA", t_cur)?;
-        t.push_str("state", t_state)?;
-        t.write_csv(&out.join("kmc_trace.csv"))?;
-        if mc.history_events > 0 {
-            let mut h = Table::new();
-            h.push_f64("bias_mV", h_bias)?;
-            h.push_f64("time_s", h_time)?;
-            h.push_str("state", h_state)?;
+        let series = protocol::monte_carlo_series(&model, run.seed, run.max_events, mc)?;
+        series.trace.write_csv(&out.join("kmc_trace.csv"))?;
+        if let Some(h) = &series.history {
             h.write_csv(&out.join("kmc_history.csv"))?;
         }
-        json["monte_carlo"] = serde_json::json!({"state": mc.magnet.label(), "duration_s": mc.duration_s,
-            "integration_time_s": mc.integration_s, "seed": run.seed, "history_events": mc.history_events,
-            "biases": stats});
+        json["monte_carlo"] = series.summary;
     }
     spinpath::io::write_atomic(
         &out.join("summary.json"),

@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use spinpath::capacitance as cap;
 use spinpath::master::protocol::{self as mp, StateSweep};
 use spinpath::master::spec::{self, RunSettings, SolverKind};
-use spinpath::master::{kmc, DotModel, DotSolver, MonteCarlo, RateSet, SteadyState, Transient};
+use spinpath::master::{DotModel, DotSolver, MonteCarlo, SteadyState, Transient};
 use spinpath::table::Table;
 
 /// A validated interacting-dot model with its `[dots_run]` settings (if the file has them), as
@@ -93,59 +93,10 @@ fn run_dots(model: &DotModel, run: &RunSettings, file: &str) -> spinpath::Result
     json["n_states"] = json!(model.n_states());
     let (mut trace, mut history) = (None, None);
     if let Some(mc) = &run.monte_carlo {
-        let (mut t_bias, mut t_time, mut t_cur, mut t_state) =
-            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        let (mut h_bias, mut h_time, mut h_state) = (Vec::new(), Vec::new(), Vec::new());
-        let mut stats = Vec::new();
-        let mut sim = kmc::Gillespie::new(run.seed, 0);
-        sim.history_limit = mc.history_events;
-        for &v in &mc.bias_mv {
-            let rates = RateSet::build(model, v, mc.magnet);
-            let p = spinpath::master::steady::solve(&rates, &Default::default())?;
-            // Start from the most probable state (the first of equals), as the command line.
-            let mut start = 0;
-            for (s, &x) in p.iter().enumerate() {
-                if x > p[start] {
-                    start = s;
-                }
-            }
-            sim.state = start as u32;
-            let tr = sim.run(&rates, mc.duration_s, mc.integration_s, run.max_events)?;
-            let r = tr.summarize(v, mc.integration_s);
-            let me = spinpath::master::PointResult::from_probabilities(&rates, p);
-            stats.push(json!({
-                "bias_mV": v, "mean_current_nA": r.current_na, "standard_error_nA": r.current_err_na,
-                "noise_nA": r.current_noise_na, "fano": r.fano,
-                "master_equation_current_nA": me.current_na, "events": tr.events,
-            }));
-            for (k, (&t, &c)) in tr.time_s.iter().zip(&tr.current_na).enumerate() {
-                t_bias.push(v);
-                t_time.push(t);
-                t_cur.push(c);
-                t_state.push(model.state_label(tr.state[k] as usize));
-            }
-            for &(t, s) in &tr.history {
-                h_bias.push(v);
-                h_time.push(t);
-                h_state.push(model.state_label(s as usize));
-            }
-        }
-        let mut t = Table::new();
-        t.push_f64("bias_mV", t_bias)?;
-        t.push_f64("time_s", t_time)?;
-        t.push_f64("current_nA", t_cur)?;
-        t.push_str("state", t_state)?;
-        trace = Some(t);
-        if mc.history_events > 0 {
-            let mut h = Table::new();
-            h.push_f64("bias_mV", h_bias)?;
-            h.push_f64("time_s", h_time)?;
-            h.push_str("state", h_state)?;
-            history = Some(h);
-        }
-        json["monte_carlo"] = json!({"state": mc.magnet.label(), "duration_s": mc.duration_s,
-            "integration_time_s": mc.integration_s, "seed": run.seed,
-            "history_events": mc.history_events, "biases": stats});
+        let series = mp::monte_carlo_series(model, run.seed, run.max_events, mc)?;
+        trace = Some(series.trace);
+        history = series.history;
+        json["monte_carlo"] = series.summary;
     }
     Ok(SweepOut {
         iv: mp::iv_table(&sweeps)?,
