@@ -18,7 +18,7 @@ IV_COLUMNS = [
     "state", "bias_mV", "current_nA", "current_up_nA", "current_down_nA", "power_nW",
     "spin_current_left_nA", "spin_current_right_nA", "energy_current_left_nW",
     "energy_current_right_nW", "heat_current_left_nW", "heat_current_right_nW",
-    "spin_free_energy_nW", "dissipation_nW", "efficiency", "integration_error_nA",
+    "spin_free_energy_nW", "dissipation_nW", "efficiency", "integration_error_nA", "didv_nA_per_mV",
 ]
 
 

@@ -113,13 +113,17 @@ pub fn default_lever_arms(n_sites: usize) -> Vec<f64> {
         .collect()
 }
 
+/// Largest magnitude accepted for an energy, splitting, hopping or lever arm (meV): far beyond any
+/// physical value, small enough that products in the Green's functions stay finite.
+pub const MAX_MAGNITUDE: f64 = 1e6;
+
 fn finite(what: &str, x: f64) -> Result<()> {
-    if x.is_finite() {
+    if x.is_finite() && x.abs() <= MAX_MAGNITUDE {
         Ok(())
     } else {
         Err(Error::invalid(
             "device",
-            format!("{what} must be a finite number, got {x}"),
+            format!("{what} must be a finite number with |x| <= 1e6, got {x}"),
         ))
     }
 }

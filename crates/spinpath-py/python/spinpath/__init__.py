@@ -173,7 +173,7 @@ class Sweep(_ByState):
     ``power_nW`` (output power -I*V), ``spin_current_left_nA``, ``spin_current_right_nA``,
     ``energy_current_left_nW``, ``energy_current_right_nW``, ``heat_current_left_nW``,
     ``heat_current_right_nW``, ``spin_free_energy_nW``, ``dissipation_nW``, ``efficiency``
-    (fraction, NaN when not a generator), ``integration_error_nA``.
+    (fraction, NaN when not a generator), ``integration_error_nA``, ``didv_nA_per_mV`` (differential conductance, nA/mV).
     """
 
     def __init__(self, iv: Mapping[str, Any], tmr_table: Optional[Mapping[str, Any]], summary: dict):

@@ -247,12 +247,13 @@ impl Ctx<'_> {
     }
 
     pub(crate) fn finite(&self, v: &Spanned<f64>, key: &str, unit: &str) -> Result<f64> {
+        // Bounded well beyond any physical value so that squares and sums stay finite.
         self.range(
             v,
             key,
-            f64::MIN,
-            f64::MAX,
-            &format!("any finite number ({unit})"),
+            -crate::model::MAX_MAGNITUDE,
+            crate::model::MAX_MAGNITUDE,
+            &format!("a number with |x| <= 1e6 ({unit})"),
         )
     }
 
