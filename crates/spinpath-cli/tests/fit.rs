@@ -201,3 +201,115 @@ file = "P.csv"
         String::from_utf8_lossy(&rerun.stderr)
     );
 }
+
+const CHAIN: &str = r#"
+[chain]
+temperature_K = 30.0
+hoppings_meV = [0.8]
+
+[[chain.sites]]
+name = "A"
+energy_meV = 2.0
+
+[[chain.sites]]
+name = "B"
+energy_meV = -1.0
+splitting_meV = 0.5
+axis = "right"
+
+[chain.leads.left]
+width_meV = 1.5
+polarization = 0.4
+
+[chain.leads.right]
+width_meV = 1.0
+polarization = 0.4
+
+[[states]]
+name = "P"
+angle_deg = 0.0
+
+[[states]]
+name = "perp"
+angle_deg = 90.0
+energies_meV = { A = 2.5 }
+
+[run.bias]
+from_mV = -20.0
+to_mV = 20.0
+points = 81
+"#;
+
+#[test]
+fn general_chain_fit_recovers_site_lead_and_per_state_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("chain.toml"), CHAIN).unwrap();
+    assert!(spinpath(&["run", "chain.toml", "-o", "sim"], d)
+        .status
+        .success());
+    let iv = std::fs::read_to_string(d.join("sim/iv.csv")).unwrap();
+    for state in ["P", "perp"] {
+        let mut out = String::from("bias_mV,current_nA\n");
+        for line in iv
+            .lines()
+            .skip(1)
+            .filter(|l| l.starts_with(&format!("{state},")))
+        {
+            let f: Vec<&str> = line.split(',').collect();
+            out += &format!("{},{}\n", f[1], f[2]);
+        }
+        std::fs::write(d.join(format!("{state}.csv")), out).unwrap();
+    }
+    let fit = r#"
+model = "chain.toml"
+[[data]]
+state = "P"
+file = "P.csv"
+[[data]]
+state = "perp"
+file = "perp.csv"
+[parameters]
+"B.energy_meV" = { value = 0.0, min = -5.0, max = 5.0 }
+"left.width_meV" = { value = 1.0, min = 0.1, max = 5.0 }
+"perp.A.energy_meV" = { value = 2.0, min = -5.0, max = 5.0 }
+"#;
+    std::fs::write(d.join("fit.toml"), fit).unwrap();
+    let out = spinpath(&["fit", "fit.toml"], d);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let params = std::fs::read_to_string(d.join("out/fit/parameters.csv")).unwrap();
+    let value = |name: &str| -> f64 {
+        let line = params
+            .lines()
+            .find(|l| l.starts_with(&format!("{name},")))
+            .unwrap();
+        line.split(',').nth(2).unwrap().parse().unwrap()
+    };
+    assert!((value("B.energy_meV") + 1.0).abs() < 1e-4, "{params}");
+    assert!((value("left.width_meV") - 1.5).abs() < 1e-4, "{params}");
+    assert!((value("perp.A.energy_meV") - 2.5).abs() < 1e-4, "{params}");
+    let rerun = spinpath(&["run", "out/fit/best-fit.toml", "-o", "rerun"], d);
+    assert!(
+        rerun.status.success(),
+        "{}",
+        String::from_utf8_lossy(&rerun.stderr)
+    );
+    let a = std::fs::read_to_string(d.join("rerun/iv.csv")).unwrap();
+    let b = std::fs::read_to_string(d.join("sim/iv.csv")).unwrap();
+    let cur = |t: &str| -> Vec<f64> {
+        t.lines()
+            .skip(1)
+            .map(|l| l.split(',').nth(2).unwrap().parse().unwrap())
+            .collect()
+    };
+    for (x, y) in cur(&a).iter().zip(cur(&b)) {
+        assert!(
+            (x - y).abs() < 1e-5 * (1.0 + y.abs()),
+            "the best-fit model reproduces the data"
+        );
+    }
+}

@@ -4,6 +4,7 @@
 use super::{count, parse_coherent_run, parse_error, CoherentRun, Ctx, SpinEngineSpec};
 use crate::analysis::read::{AxisSpec, ColumnSel, Unit};
 use crate::error::{Error, Result};
+use crate::fit::chain::ChainSpec;
 use crate::fit::expr::Expr;
 use crate::fit::params::{Param, Parameters};
 use crate::fit::FitOptions;
@@ -103,6 +104,8 @@ pub enum FitEngine {
     },
     /// Interacting dots (a run file with `[dots]`), fitted with the steady-state master equation.
     Dots(Box<DotModel>),
+    /// A general coherent chain (a run file with `[chain]`).
+    Chain(Box<ChainSpec>),
 }
 
 impl FitEngine {
@@ -111,6 +114,15 @@ impl FitEngine {
         match self {
             FitEngine::SpinEngine { spec, .. } => spec.get(name),
             FitEngine::Dots(m) => crate::fit::dots::get(m, name),
+            FitEngine::Chain(c) => c.get(name),
+        }
+    }
+
+    /// The magnetic states a dataset may name.
+    pub fn states(&self) -> Vec<String> {
+        match self {
+            FitEngine::Chain(c) => c.states.iter().map(|s| s.name.clone()).collect(),
+            _ => vec!["P".into(), "AP".into()],
         }
     }
 
@@ -121,6 +133,7 @@ impl FitEngine {
                 SpinEngineSpec::KEYS.iter().map(|k| k.to_string()).collect()
             }
             FitEngine::Dots(m) => crate::fit::dots::parameter_names(m),
+            FitEngine::Chain(c) => c.names(),
         }
     }
 }
@@ -175,17 +188,20 @@ pub fn parse_fit(path: &Path, text: &str) -> Result<FitSpec> {
         (FitEngine::Dots(Box::new(m)), Integration::default())
     } else {
         let run = parse_coherent_run(&model_name, &model_text)?;
-        let Some(spec) = run.spin_engine else {
-            return cx.err(raw.model.span(), "model", "fits need a model written with [spin_engine] or [dots] (general [chain] fits are not available yet)");
-        };
         let integration = run.integration;
-        (
-            FitEngine::SpinEngine {
-                run: Box::new(run),
-                spec,
-            },
-            integration,
-        )
+        match run.spin_engine {
+            Some(spec) => (
+                FitEngine::SpinEngine {
+                    run: Box::new(run),
+                    spec,
+                },
+                integration,
+            ),
+            None => (
+                FitEngine::Chain(Box::new(ChainSpec::new(&run.chain, &run.states))),
+                integration,
+            ),
+        }
     };
 
     let o = raw.fit.as_ref();
@@ -230,11 +246,12 @@ pub fn parse_fit(path: &Path, text: &str) -> Result<FitSpec> {
     for (i, r) in raw.data.get_ref().iter().enumerate() {
         let key = |k: &str| format!("data[{i}].{k}");
         let state = r.state.get_ref().clone();
-        if state != "P" && state != "AP" {
+        let allowed = engine.states();
+        if !allowed.contains(&state) {
             return cx.err(
                 r.state.span(),
                 &key("state"),
-                format!("state \"{state}\" is not a spin-engine state; allowed: \"P\", \"AP\""),
+                format!("state \"{state}\" is not one of the model's states; allowed: {allowed:?}"),
             );
         }
         let column = |c: &Option<Spanned<RawColumn>>, k: &str| -> Result<Option<ColumnSel>> {

@@ -7,6 +7,7 @@
 //! algorithm). Models are seen only through [`FitModel`]: parameter values in, predicted curves
 //! out. The Jacobian is computed by finite differences, one column per free parameter, in parallel.
 
+pub mod chain;
 pub mod dots;
 pub mod expr;
 pub mod models;

@@ -1,6 +1,7 @@
 //! Running a fit file end to end: load the data with the analysis readers, fit the spin-engine
 //! model, and build the result tables, the figure and the best-fit run file.
 
+use super::chain::ChainModel;
 use super::dots::DotsModel;
 use super::models::SpinEngineModel;
 use super::{fit, Dataset, FitResult};
@@ -56,6 +57,10 @@ pub fn run_fit(
         }
         FitEngine::Dots(m) => {
             let model = DotsModel::new((**m).clone(), &spec.params, &states)?;
+            fit(&model, &spec.params, data, &spec.options, progress)
+        }
+        FitEngine::Chain(c) => {
+            let model = ChainModel::new((**c).clone(), &spec.params, &states, spec.integration)?;
             fit(&model, &spec.params, data, &spec.options, progress)
         }
     }
@@ -180,6 +185,17 @@ pub fn best_fit_config(spec: &FitSpec, r: &FitResult) -> Result<String> {
             doc.insert("spin_engine".into(), toml::Value::Table(se.to_toml()));
             doc
         }
+        FitEngine::Chain(c) => {
+            let mut c = (**c).clone();
+            for (name, v) in r.names.iter().zip(&r.values) {
+                c.set(name, *v);
+            }
+            let mut doc: toml::Table = spec.model_text.parse().map_err(|e| {
+                Error::invalid("model file", format!("{}: {e}", spec.model_path.display()))
+            })?;
+            c.write_into(&mut doc);
+            doc
+        }
         FitEngine::Dots(m) => {
             let values: Vec<(String, f64)> = r
                 .names
@@ -192,7 +208,7 @@ pub fn best_fit_config(spec: &FitSpec, r: &FitResult) -> Result<String> {
             doc
         }
     };
-    if matches!(spec.engine, FitEngine::SpinEngine { .. }) {
+    if !matches!(spec.engine, FitEngine::Dots(_)) {
         doc.remove("output");
         let title = doc
             .get("title")
