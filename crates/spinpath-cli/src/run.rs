@@ -137,7 +137,8 @@ fn run_coherent(run: &CoherentRun, source: &str, out: &Path) -> anyhow::Result<(
     let elapsed = started.elapsed();
 
     write_atomic(&out.join("config.toml"), source.as_bytes())?;
-    report::iv_table(&sweeps)?.write_csv(&out.join("iv.csv"))?;
+    let names: Vec<String> = run.chain.sites().iter().map(|s| s.name.clone()).collect();
+    report::iv_table(&sweeps, &names)?.write_csv(&out.join("iv.csv"))?;
     let p = sweeps.iter().find(|s| s.state == "P");
     let ap = sweeps.iter().find(|s| s.state == "AP");
     if let (Some(p), Some(ap)) = (p, ap) {

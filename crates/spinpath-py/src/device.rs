@@ -282,7 +282,8 @@ impl Device {
         }
         let sweeps: Vec<StateSweep> =
             detached(py, threads, || run_states(&run, &|| {}))?.map_err(py_err)?;
-        let iv = report::iv_table(&sweeps).map_err(py_err)?;
+        let names: Vec<String> = run.chain.sites().iter().map(|s| s.name.clone()).collect();
+        let iv = report::iv_table(&sweeps, &names).map_err(py_err)?;
         let p = sweeps.iter().find(|s| s.state == "P");
         let ap = sweeps.iter().find(|s| s.state == "AP");
         let tmr = match (p, ap) {

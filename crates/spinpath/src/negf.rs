@@ -54,6 +54,39 @@ impl Default for Integration {
     }
 }
 
+/// An exchange coupling between sites: site `site` feels the spin-splitting vector
+/// J·m_from, with m_from = Tr(ρσ) the spin polarisation of site `from` (J in meV).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ExchangeLink {
+    /// The site that feels the field.
+    pub site: usize,
+    /// The site whose spin polarisation sets it.
+    pub from: usize,
+    /// J, meV per unit spin polarisation.
+    pub coupling_mev: f64,
+}
+
+/// Settings of the self-consistent exchange loop.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SelfConsistency {
+    /// Stop when no field changes by more than this, meV.
+    pub tolerance_mev: f64,
+    /// Give up after this many iterations (an error names it).
+    pub max_iterations: usize,
+    /// Linear mixing of the new fields into the old, in (0, 1].
+    pub mixing: f64,
+}
+
+impl Default for SelfConsistency {
+    fn default() -> Self {
+        SelfConsistency {
+            tolerance_mev: 1e-6,
+            max_iterations: 200,
+            mixing: 0.5,
+        }
+    }
+}
+
 /// Everything the coherent engine reports at one bias point.
 ///
 /// Currents are charge currents in nA with the project's sign convention; energies in meV; powers
@@ -76,6 +109,11 @@ pub struct BiasPoint {
     pub evaluations: usize,
     /// Whether the integration met its tolerance.
     pub converged: bool,
+    /// Self-consistent exchange fields (splitting vectors, meV) of every site; empty without
+    /// exchange links.
+    pub exchange_fields_mev: Vec<[f64; 3]>,
+    /// Self-consistency iterations used (0 without exchange links).
+    pub iterations: usize,
 }
 
 impl BiasPoint {
@@ -575,6 +613,18 @@ impl ChainSolver {
         let hi = mu.iter().copied().fold(f64::NEG_INFINITY, f64::max) + opts.window_kt * kt;
         let mut pts = vec![lo, hi];
         pts.extend(mu.iter().copied());
+        // The Fermi steps get their own panels (μ ± {3, 12, 30} k_BT): when k_BT is much smaller
+        // than a panel, no Gauss–Kronrod node would see the step's tail and the error estimate would
+        // miss it (a k_BT·ln 2 error).
+        for (i, m) in mu.iter().enumerate() {
+            let kti = kt_mev(self.temperature[i / 2]);
+            if kti > 0.0 {
+                for k in [3.0, 12.0, 30.0] {
+                    pts.push(m - k * kti);
+                    pts.push(m + k * kti);
+                }
+            }
+        }
         for (c, w) in self.resonances(bias_mv) {
             let w = w.max(1e-9);
             for k in [0.0, -3.0, 3.0, -20.0, 20.0] {
@@ -629,6 +679,8 @@ impl ChainSolver {
             error_na: res.error * E_OVER_H_NA_PER_MEV,
             evaluations: res.evaluations,
             converged: res.converged,
+            exchange_fields_mev: Vec::new(),
+            iterations: 0,
         }
     }
 
@@ -712,6 +764,157 @@ impl ChainSolver {
             tol,
         );
         res.value.iter().map(|v| v * E_OVER_H_NA_PER_MEV).collect()
+    }
+
+    /// Occupation and spin polarisation of every site at bias V: `[n, m_x, m_y, m_z]` with
+    /// n = Tr ρ and m = Tr(ρσ), ρ = ∫ dE/(2π) G^<(E)/i the site's non-equilibrium density matrix.
+    /// The energy integral runs from −∞ (a t ↦ E = lo − (1 − t)/t map below the Fermi window,
+    /// where every Fermi function is 1) to the window's top.
+    pub fn site_densities(&self, bias_mv: f64, opts: &Integration) -> Vec<[f64; 4]> {
+        let n = self.n;
+        let mu = self.chemical_potentials(bias_mv);
+        let kt = [kt_mev(self.temperature[0]), kt_mev(self.temperature[1])];
+        let kts = [kt[0], kt[0], kt[1], kt[1]];
+        let hv = self.site_hamiltonians(bias_mv);
+        let mut w = self.work();
+        let bps = self.breakpoints(bias_mv, &mu, opts);
+        let (lo, hi) = (bps[0], bps[bps.len() - 1]);
+        let tol = Tolerance {
+            rel: opts.rel_tol,
+            abs: 1e-12,
+            max_intervals: opts.max_intervals,
+        };
+        let mut col = [vec![M2::zeros(); n], vec![M2::zeros(); n]];
+        let mut density = |e: f64, out: &mut [f64], weight: f64| {
+            self.sweep(e, &hv, &mut w);
+            let (a, b) = (self.site_l, self.site_r);
+            let gaa = self.g_diag(a, &w);
+            let gbb = self.g_diag(b, &w);
+            for j in 0..n {
+                col[0][j] = self.g_block(j, a, &gaa, &w);
+                col[1][j] = self.g_block(j, b, &gbb, &w);
+            }
+            let f: [f64; 4] = std::array::from_fn(|i| {
+                if e <= lo {
+                    1.0
+                } else {
+                    fermi(e, mu[i], kts[i])
+                }
+            });
+            out.iter_mut().for_each(|o| *o = 0.0);
+            for j in 0..n {
+                for i in 0..4 {
+                    let c = f[i] * self.w[i] * weight / (2.0 * std::f64::consts::PI);
+                    if c == 0.0 {
+                        continue;
+                    }
+                    let v = col[i / 2][j] * self.u[i];
+                    let (v0, v1) = (v[0], v[1]);
+                    let cross = v0.conj() * v1;
+                    out[4 * j] += c * (v0.norm_sqr() + v1.norm_sqr());
+                    out[4 * j + 1] += c * 2.0 * cross.re;
+                    out[4 * j + 2] += c * 2.0 * cross.im;
+                    out[4 * j + 3] += c * (v0.norm_sqr() - v1.norm_sqr());
+                }
+            }
+        };
+        let window = integrate(|e, out| density(e, out, 1.0), 4 * n, 4 * n, &bps, tol);
+        // Below the window: E = lo − (1 − t)/t, dE = dt/t²; resonances below lo become breakpoints.
+        let mut tb = vec![0.0, 1.0];
+        for (c, hw) in self.resonances(bias_mv) {
+            for k in [0.0, -3.0, 3.0] {
+                let e = c + k * hw.max(1e-9);
+                if e < lo {
+                    tb.push(1.0 / (1.0 + lo - e));
+                }
+            }
+        }
+        tb.sort_by(f64::total_cmp);
+        tb.dedup();
+        let tail = integrate(
+            |t, out| {
+                let e = lo - (1.0 - t) / t;
+                density(e, out, 1.0 / (t * t));
+            },
+            4 * n,
+            4 * n,
+            &tb,
+            tol,
+        );
+        let _ = hi;
+        (0..n)
+            .map(|j| std::array::from_fn(|c| window.value[4 * j + c] + tail.value[4 * j + c]))
+            .collect()
+    }
+
+    /// The same solver with extra spin-splitting vectors (meV) added to the sites (e.g. exchange
+    /// fields): H_j += (b_j·σ)/2. The collinear fast path survives fields along ±z only.
+    pub fn with_fields(&self, fields: &[[f64; 3]]) -> ChainSolver {
+        let mut s = self.clone();
+        for (h, b) in s.h0.iter_mut().zip(fields) {
+            let norm = (b[0] * b[0] + b[1] * b[1] + b[2] * b[2]).sqrt();
+            if norm > 0.0 {
+                *h += n_sigma([b[0] / norm, b[1] / norm, b[2] / norm])
+                    * Complex64::new(0.5 * norm, 0.0);
+            }
+        }
+        if fields.iter().any(|b| b[0] != 0.0 || b[1] != 0.0) {
+            s.collinear = None;
+        }
+        s
+    }
+
+    /// A bias point with the sites' exchange fields found self-consistently: site `link.site`
+    /// feels the splitting vector J·m of site `link.from`, m its non-equilibrium spin polarisation
+    /// (see [`ChainSolver::site_densities`]). Linear mixing until the fields change by less than
+    /// `sc.tolerance_mev`.
+    pub fn bias_point_self_consistent(
+        &self,
+        bias_mv: f64,
+        opts: &Integration,
+        links: &[ExchangeLink],
+        sc: &SelfConsistency,
+    ) -> Result<BiasPoint> {
+        let mut fields = vec![[0.0; 3]; self.n];
+        for it in 1..=sc.max_iterations {
+            let solver = self.with_fields(&fields);
+            let d = solver.site_densities(bias_mv, opts);
+            let mut target = vec![[0.0; 3]; self.n];
+            for l in links {
+                for c in 0..3 {
+                    target[l.site][c] += l.coupling_mev * d[l.from][c + 1];
+                }
+            }
+            let mut change: f64 = 0.0;
+            for (f, t) in fields.iter_mut().zip(&target) {
+                for c in 0..3 {
+                    let new = (1.0 - sc.mixing) * f[c] + sc.mixing * t[c];
+                    change = change
+                        .max((new - f[c]).abs())
+                        .max((t[c] - f[c]).abs() * sc.mixing);
+                    f[c] = new;
+                }
+            }
+            if !change.is_finite() {
+                return Err(Error::Numerical {
+                    context: format!("self-consistent exchange at {bias_mv} mV"),
+                    message: "the fields diverged".into(),
+                });
+            }
+            if change < sc.tolerance_mev {
+                let mut p = self.with_fields(&fields).bias_point(bias_mv, opts);
+                p.exchange_fields_mev = fields;
+                p.iterations = it;
+                return Ok(p);
+            }
+        }
+        Err(Error::Numerical {
+            context: format!("self-consistent exchange at {bias_mv} mV"),
+            message: format!(
+                "not converged to {} meV in {} iterations (lower the mixing or the couplings)",
+                sc.tolerance_mev, sc.max_iterations
+            ),
+        })
     }
 
     /// The coupling matrices Γ_L and Γ_R (2×2, meV) as (re, im) pairs, for diagnostics.

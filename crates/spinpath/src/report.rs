@@ -4,7 +4,7 @@
 
 use crate::config::CoherentRun;
 use crate::error::Result;
-use crate::negf::ChainSolver;
+use crate::negf::{BiasPoint, ChainSolver};
 use crate::plot::{Figure, Panel, Series};
 use crate::sweep::StateSweep;
 use crate::table::Table;
@@ -237,7 +237,7 @@ pub fn summarize(run: &CoherentRun, sweeps: &[StateSweep]) -> Summary {
 }
 
 /// `iv.csv`: one row per (state, bias).
-pub fn iv_table(sweeps: &[StateSweep]) -> Result<Table> {
+pub fn iv_table(sweeps: &[StateSweep], site_names: &[String]) -> Result<Table> {
     let rows = sweeps
         .iter()
         .flat_map(|s| s.points.iter().map(move |p| (s.state.as_str(), p)));
@@ -305,6 +305,37 @@ pub fn iv_table(sweeps: &[StateSweep]) -> Result<Table> {
         t.push_f64(n, v)?;
     }
     t.push_f64("didv_nA_per_mV", didv)?;
+    // Self-consistent exchange: the induced splitting |b| of every site that has one, and the
+    // iterations used (columns only when the run has exchange links).
+    let all: Vec<&BiasPoint> = sweeps.iter().flat_map(|s| s.points.iter()).collect();
+    if all.iter().any(|p| !p.exchange_fields_mev.is_empty()) {
+        let n_sites = all
+            .iter()
+            .map(|p| p.exchange_fields_mev.len())
+            .max()
+            .unwrap_or(0);
+        for j in 0..n_sites {
+            let col: Vec<f64> = all
+                .iter()
+                .map(|p| {
+                    p.exchange_fields_mev.get(j).map_or(f64::NAN, |b| {
+                        (b[0] * b[0] + b[1] * b[1] + b[2] * b[2]).sqrt()
+                    })
+                })
+                .collect();
+            if col.iter().any(|x| *x > 0.0) {
+                let name = site_names
+                    .get(j)
+                    .cloned()
+                    .unwrap_or_else(|| format!("site{j}"));
+                t.push_f64(format!("exchange_splitting_{name}_meV"), col)?;
+            }
+        }
+        t.push_f64(
+            "sc_iterations",
+            all.iter().map(|p| p.iterations as f64).collect(),
+        )?;
+    }
     Ok(t)
 }
 

@@ -2,7 +2,7 @@
 
 use crate::config::CoherentRun;
 use crate::error::Result;
-use crate::negf::{BiasPoint, ChainSolver, Integration};
+use crate::negf::{BiasPoint, ChainSolver, ExchangeLink, Integration, SelfConsistency};
 use rayon::prelude::*;
 
 /// The I(V) of one magnetic state.
@@ -45,6 +45,29 @@ pub fn sweep_bias(
         .collect()
 }
 
+/// Like [`sweep_bias`], with the sites' exchange fields found self-consistently at every bias
+/// (see [`ChainSolver::bias_point_self_consistent`]); without links it is [`sweep_bias`].
+pub fn sweep_bias_self_consistent(
+    solver: &ChainSolver,
+    bias_mv: &[f64],
+    opts: &Integration,
+    links: &[ExchangeLink],
+    sc: &SelfConsistency,
+    tick: &(dyn Fn() + Sync),
+) -> Result<Vec<BiasPoint>> {
+    if links.is_empty() {
+        return Ok(sweep_bias(solver, bias_mv, opts, tick));
+    }
+    bias_mv
+        .par_iter()
+        .map(|&v| {
+            let p = solver.bias_point_self_consistent(v, opts, links, sc);
+            tick();
+            p
+        })
+        .collect()
+}
+
 /// Run every state of a validated run over its bias grid.
 pub fn run_states(run: &CoherentRun, tick: &(dyn Fn() + Sync)) -> Result<Vec<StateSweep>> {
     run.states
@@ -54,7 +77,14 @@ pub fn run_states(run: &CoherentRun, tick: &(dyn Fn() + Sync)) -> Result<Vec<Sta
             Ok(StateSweep {
                 state: state.name.clone(),
                 angle_deg: state.angle_deg,
-                points: sweep_bias(&solver, &run.bias_mv, &run.integration, tick),
+                points: sweep_bias_self_consistent(
+                    &solver,
+                    &run.bias_mv,
+                    &run.integration,
+                    &run.exchange,
+                    &run.self_consistency,
+                    tick,
+                )?,
             })
         })
         .collect()

@@ -164,3 +164,49 @@ fn spin_engine_preset_parses_to_the_papers_chain() {
     assert_eq!(r.states[1].energy_overrides, vec![(1, 1.225), (2, 0.475)]);
     assert_eq!(r.bias_mv.len(), 2001);
 }
+
+#[test]
+fn exchange_links_are_parsed_and_checked() {
+    let with = GOOD.replace(
+        "axis = \"right\"",
+        "axis = \"right\"\nexchange = [{ from = \"A\", coupling_meV = 2.0 }]",
+    );
+    let r = parse_coherent_run("dev.toml", &with).unwrap();
+    assert_eq!(r.exchange.len(), 1);
+    assert_eq!(
+        (
+            r.exchange[0].site,
+            r.exchange[0].from,
+            r.exchange[0].coupling_mev
+        ),
+        (1, 0, 2.0)
+    );
+    let e = err(&GOOD.replace(
+        "axis = \"right\"",
+        "axis = \"right\"\nexchange = [{ from = \"Z\", coupling_meV = 2.0 }]",
+    ));
+    assert!(
+        e.contains("chain.sites[1].exchange") && e.contains("no site named \"Z\""),
+        "{e}"
+    );
+    let e = err(&GOOD.replace(
+        "axis = \"right\"",
+        "axis = \"right\"\nexchange = [{ from = \"B\", coupling_meV = 2.0 }]",
+    ));
+    assert!(e.contains("itself"), "{e}");
+    let e = err(&format!("{GOOD}\n[run.self_consistency]\nmixing = 2.0\n"));
+    assert!(e.contains("run.self_consistency.mixing"), "{e}");
+    // The spin-engine form: PM1 from SP1 and PM2 from SP2.
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/spin-engine.toml"
+    );
+    let text = std::fs::read_to_string(path).unwrap().replace(
+        "[spin_engine.P]",
+        "dimer_exchange_meV = 3.0\n\n[spin_engine.P]",
+    );
+    let r = parse_coherent_run(path, &text).unwrap();
+    let links: Vec<(usize, usize)> = r.exchange.iter().map(|l| (l.site, l.from)).collect();
+    assert_eq!(links, [(1, 0), (2, 3)]);
+    assert_eq!(r.spin_engine.unwrap().get("dimer_exchange_meV"), Some(3.0));
+}

@@ -417,3 +417,123 @@ fn collinear_fast_path_agrees_with_the_general_recursion() {
         }
     }
 }
+
+/// Non-equilibrium occupation of a Lorentzian level at low temperature:
+/// n_σ = Σ_r (Γ_r/Γ)·[½ + atan(2(μ_r − ε_σ)/Γ)/π]; the spin polarisation m_z = n_↑ − n_↓.
+/// (At 1e-4 K the Sommerfeld correction (π²/6)(k_BT)²A′ is below 1e-10.)
+#[test]
+fn site_densities_match_the_lorentzian_occupation() {
+    let (eps, gl, gr, split) = (0.7, 0.3, 0.5, 0.4);
+    let chain = Chain::new(
+        vec![site("d", eps, split, Axis::Left, 0.0)],
+        vec![],
+        lead(0, gl, 0.0, 0.0, 1e-4),
+        lead(0, gr, 0.0, 0.0, 1e-4),
+    )
+    .unwrap();
+    for angle in [0.0, 180.0] {
+        let s = ChainSolver::new(
+            &chain,
+            &MagneticState {
+                name: "x".into(),
+                angle_deg: angle,
+                energy_overrides: vec![],
+                splitting_overrides: vec![],
+            },
+        )
+        .unwrap();
+        for v in [0.0, 0.6, 2.5] {
+            let d = s.site_densities(v, &tight())[0];
+            let g = gl + gr;
+            let occ = |e: f64| -> f64 {
+                [(gl, v / 2.0), (gr, -v / 2.0)]
+                    .iter()
+                    .map(|(gr_, mu)| {
+                        gr_ / g * (0.5 + (2.0 * (mu - e) / g).atan() / std::f64::consts::PI)
+                    })
+                    .sum()
+            };
+            let (up, down) = (occ(eps + split / 2.0), occ(eps - split / 2.0));
+            assert!(
+                (d[0] - (up + down)).abs() < 1e-8,
+                "V={v}: n = {} vs {}",
+                d[0],
+                up + down
+            );
+            assert!(
+                (d[3] - (up - down)).abs() < 1e-8,
+                "V={v}: m_z = {} vs {}",
+                d[3],
+                up - down
+            );
+            assert!(d[1].abs() < 1e-9 && d[2].abs() < 1e-9);
+        }
+    }
+}
+
+/// Self-consistent exchange: J = 0 changes nothing; with J ≠ 0 the fields are a fixed point of
+/// J·m, and the equilibrium still carries no current.
+#[test]
+fn self_consistent_exchange_is_a_fixed_point_and_keeps_equilibrium() {
+    use spinpath::negf::{ExchangeLink, SelfConsistency};
+    let (chain, state) = spin_engine_like(8.4, 0.0);
+    let s = ChainSolver::new(&chain, &state).unwrap();
+    let sc = SelfConsistency {
+        tolerance_mev: 1e-9,
+        ..SelfConsistency::default()
+    };
+    let zero = [ExchangeLink {
+        site: 1,
+        from: 0,
+        coupling_mev: 0.0,
+    }];
+    let a = s
+        .bias_point_self_consistent(0.5, &tight(), &zero, &sc)
+        .unwrap();
+    let b = s.bias_point(0.5, &tight());
+    assert!((a.current() - b.current()).abs() < 1e-12);
+    let links = [
+        ExchangeLink {
+            site: 1,
+            from: 0,
+            coupling_mev: 3.0,
+        },
+        ExchangeLink {
+            site: 2,
+            from: 3,
+            coupling_mev: -2.0,
+        },
+    ];
+    let p = s
+        .bias_point_self_consistent(0.5, &tight(), &links, &sc)
+        .unwrap();
+    assert!(p.iterations > 1);
+    let d = s
+        .with_fields(&p.exchange_fields_mev)
+        .site_densities(0.5, &tight());
+    for l in &links {
+        for c in 0..3 {
+            let want = l.coupling_mev * d[l.from][c + 1];
+            assert!(
+                (p.exchange_fields_mev[l.site][c] - want).abs() < 1e-7,
+                "site {} comp {c}",
+                l.site
+            );
+        }
+    }
+    assert!(
+        p.exchange_fields_mev[1].iter().any(|x| x.abs() > 1e-3),
+        "a polarised spinterface induces a field"
+    );
+    assert!(
+        (p.current() - b.current()).abs() > 1e-6,
+        "and the field changes the current"
+    );
+    // Equilibrium: no spin accumulation, no bias → no current, whatever the fields.
+    let (chain0, state0) = spin_engine_like(0.0, 30.0);
+    let s0 = ChainSolver::new(&chain0, &state0).unwrap();
+    let q = s0
+        .bias_point_self_consistent(0.0, &tight(), &links, &sc)
+        .unwrap();
+    assert!(q.current().abs() < 1e-9);
+}

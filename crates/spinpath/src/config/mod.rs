@@ -10,7 +10,7 @@
 
 use crate::error::{Error, Result};
 use crate::model::{default_lever_arms, Axis, Chain, Lead, MagneticState, Site};
-use crate::negf::Integration;
+use crate::negf::{ExchangeLink, Integration, SelfConsistency};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use toml::Spanned;
@@ -56,6 +56,24 @@ struct RawSite {
     splitting_meV: Option<Spanned<f64>>,
     axis: Option<Spanned<RawAxis>>,
     lever_arm: Option<Spanned<f64>>,
+    exchange: Option<Spanned<Vec<RawExchange>>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(non_snake_case)]
+struct RawExchange {
+    from: String,
+    coupling_meV: Spanned<f64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(non_snake_case)]
+struct RawSelfConsistency {
+    tolerance_meV: Option<Spanned<f64>>,
+    max_iterations: Option<Spanned<i64>>,
+    mixing: Option<Spanned<f64>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -107,6 +125,7 @@ struct RawSpinEngine {
     hoppings_meV: Option<Spanned<Vec<f64>>>,
     temperature_K: Option<Spanned<f64>>,
     lever_arms: Option<Spanned<Vec<f64>>>,
+    dimer_exchange_meV: Option<Spanned<f64>>,
     P: RawDimer,
     AP: RawDimer,
 }
@@ -127,6 +146,7 @@ struct RawRun {
     bias: Option<RawBias>,
     integration: Option<RawIntegration>,
     spectra: Option<RawSpectra>,
+    self_consistency: Option<RawSelfConsistency>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -196,6 +216,10 @@ pub struct CoherentRun {
     pub spin_engine: Option<SpinEngineSpec>,
     /// A lab protocol to run instead of the plain bias sweep (`[protocol]`).
     pub protocol: Option<protocol::ProtocolSpec>,
+    /// Exchange links between sites (self-consistent, bias-dependent splittings); empty: none.
+    pub exchange: Vec<ExchangeLink>,
+    /// Settings of the self-consistent exchange loop.
+    pub self_consistency: SelfConsistency,
 }
 
 /// Locates byte offsets of a file's text as `file:line:column`.
@@ -292,6 +316,7 @@ pub fn parse_coherent_run(file: &str, text: &str) -> Result<CoherentRun> {
     let raw: RawFile = toml::from_str(text).map_err(|e| parse_error(file, e))?;
     let cx = Ctx { file, text };
     let mut spin_engine = None;
+    let exchange;
     let (chain, states) = match (&raw.chain, &raw.spin_engine) {
         (Some(_), Some(_)) => {
             return Err(Error::Config {
@@ -309,6 +334,7 @@ pub fn parse_coherent_run(file: &str, text: &str) -> Result<CoherentRun> {
         }
         (Some(c), None) => {
             let chain = build_chain(&cx, c)?;
+            exchange = build_exchange(&cx, c)?;
             let states = match &raw.states {
                 Some(s) => build_states(&cx, &chain, s)?,
                 None => vec![MagneticState::parallel(), MagneticState::antiparallel()],
@@ -324,6 +350,7 @@ pub fn parse_coherent_run(file: &str, text: &str) -> Result<CoherentRun> {
                 });
             }
             let (chain, states, spec) = build_spin_engine(&cx, se)?;
+            exchange = spec.exchange_links();
             spin_engine = Some(spec);
             (chain, states)
         }
@@ -333,6 +360,7 @@ pub fn parse_coherent_run(file: &str, text: &str) -> Result<CoherentRun> {
         bias: None,
         integration: None,
         spectra: None,
+        self_consistency: None,
     };
     let run = raw.run.as_ref().unwrap_or(&default_run);
     let states = select_states(&cx, states, run)?;
@@ -349,7 +377,10 @@ pub fn parse_coherent_run(file: &str, text: &str) -> Result<CoherentRun> {
         .as_ref()
         .map(|p| protocol::build_protocol(&cx, p, &state_names))
         .transpose()?;
+    let self_consistency = build_self_consistency(&cx, run.self_consistency.as_ref())?;
     Ok(CoherentRun {
+        exchange,
+        self_consistency,
         protocol,
         spin_engine,
         title: raw.title,
@@ -437,6 +468,77 @@ fn build_lead(
             0.0,
             1e5,
             "0 K <= T <= 1e5 K",
+        )?,
+    })
+}
+
+fn build_exchange(cx: &Ctx, c: &RawChain) -> Result<Vec<ExchangeLink>> {
+    let sites = c.sites.get_ref();
+    let name_of = |i: usize, s: &RawSite| s.name.clone().unwrap_or_else(|| format!("site{i}"));
+    let mut links = Vec::new();
+    for (i, s) in sites.iter().enumerate() {
+        for e in s.exchange.iter().flat_map(|x| x.get_ref().iter()) {
+            let key = format!("chain.sites[{i}].exchange");
+            let from = (0..sites.len()).find(|&k| name_of(k, &sites[k]) == e.from);
+            let Some(from) = from else {
+                let names: Vec<String> = sites
+                    .iter()
+                    .enumerate()
+                    .map(|(k, s)| name_of(k, s))
+                    .collect();
+                return cx.err(
+                    s.exchange.as_ref().map_or(0..0, |x| x.span()),
+                    &key,
+                    format!("no site named \"{}\"; sites are {names:?}", e.from),
+                );
+            };
+            if from == i {
+                return cx.err(
+                    s.exchange.as_ref().map_or(0..0, |x| x.span()),
+                    &key,
+                    "a site cannot take its exchange field from itself",
+                );
+            }
+            let j = cx.finite(
+                &e.coupling_meV,
+                &format!("{key}.coupling_meV"),
+                "meV per unit spin polarisation",
+            )?;
+            links.push(ExchangeLink {
+                site: i,
+                from,
+                coupling_mev: j,
+            });
+        }
+    }
+    Ok(links)
+}
+
+fn build_self_consistency(cx: &Ctx, r: Option<&RawSelfConsistency>) -> Result<SelfConsistency> {
+    let d = SelfConsistency::default();
+    let Some(r) = r else {
+        return Ok(d);
+    };
+    Ok(SelfConsistency {
+        tolerance_mev: cx.opt_range(
+            &r.tolerance_meV,
+            "run.self_consistency.tolerance_meV",
+            d.tolerance_mev,
+            1e-14,
+            1.0,
+            "1e-14 <= tolerance_meV <= 1",
+        )?,
+        max_iterations: match &r.max_iterations {
+            Some(m) => count(cx, m, "run.self_consistency.max_iterations", 1)?,
+            None => d.max_iterations,
+        },
+        mixing: cx.opt_range(
+            &r.mixing,
+            "run.self_consistency.mixing",
+            d.mixing,
+            1e-3,
+            1.0,
+            "0.001 <= mixing <= 1",
         )?,
     })
 }
@@ -721,6 +823,14 @@ fn build_spin_engine(
             asymmetry: asym_ap,
             splitting: dz_ap,
         },
+        dimer_exchange: match &se.dimer_exchange_meV {
+            Some(v) => cx.finite(
+                v,
+                &k("dimer_exchange_meV"),
+                "meV per unit spin polarisation",
+            )?,
+            None => 0.0,
+        },
     };
     let (chain, states) = spec.build()?;
     Ok((chain, states, spec))
@@ -747,12 +857,17 @@ pub struct SpinEngineSpec {
     pub p: Dimer,
     /// The dimer in the AP state.
     pub ap: Dimer,
+    /// Exchange J (meV per unit spin polarisation) of PM1 with SP1 and of PM2 with SP2: the
+    /// dimer's splitting follows the spinterfaces' non-equilibrium spin polarisation
+    /// self-consistently (0: off).
+    pub dimer_exchange: f64,
 }
 
 impl SpinEngineSpec {
     /// Parameter names, as the run file's keys (`P.` / `AP.` for the dimer tables, `.k` for array
     /// elements).
-    pub const KEYS: [&'static str; 21] = [
+    pub const KEYS: [&'static str; 22] = [
+        "dimer_exchange_meV",
         "spin_accumulation_meV",
         "spinterface_splitting_meV",
         "polarization_left",
@@ -794,6 +909,7 @@ impl SpinEngineSpec {
             "lever_arms.1" => &mut o.lever_arms[1],
             "lever_arms.2" => &mut o.lever_arms[2],
             "lever_arms.3" => &mut o.lever_arms[3],
+            "dimer_exchange_meV" => &mut self.dimer_exchange,
             "P.dimer_energy_meV" => &mut self.p.energy,
             "P.dimer_asymmetry_meV" => &mut self.p.asymmetry,
             "P.dimer_splitting_meV" => &mut self.p.splitting,
@@ -819,6 +935,25 @@ impl SpinEngineSpec {
             }
             None => false,
         }
+    }
+
+    /// The exchange links: PM1 (site 1) from SP1 (site 0), PM2 (site 2) from SP2 (site 3).
+    pub fn exchange_links(&self) -> Vec<ExchangeLink> {
+        if self.dimer_exchange == 0.0 {
+            return Vec::new();
+        }
+        vec![
+            ExchangeLink {
+                site: 1,
+                from: 0,
+                coupling_mev: self.dimer_exchange,
+            },
+            ExchangeLink {
+                site: 2,
+                from: 3,
+                coupling_mev: self.dimer_exchange,
+            },
+        ]
     }
 
     /// The chain and its P and AP states.

@@ -5,7 +5,6 @@ use super::FitModel;
 use crate::config::SpinEngineSpec;
 use crate::error::{Error, Result};
 use crate::negf::{ChainSolver, Integration};
-use rayon::prelude::*;
 
 /// Paper 1's spin engine fitted to I(V) curves: each dataset is one magnetic state (`P` or `AP`),
 /// x = bias (mV), y = current (nA). Parameters are addressed by the run-file keys
@@ -66,10 +65,17 @@ impl SpinEngineModel {
 
 impl FitModel for SpinEngineModel {
     fn predict(&self, values: &[f64], dataset: usize, x: &[f64]) -> Result<Vec<f64>> {
-        let (chain, states) = self.spec(values).build()?;
+        let spec = self.spec(values);
+        let (chain, states) = spec.build()?;
         let solver = ChainSolver::new(&chain, &states[self.states[dataset]])?;
-        Ok(x.par_iter()
-            .map(|&v| solver.bias_point(v, &self.integration).current())
-            .collect())
+        crate::sweep::sweep_bias_self_consistent(
+            &solver,
+            x,
+            &self.integration,
+            &spec.exchange_links(),
+            &Default::default(),
+            &|| {},
+        )
+        .map(|p| p.iter().map(|b| b.current()).collect())
     }
 }
