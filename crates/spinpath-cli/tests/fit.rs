@@ -313,3 +313,72 @@ file = "perp.csv"
         );
     }
 }
+
+#[test]
+fn per_point_uncertainties_come_from_a_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("model.toml"), MODEL).unwrap();
+    assert!(spinpath(&["run", "model.toml", "-o", "sim"], d)
+        .status
+        .success());
+    let iv = std::fs::read_to_string(d.join("sim/iv.csv")).unwrap();
+    let mut out = String::from("bias_mV,current_nA,sigma_nA\n");
+    for (k, line) in iv
+        .lines()
+        .skip(1)
+        .filter(|l| l.starts_with("P,"))
+        .enumerate()
+    {
+        let f: Vec<&str> = line.split(',').collect();
+        // Larger uncertainties on every other point: the weights matter for χ².
+        out += &format!(
+            "{},{},{}\n",
+            f[1],
+            f[2],
+            if k % 2 == 0 { 0.001 } else { 0.01 }
+        );
+    }
+    std::fs::write(d.join("P.csv"), &out).unwrap();
+    let fit = r#"
+model = "model.toml"
+[fit]
+scale_covariance = false
+[[data]]
+state = "P"
+file = "P.csv"
+sigma = "sigma_nA"
+[parameters]
+"P.dimer_energy_meV" = { value = -2.0, min = -5.0, max = 0.0 }
+"#;
+    std::fs::write(d.join("fit.toml"), fit).unwrap();
+    let res = spinpath(&["fit", "fit.toml"], d);
+    assert!(
+        res.status.success(),
+        "{}",
+        String::from_utf8_lossy(&res.stderr)
+    );
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("out/fit/summary.json")).unwrap())
+            .unwrap();
+    assert!(
+        summary["chi2"].as_f64().unwrap() < 1e-6,
+        "noise-free data fit exactly"
+    );
+    let params = std::fs::read_to_string(d.join("out/fit/parameters.csv")).unwrap();
+    let line = params
+        .lines()
+        .find(|l| l.starts_with("P.dimer_energy_meV,"))
+        .unwrap();
+    let stderr: f64 = line.split(',').nth(3).unwrap().parse().unwrap();
+    assert!(stderr > 0.0 && stderr < 1e-2, "{params}");
+    // A zero uncertainty is refused with the row named.
+    std::fs::write(d.join("P.csv"), out.replacen(",0.001\n", ",0\n", 1)).unwrap();
+    let bad = spinpath(&["fit", "fit.toml", "--force"], d);
+    assert!(!bad.status.success());
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("row 1"),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
+}

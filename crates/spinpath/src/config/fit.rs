@@ -47,6 +47,8 @@ struct RawData {
     x_unit: Option<Spanned<String>>,
     y_unit: Option<Spanned<String>>,
     sigma_nA: Option<Spanned<f64>>,
+    sigma: Option<Spanned<RawColumn>>,
+    sigma_unit: Option<Spanned<String>>,
     bias_min_mV: Option<f64>,
     bias_max_mV: Option<f64>,
 }
@@ -86,8 +88,10 @@ pub struct DataSpec {
     pub x: AxisSpec,
     /// Current column and unit.
     pub y: AxisSpec,
-    /// Uniform 1σ uncertainty of the current, nA (`None`: unweighted).
+    /// Uniform 1σ uncertainty of the current, nA (`None`: unweighted or per point).
     pub sigma_na: Option<f64>,
+    /// A column of per-point 1σ uncertainties of the current (and its unit).
+    pub sigma: Option<AxisSpec>,
     /// Only points with bias in this range (mV) are fitted.
     pub window_mv: (f64, f64),
 }
@@ -286,6 +290,20 @@ pub fn parse_fit(path: &Path, text: &str) -> Result<FitSpec> {
             )?),
             None => None,
         };
+        if r.sigma.is_some() && r.sigma_nA.is_some() {
+            return cx.err(
+                r.sigma_nA.as_ref().map_or(0..0, |x| x.span()),
+                &key("sigma_nA"),
+                "give sigma_nA (uniform) or sigma (a column), not both",
+            );
+        }
+        let sigma = match &r.sigma {
+            Some(_) => Some(AxisSpec {
+                column: column(&r.sigma, "sigma")?,
+                unit: unit(&r.sigma_unit, "sigma_unit")?,
+            }),
+            None => None,
+        };
         data.push(DataSpec {
             state,
             path: resolve(path, r.file.get_ref()),
@@ -298,6 +316,7 @@ pub fn parse_fit(path: &Path, text: &str) -> Result<FitSpec> {
                 unit: unit(&r.y_unit, "y_unit")?,
             },
             sigma_na,
+            sigma,
             window_mv: (
                 r.bias_min_mV.unwrap_or(f64::NEG_INFINITY),
                 r.bias_max_mV.unwrap_or(f64::INFINITY),

@@ -5,7 +5,7 @@ use super::chain::ChainModel;
 use super::dots::DotsModel;
 use super::models::SpinEngineModel;
 use super::{fit, Dataset, FitResult};
-use crate::analysis::read::{read_trace, Quantity};
+use crate::analysis::read::{read_trace, DataFile, Quantity};
 use crate::config::fit::{FitEngine, FitSpec};
 use crate::error::{Error, Result};
 use crate::plot::{Figure, Panel, Series};
@@ -17,27 +17,77 @@ pub fn load_datasets(spec: &FitSpec) -> Result<Vec<Dataset>> {
     spec.data
         .iter()
         .map(|d| {
-            let loaded = read_trace(&d.path, Quantity::Voltage, &d.x, Quantity::Current, &d.y)?;
-            let (x, y): (Vec<f64>, Vec<f64>) = loaded
-                .trace
-                .x
-                .iter()
-                .zip(&loaded.trace.y)
-                .filter(|(x, _)| **x >= d.window_mv.0 && **x <= d.window_mv.1)
-                .map(|(x, y)| (*x, *y))
-                .unzip();
-            if x.is_empty() {
+            let (x, y, sigma) = match &d.sigma {
+                None => {
+                    let loaded =
+                        read_trace(&d.path, Quantity::Voltage, &d.x, Quantity::Current, &d.y)?;
+                    let n = loaded.trace.x.len();
+                    (
+                        loaded.trace.x,
+                        loaded.trace.y,
+                        d.sigma_na.map(|s| vec![s; n]),
+                    )
+                }
+                Some(sig) => {
+                    // Three columns: bias, current and its uncertainty, row by row.
+                    let df = DataFile::read(&d.path)?;
+                    let xi = df.resolve(d.x.column.as_ref(), Quantity::Voltage, &[])?;
+                    let yi = df.resolve(
+                        d.y.column.as_ref(),
+                        Quantity::Current,
+                        &xi.into_iter().collect::<Vec<_>>(),
+                    )?;
+                    let (Some(xi), Some(yi)) = (xi, yi) else {
+                        return Err(Error::invalid(
+                            format!("data file {}", d.path.display()),
+                            "cannot find the bias and current columns; name them with x and y",
+                        ));
+                    };
+                    let si = df
+                        .resolve(sig.column.as_ref(), Quantity::Current, &[xi, yi])?
+                        .ok_or_else(|| {
+                            Error::invalid(
+                                format!("data file {}", d.path.display()),
+                                "cannot find the uncertainty column; name it with sigma",
+                            )
+                        })?;
+                    let (xv, _) = df.values(xi, Quantity::Voltage, d.x.unit)?;
+                    let (yv, _) = df.values(yi, Quantity::Current, d.y.unit)?;
+                    let (sv, _) = df.values(si, Quantity::Current, sig.unit)?;
+                    let keep: Vec<usize> = (0..xv.len())
+                        .filter(|&k| xv[k].is_finite() && yv[k].is_finite() && sv[k].is_finite())
+                        .collect();
+                    if let Some(&k) = keep.iter().find(|&&k| sv[k] <= 0.0) {
+                        return Err(Error::invalid(
+                            format!("data file {}", d.path.display()),
+                            format!(
+                                "uncertainty of row {} is {} nA; it must be > 0",
+                                k + 1,
+                                sv[k]
+                            ),
+                        ));
+                    }
+                    (
+                        keep.iter().map(|&k| xv[k]).collect(),
+                        keep.iter().map(|&k| yv[k]).collect(),
+                        Some(keep.iter().map(|&k| sv[k]).collect::<Vec<f64>>()),
+                    )
+                }
+            };
+            let inside: Vec<usize> = (0..x.len())
+                .filter(|&k| x[k] >= d.window_mv.0 && x[k] <= d.window_mv.1)
+                .collect();
+            if inside.is_empty() {
                 return Err(Error::invalid(
                     format!("data file {}", d.path.display()),
                     "no points inside the bias window",
                 ));
             }
-            let n = x.len();
             Ok(Dataset {
                 name: d.state.clone(),
-                x,
-                y,
-                sigma: d.sigma_na.map(|s| vec![s; n]),
+                x: inside.iter().map(|&k| x[k]).collect(),
+                y: inside.iter().map(|&k| y[k]).collect(),
+                sigma: sigma.map(|s| inside.iter().map(|&k| s[k]).collect()),
             })
         })
         .collect()
