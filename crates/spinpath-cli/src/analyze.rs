@@ -607,34 +607,15 @@ fn power_cmd(args: &AnalyzeArgs, out: &mut Out) -> anyhow::Result<String> {
         let l = load(f, Quantity::Voltage, args)?;
         let r = power::power(&l.trace).with_context(|| format!("{}", f.display()))?;
         out.csv(&format!("{}power.csv", prefix(args, f)), &r.table)?;
-        let segs: Vec<Value> = r
-            .segments
-            .iter()
-            .map(|g| {
-                json!({
-                    "segment": g.segment,
-                    "direction": g.direction.as_str(),
-                    "open_circuit_voltages_mV": g.voc_mv,
-                    "short_circuit_current_nA": g.isc_na,
-                    "max_power_nW": g.max_power_nw,
-                    "max_power_bias_mV": g.max_power_bias_mv,
-                    "generating_ranges_mV": g.generating_mv.iter().map(|r| json!([r.0, r.1])).collect::<Vec<_>>(),
-                })
-            })
-            .collect();
         let vocs: Vec<f64> = r
             .segments
             .iter()
             .flat_map(|g| g.voc_mv.iter().copied())
             .collect();
         let iscs: Vec<f64> = r.segments.iter().filter_map(|g| g.isc_na).collect();
-        files.push(json!({
-            "file": f.display().to_string(),
-            "max_power_nW": r.max_power_nw,
-            "max_power_bias_mV": r.max_power_bias_mv,
-            "max_power_segment": r.max_power_segment,
-            "segments": segs,
-        }));
+        let mut entry = r.summary_json();
+        entry["file"] = json!(f.display().to_string());
+        files.push(entry);
         writeln!(s, "{}:", f.display())?;
         match r.max_power_nw {
             Some(p) => writeln!(

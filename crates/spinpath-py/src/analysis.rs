@@ -282,27 +282,7 @@ fn power_curve<'py>(
     current_nA: Arr<'py>,
 ) -> PyResult<(Bound<'py, PyDict>, Bound<'py, PyAny>)> {
     let r = power::power(&trace(&bias_mV, &current_nA)?).map_err(py_err)?;
-    let segs: Vec<serde_json::Value> = r
-        .segments
-        .iter()
-        .map(|g| {
-            json!({
-                "segment": g.segment,
-                "direction": g.direction.as_str(),
-                "open_circuit_voltages_mV": g.voc_mv,
-                "short_circuit_current_nA": g.isc_na,
-                "max_power_nW": g.max_power_nw,
-                "max_power_bias_mV": g.max_power_bias_mv,
-                "generating_ranges_mV": g.generating_mv.iter().map(|r| json!([r.0, r.1])).collect::<Vec<_>>(),
-            })
-        })
-        .collect();
-    let summary = json!({
-        "max_power_nW": r.max_power_nw,
-        "max_power_bias_mV": r.max_power_bias_mv,
-        "max_power_segment": r.max_power_segment,
-        "segments": segs,
-    });
+    let summary = r.summary_json();
     Ok((table_dict(py, &r.table)?, json_of(py, summary)?))
 }
 

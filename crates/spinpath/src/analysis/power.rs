@@ -51,6 +51,34 @@ pub struct PowerResult {
     pub table: Table,
 }
 
+impl PowerResult {
+    /// The summary as JSON (the `segments` and maximum-power entries of `summary.json`), shared by
+    /// the command line and the Python bindings.
+    pub fn summary_json(&self) -> serde_json::Value {
+        let segments: Vec<serde_json::Value> = self
+            .segments
+            .iter()
+            .map(|g| {
+                serde_json::json!({
+                    "segment": g.segment,
+                    "direction": g.direction.as_str(),
+                    "open_circuit_voltages_mV": g.voc_mv,
+                    "short_circuit_current_nA": g.isc_na,
+                    "max_power_nW": g.max_power_nw,
+                    "max_power_bias_mV": g.max_power_bias_mv,
+                    "generating_ranges_mV": g.generating_mv.iter().map(|r| serde_json::json!([r.0, r.1])).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        serde_json::json!({
+            "max_power_nW": self.max_power_nw,
+            "max_power_bias_mV": self.max_power_bias_mv,
+            "max_power_segment": self.max_power_segment,
+            "segments": segments,
+        })
+    }
+}
+
 /// Analyse a sweep (x = bias in mV, y = current in nA). The table has columns `segment`,
 /// `direction`, `bias_mV`, `current_nA`, `power_nW` (−I·V), `generating` (`true` where I·V < 0).
 pub fn power(trace: &Trace) -> Result<PowerResult> {
