@@ -11,6 +11,40 @@ fn spinpath(args: &[&str], dir: &std::path::Path) -> std::process::Output {
         .expect("runs")
 }
 
+/// Run `model` with `spinpath run` into `<dir>/sim` and split its `iv.csv` into one
+/// `bias_mV,current_nA` file per state (`<state>.csv`), as a lab would have them.
+fn simulate_and_split(d: &std::path::Path, model: &str, states: &[&str]) {
+    std::fs::write(d.join("model.toml"), model).unwrap();
+    let run = spinpath(&["run", "model.toml", "-o", "sim"], d);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let iv = std::fs::read_to_string(d.join("sim/iv.csv")).unwrap();
+    for state in states {
+        let mut out = String::from("bias_mV,current_nA\n");
+        for line in iv
+            .lines()
+            .skip(1)
+            .filter(|l| l.starts_with(&format!("{state},")))
+        {
+            let f: Vec<&str> = line.split(',').collect();
+            out += &format!("{},{}\n", f[1], f[2]);
+        }
+        std::fs::write(d.join(format!("{state}.csv")), out).unwrap();
+    }
+}
+
+/// A column of the row `name` of a `parameters.csv` (2 = value, 3 = stderr).
+fn param(params: &str, name: &str, column: usize) -> f64 {
+    let line = params
+        .lines()
+        .find(|l| l.starts_with(&format!("{name},")))
+        .unwrap_or_else(|| panic!("no {name} in {params}"));
+    line.split(',').nth(column).unwrap().parse().unwrap()
+}
+
 const MODEL: &str = r#"
 [spin_engine]
 spin_accumulation_meV = 8.4
@@ -34,24 +68,7 @@ points = 61
 fn fit_recovers_the_parameters_of_simulated_files_and_writes_a_runnable_model() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    std::fs::write(d.join("model.toml"), MODEL).unwrap();
-    assert!(spinpath(&["run", "model.toml", "-o", "sim"], d)
-        .status
-        .success());
-    // Split the simulated iv.csv into one file per state, as a lab would have them.
-    let iv = std::fs::read_to_string(d.join("sim/iv.csv")).unwrap();
-    for state in ["P", "AP"] {
-        let mut out = String::from("bias_mV,current_nA\n");
-        for line in iv
-            .lines()
-            .skip(1)
-            .filter(|l| l.starts_with(&format!("{state},")))
-        {
-            let f: Vec<&str> = line.split(',').collect();
-            out += &format!("{},{}\n", f[1], f[2]);
-        }
-        std::fs::write(d.join(format!("{state}.csv")), out).unwrap();
-    }
+    simulate_and_split(d, MODEL, &["P", "AP"]);
     let fit = r#"
 model = "model.toml"
 [[data]]
@@ -75,13 +92,7 @@ delta = { value = 3.0, min = 0.0, max = 5.0 }
         String::from_utf8_lossy(&out.stderr)
     );
     let params = std::fs::read_to_string(d.join("out/fit/parameters.csv")).unwrap();
-    let value = |name: &str| -> f64 {
-        let line = params
-            .lines()
-            .find(|l| l.starts_with(&format!("{name},")))
-            .unwrap();
-        line.split(',').nth(2).unwrap().parse().unwrap()
-    };
+    let value = |name: &str| param(&params, name, 2);
     assert!((value("P.dimer_energy_meV") + 2.5).abs() < 1e-4, "{params}");
     assert!((value("delta") - 3.35).abs() < 1e-4, "{params}");
     assert!(
@@ -149,19 +160,9 @@ dwell_s = 0.0
 fn dots_fit_recovers_level_lever_arm_and_coupling() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    std::fs::write(d.join("dots.toml"), DOTS).unwrap();
-    assert!(spinpath(&["run", "dots.toml", "-o", "sim"], d)
-        .status
-        .success());
-    let iv = std::fs::read_to_string(d.join("sim/iv.csv")).unwrap();
-    let mut out = String::from("bias_mV,current_nA\n");
-    for line in iv.lines().skip(1).filter(|l| l.starts_with("P,")) {
-        let f: Vec<&str> = line.split(',').collect();
-        out += &format!("{},{}\n", f[1], f[2]);
-    }
-    std::fs::write(d.join("P.csv"), out).unwrap();
+    simulate_and_split(d, DOTS, &["P"]);
     let fit = r#"
-model = "dots.toml"
+model = "model.toml"
 [[data]]
 state = "P"
 file = "P.csv"
@@ -178,13 +179,7 @@ file = "P.csv"
         String::from_utf8_lossy(&out.stderr)
     );
     let params = std::fs::read_to_string(d.join("out/fit/parameters.csv")).unwrap();
-    let value = |name: &str| -> f64 {
-        let line = params
-            .lines()
-            .find(|l| l.starts_with(&format!("{name},")))
-            .unwrap();
-        line.split(',').nth(2).unwrap().parse().unwrap()
-    };
+    let value = |name: &str| param(&params, name, 2);
     assert!(
         (value("d.orbital0.energy_meV") - 5.0).abs() < 1e-3,
         "{params}"
@@ -244,25 +239,9 @@ points = 81
 fn general_chain_fit_recovers_site_lead_and_per_state_values() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    std::fs::write(d.join("chain.toml"), CHAIN).unwrap();
-    assert!(spinpath(&["run", "chain.toml", "-o", "sim"], d)
-        .status
-        .success());
-    let iv = std::fs::read_to_string(d.join("sim/iv.csv")).unwrap();
-    for state in ["P", "perp"] {
-        let mut out = String::from("bias_mV,current_nA\n");
-        for line in iv
-            .lines()
-            .skip(1)
-            .filter(|l| l.starts_with(&format!("{state},")))
-        {
-            let f: Vec<&str> = line.split(',').collect();
-            out += &format!("{},{}\n", f[1], f[2]);
-        }
-        std::fs::write(d.join(format!("{state}.csv")), out).unwrap();
-    }
+    simulate_and_split(d, CHAIN, &["P", "perp"]);
     let fit = r#"
-model = "chain.toml"
+model = "model.toml"
 [[data]]
 state = "P"
 file = "P.csv"
@@ -282,13 +261,7 @@ file = "perp.csv"
         String::from_utf8_lossy(&out.stderr)
     );
     let params = std::fs::read_to_string(d.join("out/fit/parameters.csv")).unwrap();
-    let value = |name: &str| -> f64 {
-        let line = params
-            .lines()
-            .find(|l| l.starts_with(&format!("{name},")))
-            .unwrap();
-        line.split(',').nth(2).unwrap().parse().unwrap()
-    };
+    let value = |name: &str| param(&params, name, 2);
     assert!((value("B.energy_meV") + 1.0).abs() < 1e-4, "{params}");
     assert!((value("left.width_meV") - 1.5).abs() < 1e-4, "{params}");
     assert!((value("perp.A.energy_meV") - 2.5).abs() < 1e-4, "{params}");
@@ -366,11 +339,7 @@ sigma = "sigma_nA"
         "noise-free data fit exactly"
     );
     let params = std::fs::read_to_string(d.join("out/fit/parameters.csv")).unwrap();
-    let line = params
-        .lines()
-        .find(|l| l.starts_with("P.dimer_energy_meV,"))
-        .unwrap();
-    let stderr: f64 = line.split(',').nth(3).unwrap().parse().unwrap();
+    let stderr = param(&params, "P.dimer_energy_meV", 3);
     assert!(stderr > 0.0 && stderr < 1e-2, "{params}");
     // A zero uncertainty is refused with the row named.
     std::fs::write(d.join("P.csv"), out.replacen(",0.001\n", ",0\n", 1)).unwrap();
