@@ -50,6 +50,8 @@ pub fn run_dots(
     let points = protocol::sweep_points(&run.sweep_mv, run.step_mv);
     let mut sweeps = Vec::new();
     let mut solver_name = "";
+    let pb = crate::run::progress(run.states.len() as u64, "dots sweep (states)");
+    pb.enable_steady_tick(std::time::Duration::from_millis(200));
     for &magnet in &run.states {
         let mut solver: Box<dyn DotSolver> = match run.solver {
             SolverKind::Steady => Box::new(SteadyState::default()),
@@ -67,7 +69,9 @@ pub fn run_dots(
             results,
             run.gating_dot,
         ));
+        pb.inc(1);
     }
+    pb.finish_and_clear();
     let summary = protocol::summarize(
         &sweeps,
         run.peak_threshold,
