@@ -8,6 +8,7 @@ mod dots;
 mod fit;
 mod protocol;
 mod run;
+mod scan;
 
 /// Spin-polarised quantum transport through atom-scale paths in magnetic tunnel junctions.
 #[derive(Parser)]
@@ -25,6 +26,8 @@ enum Command {
     Analyze(Box<analyze::AnalyzeArgs>),
     /// Fit a model's parameters to measured I(V) files (bounded, tied, multi-dataset).
     Fit(fit::FitArgs),
+    /// Explore designs: vary one device parameter and tabulate the figures of merit.
+    Scan(scan::ScanArgs),
     /// Interacting dots (master equation, transient, Monte Carlo) from `[dots]` + `[dots_run]`.
     Dots(dots::DotsArgs),
     /// Capacitance estimates (paper 2, SI Note 5): radius from gap, gating distance from shift.
@@ -37,6 +40,7 @@ fn main() {
         Command::Run(args) => run::run(args),
         Command::Analyze(args) => analyze::run(*args),
         Command::Fit(args) => fit::run(args),
+        Command::Scan(args) => scan::run(args),
         Command::Dots(args) => dots::run(args),
         Command::Capacitance(args) => capacitance::run(args),
     };

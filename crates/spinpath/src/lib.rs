@@ -26,6 +26,7 @@ pub mod plot;
 pub mod protocol;
 pub mod quad;
 pub mod report;
+pub mod scan;
 pub mod sweep;
 pub mod table;
 pub mod units;

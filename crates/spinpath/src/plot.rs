@@ -224,7 +224,7 @@ fn draw_panel<DB: DrawingBackend>(
     if any_label {
         chart
             .configure_series_labels()
-            .background_style(WHITE.mix(0.8))
+            .background_style(WHITE.mix(0.45))
             .border_style(BLACK.mix(0.3))
             .position(SeriesLabelPosition::UpperLeft)
             .draw()
