@@ -853,16 +853,7 @@ fn shift_cmd(args: &AnalyzeArgs, out: &mut Out) -> anyhow::Result<String> {
         )?;
     }
     // Weighted mean of the defined windows (they overlap, so its error is only indicative).
-    let (mut sw, mut swx) = (0.0, 0.0);
-    for f in fits
-        .iter()
-        .filter(|f| f.shift.is_finite() && f.shift_err > 0.0)
-    {
-        let w = 1.0 / (f.shift_err * f.shift_err);
-        sw += w;
-        swx += w * f.shift;
-    }
-    let mean_shift = if sw > 0.0 { swx / sw } else { f64::NAN };
+    let mean_shift = shift::weighted_mean_shift(&fits);
     out.json(
         "summary.json",
         &json!({

@@ -382,16 +382,7 @@ fn rolling_shift<'py>(
         )
     })?
     .map_err(py_err)?;
-    let (mut sw, mut swx) = (0.0, 0.0);
-    for f in fits
-        .iter()
-        .filter(|f| f.shift.is_finite() && f.shift_err > 0.0)
-    {
-        let w = 1.0 / (f.shift_err * f.shift_err);
-        sw += w;
-        swx += w * f.shift;
-    }
-    let mean = if sw > 0.0 { swx / sw } else { f64::NAN };
+    let mean = shift::weighted_mean_shift(&fits);
     Ok((tab(py, shift::shift_table(&fits))?, mean))
 }
 

@@ -202,6 +202,19 @@ class Spectra:
     dos: Optional[Columns]
 
 
+def _native_from(native: Any, source: Any, what: str) -> Any:
+    """The native object for a dict, a path, TOML text or an existing native object."""
+    if isinstance(source, native):
+        return source
+    if isinstance(source, Mapping):
+        return native.from_dict(dict(source))
+    if isinstance(source, str) and _looks_like_toml(source):
+        return native.from_toml(source)
+    if isinstance(source, (str, os.PathLike)):
+        return native.from_file(os.fspath(source))
+    raise TypeError(f"{what}() takes a dict, a path or TOML text, not {type(source).__name__}")
+
+
 class Device:
     """A coherent-chain device with its run settings, as described by a run file (docs/config.md).
 
@@ -212,16 +225,7 @@ class Device:
     """
 
     def __init__(self, source: Union[Mapping[str, Any], PathLike, "_native.Device"]):
-        if isinstance(source, _native.Device):
-            self._d = source
-        elif isinstance(source, Mapping):
-            self._d = _native.Device.from_dict(dict(source))
-        elif isinstance(source, str) and _looks_like_toml(source):
-            self._d = _native.Device.from_toml(source)
-        elif isinstance(source, (str, os.PathLike)):
-            self._d = _native.Device.from_file(os.fspath(source))
-        else:
-            raise TypeError(f"Device() takes a dict, a path or TOML text, not {type(source).__name__}")
+        self._d = _native_from(_native.Device, source, "Device")
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any], name: str = "<dict>") -> "Device":
@@ -397,16 +401,7 @@ class Dots:
     """
 
     def __init__(self, source: Union[Mapping[str, Any], PathLike, "_native.Dots"]):
-        if isinstance(source, _native.Dots):
-            self._d = source
-        elif isinstance(source, Mapping):
-            self._d = _native.Dots.from_dict(dict(source))
-        elif isinstance(source, str) and _looks_like_toml(source):
-            self._d = _native.Dots.from_toml(source)
-        elif isinstance(source, (str, os.PathLike)):
-            self._d = _native.Dots.from_file(os.fspath(source))
-        else:
-            raise TypeError(f"Dots() takes a dict, a path or TOML text, not {type(source).__name__}")
+        self._d = _native_from(_native.Dots, source, "Dots")
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any], name: str = "<dict>") -> "Dots":

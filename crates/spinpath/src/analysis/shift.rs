@@ -446,6 +446,25 @@ pub fn rolling_shift(p: &Trace, ap: &Trace, opts: ShiftOptions) -> Result<Vec<Sh
     Ok(out)
 }
 
+/// Inverse-variance weighted mean of the windows' shifts (mV); NaN when no window has an error.
+/// The windows overlap, so this is a summary figure, not an independent estimate.
+pub fn weighted_mean_shift(fits: &[ShiftFit]) -> f64 {
+    let (mut sw, mut swx) = (0.0, 0.0);
+    for f in fits
+        .iter()
+        .filter(|f| f.shift.is_finite() && f.shift_err > 0.0)
+    {
+        let w = 1.0 / (f.shift_err * f.shift_err);
+        sw += w;
+        swx += w * f.shift;
+    }
+    if sw > 0.0 {
+        swx / sw
+    } else {
+        f64::NAN
+    }
+}
+
 /// Columns `bias_mV` (mean bias of the window's points), `shift_mV`, `shift_err_mV`,
 /// `window_start_mV`, `window_end_mV`, `n_points`, `rms_residual`, `at_bound`.
 pub fn shift_table(fits: &[ShiftFit]) -> Result<Table> {
