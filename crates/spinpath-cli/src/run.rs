@@ -2,13 +2,8 @@
 
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
-use spinpath::config::{self, CoherentRun};
-use spinpath::io::{prepare_output_dir, write_atomic};
-use spinpath::negf::ChainSolver;
-use spinpath::protocol::coherent::CoherentJunction;
-use spinpath::protocol::dots::{DotDynamics, DotJunction};
-use spinpath::report;
-use spinpath::sweep::run_states;
+use spinpath::io::prepare_output_dir;
+use spinpath::run::{Job, RunFile};
 use std::path::{Path, PathBuf};
 
 /// Arguments of `spinpath run`.
@@ -70,54 +65,20 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
             .build_global()
             .context("setting up the worker threads")?;
     }
-    let text = spinpath::io::read_to_string(&args.config)?;
-    let file = args.config.display().to_string();
-    if config::is_dots_file(&text) {
-        let states = ["P".to_string(), "AP".to_string()];
-        if let Some(spec) = config::protocol::parse_protocol(&file, &text, &states)? {
-            let (model, _) = spinpath::master::spec::load(&file, &text)?;
-            let out = output_dir(&args, None);
-            if !(args.resume && out.is_dir()) {
-                prepare_output_dir(&out, args.force)?;
-            }
-            let gating =
-                match &spec.gating_dot {
-                    Some(g) => Some(model.dots.iter().position(|d| &d.name == g).ok_or_else(
-                        || {
-                            anyhow::anyhow!(
-                                "{file}: key `protocol.gating_dot`: no dot named \"{g}\""
-                            )
-                        },
-                    )?),
-                    None => None,
-                };
-            let dynamics = match spec.dynamics.as_deref() {
-                Some("monte_carlo") => DotDynamics::MonteCarlo,
-                _ => DotDynamics::Transient,
-            };
-            let mut junction = DotJunction::new(model, dynamics, gating, spec.max_events)?;
-            return crate::protocol::run_protocol(
-                &spec,
-                &mut junction,
-                &text,
-                &out,
-                args.stop_after,
-            );
-        }
-        if args.resume {
-            anyhow::bail!("--resume applies to protocol runs ([protocol])");
-        }
-        return crate::dots::run_dots(&args.config, &text, args.output.as_deref(), args.force);
-    }
-    let run = config::parse_coherent_run(&file, &text)?;
-    let out = output_dir(&args, run.output.as_deref());
-    if let Some(spec) = &run.protocol {
+    let rf = RunFile::load(&args.config)?;
+    let out = output_dir(&args, rf.output.as_deref());
+    if let Job::Protocol(p) = &rf.job {
         if !(args.resume && out.is_dir()) {
             prepare_output_dir(&out, args.force)?;
         }
-        let mut junction =
-            CoherentJunction::new(run.chain.clone(), run.states.clone(), run.integration);
-        return crate::protocol::run_protocol(spec, &mut junction, &text, &out, args.stop_after);
+        let mut junction = rf.junction()?;
+        return crate::protocol::run_protocol(
+            &p.spec,
+            junction.as_mut(),
+            &rf.text,
+            &out,
+            args.stop_after,
+        );
     }
     if args.resume {
         anyhow::bail!(
@@ -125,129 +86,21 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
         );
     }
     prepare_output_dir(&out, args.force)?;
-    run_coherent(&run, &text, &out)
+    execute(&rf, &out)
 }
 
-fn run_coherent(run: &CoherentRun, source: &str, out: &Path) -> anyhow::Result<()> {
-    let total = (run.states.len() * run.bias_mv.len()) as u64;
-    let pb = progress(total, "I(V)");
+/// Run a sweep job with a progress bar, write its folder and print its summary.
+pub fn execute(rf: &RunFile, out: &Path) -> anyhow::Result<()> {
+    let pb = progress(rf.progress_total(), "sweep");
     let started = std::time::Instant::now();
-    let sweeps = run_states(run, &|| pb.inc(1))?;
+    let output = rf.execute(&|| pb.inc(1))?;
     pb.finish_and_clear();
-    let elapsed = started.elapsed();
-
-    write_atomic(&out.join("config.toml"), source.as_bytes())?;
-    let names: Vec<String> = run.chain.sites().iter().map(|s| s.name.clone()).collect();
-    report::iv_table(&sweeps, &names)?.write_csv(&out.join("iv.csv"))?;
-    let p = sweeps.iter().find(|s| s.state == "P");
-    let ap = sweeps.iter().find(|s| s.state == "AP");
-    if let (Some(p), Some(ap)) = (p, ap) {
-        report::tmr_table(p, ap)?.write_csv(&out.join("tmr.csv"))?;
-    }
-    report::iv_figure(&sweeps).write_svg(&out.join("iv.svg"))?;
-    if run.spectra.is_some() {
-        let names: Vec<String> = run.chain.sites().iter().map(|s| s.name.clone()).collect();
-        let mut all = Vec::new();
-        let mut dos_all: Option<spinpath::table::Table> = None;
-        let mut trans_all: Option<spinpath::table::Table> = None;
-        for state in &run.states {
-            let solver = ChainSolver::new(&run.chain, state)?;
-            let (t, d) = report::spectra_tables(run, &solver, &state.name, &names)?;
-            all.push((state.name.clone(), t.clone()));
-            trans_all = Some(match trans_all {
-                None => t,
-                Some(acc) => concat(acc, &t)?,
-            });
-            if let Some(d) = d {
-                dos_all = Some(match dos_all {
-                    None => d,
-                    Some(acc) => concat(acc, &d)?,
-                });
-            }
-        }
-        if let Some(t) = trans_all {
-            t.write_csv(&out.join("transmission.csv"))?;
-        }
-        if let Some(d) = dos_all {
-            d.write_csv(&out.join("dos.csv"))?;
-        }
-        report::spectra_figure(&all).write_svg(&out.join("transmission.svg"))?;
-    }
-    let summary = report::summarize(run, &sweeps);
-    write_atomic(
-        &out.join("summary.json"),
-        serde_json::to_string_pretty(&summary)?.as_bytes(),
-    )?;
-    print_summary(&summary, out, elapsed);
-    Ok(())
-}
-
-/// Append the rows of `b` to `a` (same columns).
-fn concat(
-    a: spinpath::table::Table,
-    b: &spinpath::table::Table,
-) -> anyhow::Result<spinpath::table::Table> {
-    use spinpath::table::{Column, Table};
-    let mut t = Table::new();
-    for ((name, ca), (_, cb)) in a.iter().zip(b.iter()) {
-        match (ca, cb) {
-            (Column::F64(x), Column::F64(y)) => {
-                t.push_f64(name, x.iter().chain(y).copied().collect())?
-            }
-            (Column::Str(x), Column::Str(y)) => {
-                t.push_str(name, x.iter().chain(y).cloned().collect())?
-            }
-            _ => anyhow::bail!("column `{name}` changes type between tables"),
-        }
-    }
-    Ok(t)
-}
-
-fn fmt_opt(x: Option<f64>, unit: &str) -> String {
-    x.map_or_else(|| "—".into(), |v| format!("{v:.4} {unit}"))
-}
-
-fn print_summary(s: &report::Summary, out: &Path, elapsed: std::time::Duration) {
-    if let Some(t) = &s.title {
-        println!("{t}");
-    }
-    for st in &s.states {
-        let voc: Vec<String> = st
-            .open_circuit_voltages_mV
-            .iter()
-            .map(|v| format!("{v:.3}"))
-            .collect();
-        println!(
-            "  {:>3}: I(0) = {}, V_oc = [{}] mV, max power {:.4} nW at {:.3} mV (efficiency {})",
-            st.state,
-            fmt_opt(st.current_at_zero_bias_nA, "nA"),
-            voc.join(", "),
-            st.max_power_nW,
-            st.bias_at_max_power_mV,
-            st.efficiency_at_max_power
-                .map_or_else(|| "—".into(), |e| format!("{:.2} %", 100.0 * e)),
-        );
-        if !st.all_converged {
-            println!("       warning: some bias points did not reach the integration tolerance (max error {:.2e} nA)", st.max_integration_error_nA);
-        }
-    }
-    if let Some(t) = &s.tmr {
-        let r: Vec<String> = t
-            .ranges_tmr_below_minus_100_percent_mV
-            .iter()
-            .map(|r| format!("{:.3}..{:.3}", r[0], r[1]))
-            .collect();
-        println!(
-            "  TMR < −100 % (I_P, I_AP of opposite signs) for V in [{}] mV",
-            r.join(", ")
-        );
-        if let (Some(m), Some(b)) = (t.max_tmr, t.bias_at_max_tmr_mV) {
-            println!("  max TMR {:.1} % at {:.3} mV", 100.0 * m, b);
-        }
-    }
+    output.write(out, &rf.text)?;
+    print!("{}", output.text);
     println!(
         "  wrote {} in {:.2} s",
         out.display(),
-        elapsed.as_secs_f64()
+        started.elapsed().as_secs_f64()
     );
+    Ok(())
 }

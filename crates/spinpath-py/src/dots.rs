@@ -5,12 +5,13 @@
 use crate::{bad, detached, json_py, py_err, table_dict, toml_value};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
-use rayon::prelude::*;
 use serde_json::{json, Value};
 use spinpath::capacitance as cap;
-use spinpath::master::protocol::{self as mp, StateSweep};
-use spinpath::master::spec::{self, RunSettings, SolverKind};
-use spinpath::master::{DotModel, DotSolver, MonteCarlo, SteadyState, Transient};
+use spinpath::device::Device;
+use spinpath::master::protocol as mp;
+use spinpath::master::spec::{self, RunSettings};
+use spinpath::master::DotModel;
+use spinpath::run::DotsJob;
 use spinpath::table::Table;
 
 /// A validated interacting-dot model with its `[dots_run]` settings (if the file has them), as
@@ -50,61 +51,28 @@ struct SweepOut {
     summary: Value,
 }
 
-/// Run the sweep of every magnetic state (in parallel: each state has its own solver, seeded
-/// alike, so the numbers equal the command line's sequential run), then the optional Monte Carlo
-/// time traces.
+/// Run the sweep through the library's wiring (in parallel over magnetic states) and pick its
+/// tables.
 fn run_dots(model: &DotModel, run: &RunSettings, file: &str) -> spinpath::Result<SweepOut> {
-    let points = mp::sweep_points(&run.sweep_mv, run.step_mv);
-    let make = || -> Box<dyn DotSolver> {
-        match run.solver {
-            SolverKind::Steady => Box::new(SteadyState::default()),
-            SolverKind::Transient => Box::new(Transient::default()),
-            SolverKind::MonteCarlo => {
-                Box::new(MonteCarlo::new(run.seed, run.integration_s, run.max_events))
-            }
-        }
+    let job = DotsJob {
+        model: model.clone(),
+        settings: run.clone(),
     };
-    let solver_name = make().name();
-    let sweeps = run
-        .states
-        .par_iter()
-        .map(|&magnet| {
-            let mut solver = make();
-            let results = mp::run_sweep(model, magnet, &points, run.dwell_s, solver.as_mut())?;
-            Ok(StateSweep::new(
-                model,
-                magnet,
-                points.clone(),
-                results,
-                run.gating_dot,
-            ))
-        })
-        .collect::<spinpath::Result<Vec<_>>>()?;
-    let summary = mp::summarize(
-        &sweeps,
-        run.peak_threshold,
-        solver_name,
-        run.seed,
-        run.dwell_s,
-    );
-    let mut json = serde_json::to_value(&summary)
-        .map_err(|e| spinpath::Error::invalid("summary", e.to_string()))?;
-    json["config"] = Value::String(file.to_string());
-    json["n_states"] = json!(model.n_states());
-    let (mut trace, mut history) = (None, None);
-    if let Some(mc) = &run.monte_carlo {
-        let series = mp::monte_carlo_series(model, run.seed, run.max_events, mc)?;
-        trace = Some(series.trace);
-        history = series.history;
-        json["monte_carlo"] = series.summary;
-    }
+    let device = Device::from_dot_model(model);
+    let mut out = spinpath::run::dots_output(file, &device, &job, &|| {})?;
+    let mut take = |name: &str| {
+        out.tables
+            .iter()
+            .position(|(n, _)| n == name)
+            .map(|i| out.tables.remove(i).1)
+    };
     Ok(SweepOut {
-        iv: mp::iv_table(&sweeps)?,
-        details: mp::detail_table(model, &sweeps)?,
-        occupations: mp::occupation_table(model, &sweeps)?,
-        trace,
-        history,
-        summary: json,
+        iv: take("iv.csv").unwrap_or_default(),
+        details: take("dots.csv").unwrap_or_default(),
+        occupations: take("occupations.csv"),
+        trace: take("kmc_trace.csv"),
+        history: take("kmc_history.csv"),
+        summary: out.summary,
     })
 }
 
@@ -158,14 +126,8 @@ fn settings_dict<'py>(
     let d = PyDict::new(py);
     let states: Vec<&str> = r.states.iter().map(|s| s.label()).collect();
     d.set_item("states", states)?;
-    d.set_item(
-        "solver",
-        match r.solver {
-            SolverKind::Steady => "steady",
-            SolverKind::Transient => "transient",
-            SolverKind::MonteCarlo => "monte-carlo",
-        },
-    )?;
+    d.set_item("approach", r.approach.name())?;
+    d.set_item("solver", r.solver.name())?;
     d.set_item("sweep_mV", r.sweep_mv.clone())?;
     d.set_item("step_mV", r.step_mv)?;
     d.set_item("dwell_s", r.dwell_s)?;

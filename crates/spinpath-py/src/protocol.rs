@@ -4,49 +4,26 @@
 use crate::{bad, detached, json_py, message, table_dict};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyTuple};
-use spinpath::config::protocol::{parse_protocol, ProtocolKind, ProtocolSpec};
-use spinpath::config::{self};
-use spinpath::protocol::coherent::CoherentJunction;
-use spinpath::protocol::dots::{DotDynamics, DotJunction};
+use spinpath::config::protocol::{ProtocolKind, ProtocolSpec};
 use spinpath::protocol::report::{protocol_output, ProtocolOutput};
 use spinpath::protocol::{run_plan, Junction};
+use spinpath::run::{Job, RunFile};
 
-/// The protocol of a run file and the junction it drives (the command line's dispatch).
+/// The protocol of a run file and the junction it drives (the library's wiring).
 fn build(
     file: &str,
     text: &str,
     seed: Option<u64>,
 ) -> Result<(ProtocolSpec, Box<dyn Junction>), String> {
     let lib = |e: spinpath::Error| message(&e);
-    let missing = || {
-        format!("{file}: no [protocol] table: nothing to run as a protocol (see docs/protocols.md)")
+    let rf = RunFile::parse(file, text).map_err(lib)?;
+    let Job::Protocol(p) = &rf.job else {
+        return Err(format!(
+            "{file}: no [protocol] table: nothing to run as a protocol (see docs/protocols.md)"
+        ));
     };
-    let (mut spec, junction): (ProtocolSpec, Box<dyn Junction>) =
-        if config::is_dots_file(text) {
-            let states = ["P".to_string(), "AP".to_string()];
-            let spec = parse_protocol(file, text, &states)
-                .map_err(lib)?
-                .ok_or_else(missing)?;
-            let (model, _) = spinpath::master::spec::load(file, text).map_err(lib)?;
-            let gating =
-                match &spec.gating_dot {
-                    Some(g) => Some(model.dots.iter().position(|d| &d.name == g).ok_or_else(
-                        || format!("{file}: key `protocol.gating_dot`: no dot named \"{g}\""),
-                    )?),
-                    None => None,
-                };
-            let dynamics = match spec.dynamics.as_deref() {
-                Some("monte_carlo") => DotDynamics::MonteCarlo,
-                _ => DotDynamics::Transient,
-            };
-            let j = DotJunction::new(model, dynamics, gating, spec.max_events).map_err(lib)?;
-            (spec, Box::new(j))
-        } else {
-            let run = config::parse_coherent_run(file, text).map_err(lib)?;
-            let spec = run.protocol.clone().ok_or_else(missing)?;
-            let j = CoherentJunction::new(run.chain.clone(), run.states.clone(), run.integration);
-            (spec, Box::new(j))
-        };
+    let mut spec = p.spec.clone();
+    let junction = rf.junction().map_err(lib)?;
     if let Some(s) = seed {
         spec.seed = s;
     }

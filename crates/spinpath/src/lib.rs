@@ -16,6 +16,8 @@
 pub mod analysis;
 pub mod capacitance;
 pub mod config;
+pub mod device;
+pub mod engine;
 pub mod error;
 pub mod fit;
 pub mod io;
@@ -26,6 +28,7 @@ pub mod plot;
 pub mod protocol;
 pub mod quad;
 pub mod report;
+pub mod run;
 pub mod scan;
 pub mod sweep;
 pub mod table;

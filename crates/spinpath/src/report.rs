@@ -601,6 +601,58 @@ pub fn spectra_figure(tables: &[(String, Table)]) -> Figure {
     Figure::new(panels, 1)
 }
 
+fn fmt_opt(x: Option<f64>, unit: &str) -> String {
+    x.map_or_else(|| "—".into(), |v| format!("{v:.4} {unit}"))
+}
+
+impl Summary {
+    /// The short human summary the command line prints (one line per state, the TMR window).
+    pub fn text(&self) -> String {
+        use std::fmt::Write;
+        let mut out = String::new();
+        if let Some(t) = &self.title {
+            let _ = writeln!(out, "{t}");
+        }
+        for st in &self.states {
+            let voc: Vec<String> = st
+                .open_circuit_voltages_mV
+                .iter()
+                .map(|v| format!("{v:.3}"))
+                .collect();
+            let _ = writeln!(
+                out,
+                "  {:>3}: I(0) = {}, V_oc = [{}] mV, max power {:.4} nW at {:.3} mV (efficiency {})",
+                st.state,
+                fmt_opt(st.current_at_zero_bias_nA, "nA"),
+                voc.join(", "),
+                st.max_power_nW,
+                st.bias_at_max_power_mV,
+                st.efficiency_at_max_power
+                    .map_or_else(|| "—".into(), |e| format!("{:.2} %", 100.0 * e)),
+            );
+            if !st.all_converged {
+                let _ = writeln!(out, "       warning: some bias points did not reach the integration tolerance (max error {:.2e} nA)", st.max_integration_error_nA);
+            }
+        }
+        if let Some(t) = &self.tmr {
+            let r: Vec<String> = t
+                .ranges_tmr_below_minus_100_percent_mV
+                .iter()
+                .map(|r| format!("{:.3}..{:.3}", r[0], r[1]))
+                .collect();
+            let _ = writeln!(
+                out,
+                "  TMR < −100 % (I_P, I_AP of opposite signs) for V in [{}] mV",
+                r.join(", ")
+            );
+            if let (Some(m), Some(b)) = (t.max_tmr, t.bias_at_max_tmr_mV) {
+                let _ = writeln!(out, "  max TMR {:.1} % at {:.3} mV", 100.0 * m, b);
+            }
+        }
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -68,23 +68,45 @@ pub fn sweep_bias_self_consistent(
         .collect()
 }
 
-/// Run every state of a validated run over its bias grid.
+/// Run every state of a validated run over its bias grid (the coherent approach on the run's
+/// device).
 pub fn run_states(run: &CoherentRun, tick: &(dyn Fn() + Sync)) -> Result<Vec<StateSweep>> {
+    let device = crate::device::Device::from_chain(
+        &run.chain,
+        run.states.clone(),
+        run.exchange.clone(),
+        run.self_consistency,
+    );
+    run_device_states(&device, run, tick)
+}
+
+/// Run every state of `run` (names, bias grid, integration) on `device` with the coherent (NEGF)
+/// approach, in parallel over bias points; self-consistent when the device has exchange links.
+pub fn run_device_states(
+    device: &crate::device::Device,
+    run: &CoherentRun,
+    tick: &(dyn Fn() + Sync),
+) -> Result<Vec<StateSweep>> {
+    let negf = crate::engine::negf::Negf {
+        integration: run.integration,
+    };
     run.states
         .iter()
         .map(|state| {
-            let solver = ChainSolver::new(&run.chain, state)?;
+            let prepared = negf.prepare_chain(device, state)?;
+            let points = run
+                .bias_mv
+                .par_iter()
+                .map(|&v| {
+                    let p = prepared.bias_point(v);
+                    tick();
+                    p
+                })
+                .collect::<Result<Vec<BiasPoint>>>()?;
             Ok(StateSweep {
                 state: state.name.clone(),
                 angle_deg: state.angle_deg,
-                points: sweep_bias_self_consistent(
-                    &solver,
-                    &run.bias_mv,
-                    &run.integration,
-                    &run.exchange,
-                    &run.self_consistency,
-                    tick,
-                )?,
+                points,
             })
         })
         .collect()

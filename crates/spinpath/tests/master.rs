@@ -4,6 +4,7 @@
 
 use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
+use spinpath::engine::pauli::PauliPrepared;
 use spinpath::master::model::{E_OVER_HBAR_NA_PER_MEV, HBAR_MEV_S};
 use spinpath::master::protocol::{self, StateSweep};
 use spinpath::master::steady::{self, SteadyMethod, SteadyOptions};
@@ -397,9 +398,15 @@ fn memristive_preset_reproduces_paper_figures() {
     let mut sweeps = Vec::new();
     for magnet in [Magnet::P, Magnet::AP] {
         let mut solver = Transient::default();
-        let res = protocol::run_sweep(&model, magnet, &points, run.dwell_s, &mut solver).unwrap();
+        let res = protocol::run_sweep(
+            &PauliPrepared::from_model(model.clone(), magnet),
+            &points,
+            run.dwell_s,
+            &mut solver,
+        )
+        .unwrap();
         sweeps.push(StateSweep::new(
-            &model,
+            Some(&model),
             magnet,
             points.clone(),
             res,
@@ -451,8 +458,14 @@ fn memristive_preset_reproduces_paper_figures() {
     );
     // The steady state alone has no memory: one branch per bias, whatever the sweep direction.
     let mut st = spinpath::master::SteadyState::default();
-    let res = protocol::run_sweep(&model, Magnet::P, &points, run.dwell_s, &mut st).unwrap();
-    let sw = StateSweep::new(&model, Magnet::P, points.clone(), res, run.gating_dot);
+    let res = protocol::run_sweep(
+        &PauliPrepared::from_model(model.clone(), Magnet::P),
+        &points,
+        run.dwell_s,
+        &mut st,
+    )
+    .unwrap();
+    let sw = StateSweep::new(Some(&model), Magnet::P, points.clone(), res, run.gating_dot);
     for (i, a) in points.iter().enumerate() {
         for (j, b) in points.iter().enumerate().skip(i + 1) {
             if (a.bias_mv - b.bias_mv).abs() < 1e-9 {
@@ -592,7 +605,7 @@ fn complex_digamma_and_konig_martinek_field() {
 
 #[test]
 fn solvers_are_interchangeable_along_a_sweep() {
-    use spinpath::master::{DotSolver, MonteCarlo, SteadyState};
+    use spinpath::master::{Dynamics as DotSolver, MonteCarlo, SteadyState};
     let m = single_level(1.0, 6.0, 0.01, 0.02, 0.3, 0.3, 20.0);
     let points = protocol::sweep_points(&[-8.0, 8.0], 4.0);
     assert_eq!(points.len(), 5);
@@ -605,7 +618,15 @@ fn solvers_are_interchangeable_along_a_sweep() {
     ];
     let results: Vec<Vec<PointResult>> = solvers
         .iter_mut()
-        .map(|s| protocol::run_sweep(&m, Magnet::AP, &points, dwell, s.as_mut()).unwrap())
+        .map(|s| {
+            protocol::run_sweep(
+                &PauliPrepared::from_model(m.clone(), Magnet::AP),
+                &points,
+                dwell,
+                s.as_mut(),
+            )
+            .unwrap()
+        })
         .collect();
     for i in 0..points.len() {
         let (st, tr, mc) = (&results[0][i], &results[1][i], &results[2][i]);

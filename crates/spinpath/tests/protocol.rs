@@ -3,19 +3,30 @@
 use spinpath::config::parse_coherent_run;
 use spinpath::config::protocol::{ProtocolKind, ProtocolSpec, WriteReadSettings};
 use spinpath::error::Error;
-use spinpath::protocol::coherent::CoherentJunction;
+use spinpath::protocol::junction::DeviceJunction;
 use spinpath::protocol::report::{protocol_output, sequence_table, write_read_cycles};
 use spinpath::protocol::schedule;
 use spinpath::protocol::stack::Stack;
 use spinpath::protocol::{points_table, run_plan, Instrument, MeasuredPoint, Reading, ResumeLog};
 
-fn preset_junction() -> CoherentJunction {
+fn preset_junction() -> DeviceJunction {
+    use spinpath::engine::dynamics::DynamicsKind;
+    use spinpath::engine::{ApproachKind, ApproachSettings};
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../../examples/spin-engine.toml"
     );
     let run = parse_coherent_run(path, &std::fs::read_to_string(path).unwrap()).unwrap();
-    CoherentJunction::new(run.chain, run.states, run.integration)
+    let device = spinpath::device::Device::from_chain(
+        &run.chain,
+        run.states,
+        run.exchange,
+        run.self_consistency,
+    );
+    let negf = ApproachKind::Negf.build(&ApproachSettings {
+        integration: run.integration,
+    });
+    DeviceJunction::new(device, negf, DynamicsKind::Steady, None, 1).unwrap()
 }
 
 fn spec(

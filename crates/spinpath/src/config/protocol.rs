@@ -141,8 +141,9 @@ pub struct ProtocolSpec {
     pub plan: Vec<PlannedPoint>,
     /// Write/read settings: (written level is the higher |I|, jump threshold in σ).
     pub write_read: Option<WriteReadSettings>,
-    /// Interacting-dot junctions: evolve by `"transient"` master equation or `"monte_carlo"`.
-    pub dynamics: Option<String>,
+    /// Rate kernels (interacting dots): evolve by the `"transient"` master equation (default),
+    /// `"monte_carlo"` trajectories or the `"steady"` state at every point.
+    pub dynamics: Option<crate::engine::dynamics::DynamicsKind>,
     /// Interacting-dot junctions: the gating dot that labels the ON/OFF branch.
     pub gating_dot: Option<String>,
     /// Interacting-dot junctions, Monte Carlo: maximum events per reading.
@@ -550,8 +551,15 @@ pub(crate) fn build_protocol(
         write_read,
         dynamics: match &raw.dynamics {
             None => None,
-            Some(d) if ["transient", "monte_carlo"].contains(&d.get_ref().as_str()) => Some(d.get_ref().clone()),
-            Some(d) => return cx.err(d.span(), "protocol.dynamics", format!("\"{}\": allowed \"transient\" or \"monte_carlo\" (interacting-dot junctions only)", d.get_ref())),
+            Some(d) => {
+                use crate::engine::dynamics::DynamicsKind;
+                Some(match d.get_ref().as_str() {
+                    "transient" => DynamicsKind::Transient,
+                    "monte_carlo" | "monte-carlo" => DynamicsKind::MonteCarlo,
+                    "steady" => DynamicsKind::Steady,
+                    other => return cx.err(d.span(), "protocol.dynamics", format!("\"{other}\": allowed \"transient\", \"monte_carlo\" or \"steady\" (interacting-dot junctions only)")),
+                })
+            }
         },
         gating_dot: raw.gating_dot.clone(),
         max_events: match &raw.max_events {

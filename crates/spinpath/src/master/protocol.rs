@@ -8,7 +8,8 @@
 use super::model::{DotModel, Magnet};
 use super::rates::{PointResult, RateSet};
 use super::steady;
-use super::DotSolver;
+use crate::engine::dynamics::{steady_state, Dynamics};
+use crate::engine::Prepared;
 use crate::error::Result;
 use crate::table::Table;
 use serde::Serialize;
@@ -42,23 +43,22 @@ pub fn sweep_points(turning_mv: &[f64], step_mv: f64) -> Vec<BiasPoint> {
     out
 }
 
-/// Run `solver` along `points` in configuration `magnet`, starting from the steady state at the
-/// first point.
+/// Run `dynamics` along `points` over the kernels of `prepared` (any approach, one magnetic
+/// state), starting from the steady state at the first point.
 pub fn run_sweep(
-    model: &DotModel,
-    magnet: Magnet,
+    prepared: &dyn Prepared,
     points: &[BiasPoint],
     dwell_s: f64,
-    solver: &mut dyn DotSolver,
+    dynamics: &mut dyn Dynamics,
 ) -> Result<Vec<PointResult>> {
     let mut out = Vec::with_capacity(points.len());
     if let Some(first) = points.first() {
-        let rates = RateSet::build(model, first.bias_mv, magnet);
-        solver.reset(&steady::solve(&rates, &steady::SteadyOptions::default())?);
+        let kernel = prepared.kernel(first.bias_mv)?;
+        dynamics.reset(&steady_state(&kernel, &steady::SteadyOptions::default())?);
     }
     for p in points {
-        let rates = RateSet::build(model, p.bias_mv, magnet);
-        out.push(solver.step(&rates, dwell_s)?);
+        let kernel = prepared.kernel(p.bias_mv)?;
+        out.push(dynamics.step(&kernel, dwell_s)?);
     }
     Ok(out)
 }
@@ -81,19 +81,23 @@ pub struct StateSweep {
 }
 
 impl StateSweep {
-    /// Assemble from raw results.
+    /// Assemble from raw results. `model` gives the dot charges (`None` for an approach without
+    /// many-body states: charges are then not reported and every point is on the `ON` branch).
     pub fn new(
-        model: &DotModel,
+        model: Option<&DotModel>,
         magnet: Magnet,
         points: Vec<BiasPoint>,
         results: Vec<PointResult>,
         gating_dot: Option<usize>,
     ) -> Self {
-        let charges: Vec<Vec<f64>> = results.iter().map(|r| r.mean_charges(model)).collect();
+        let charges: Vec<Vec<f64>> = results
+            .iter()
+            .map(|r| model.map_or_else(Vec::new, |m| r.mean_charges(m)))
+            .collect();
         let branch = charges
             .iter()
             .map(|c| match gating_dot {
-                Some(g) if c[g] < 0.5 => "ON",
+                Some(g) if c.get(g).is_none_or(|&q| q < 0.5) => "ON",
                 Some(_) => "OFF",
                 None => "-",
             })
@@ -630,4 +634,66 @@ pub fn monte_carlo_series(
         history,
         summary,
     })
+}
+
+fn fmt_mv(v: Option<f64>) -> String {
+    v.map_or("n/a".into(), |x| format!("{x:.1} mV"))
+}
+
+impl Summary {
+    /// The short human summary the command line prints (gaps, writing shift and events, P/AP
+    /// shifts).
+    pub fn text(&self) -> String {
+        use std::fmt::Write;
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "dots run ({} solver, dwell {} s, seed {})",
+            self.solver, self.dwell_s, self.seed
+        );
+        for g in &self.gaps {
+            let _ = writeln!(
+                out,
+                "  {:>2} {:<3}: gap edges {} / {}, Coulomb gap {}",
+                g.state,
+                g.branch,
+                fmt_mv(g.negative_mv),
+                fmt_mv(g.positive_mv),
+                fmt_mv(g.coulomb_gap_mv)
+            );
+        }
+        for w in &self.writing_shift_mv {
+            if w.shift_mv.is_some() {
+                let _ = writeln!(
+                    out,
+                    "  {:>2} writing shift OFF-ON: {}",
+                    w.state,
+                    fmt_mv(w.shift_mv)
+                );
+            }
+        }
+        let ev: Vec<String> = self
+            .writing_events
+            .iter()
+            .map(|e| {
+                format!(
+                    "{} {} {} at {:.0} mV ({})",
+                    e.state, e.label, e.change, e.bias_mv, e.direction
+                )
+            })
+            .collect();
+        if !ev.is_empty() {
+            let _ = writeln!(out, "  writing events: {}", ev.join("; "));
+        }
+        for x in &self.p_ap_shift_mv {
+            let _ = writeln!(
+                out,
+                "  AP-P peak shift on {}: negative edge {}, positive edge {}",
+                x.branch,
+                fmt_mv(x.negative_edge_mv),
+                fmt_mv(x.positive_edge_mv)
+            );
+        }
+        out
+    }
 }

@@ -153,17 +153,8 @@ pub struct GeometrySpec {
     pub separation_nm: Option<f64>,
 }
 
-/// Solver choice of a run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum SolverKind {
-    /// Steady state per point.
-    Steady,
-    /// Transient evolution (hysteresis).
-    Transient,
-    /// Kinetic Monte Carlo.
-    MonteCarlo,
-}
+/// Solver choice of a run: the dynamics (`steady`, `transient`, `monte-carlo`).
+pub type SolverKind = crate::engine::dynamics::DynamicsKind;
 
 /// `[dots_run]`.
 #[derive(Debug, Clone, Deserialize)]
@@ -173,7 +164,9 @@ pub struct RunSpec {
     pub output: Option<String>,
     /// Magnetic configurations to run, default `["P", "AP"]`.
     pub states: Option<Vec<Magnet>>,
-    /// Solver, default `transient`.
+    /// Approach (how the device is solved), default `pauli`; see [`crate::engine::ApproachKind`].
+    pub approach: Option<Spanned<String>>,
+    /// Solver (the dynamics over the approach's kernel), default `transient`.
     pub solver: Option<SolverKind>,
     /// Turning points of the bias sweep (mV), at least two.
     #[serde(rename = "sweep_mV")]
@@ -236,7 +229,9 @@ pub struct RunSettings {
     pub output: Option<String>,
     /// Configurations.
     pub states: Vec<Magnet>,
-    /// Solver.
+    /// Approach.
+    pub approach: crate::engine::ApproachKind,
+    /// Solver (dynamics).
     pub solver: SolverKind,
     /// Turning points (mV).
     pub sweep_mv: Vec<f64>,
@@ -586,7 +581,28 @@ pub fn build_run(file: &str, text: &str, r: &RunSpec, model: &DotModel) -> Resul
         })?),
         None => None,
     };
+    let approach = match &r.approach {
+        Some(a) => crate::engine::ApproachKind::from_name(a.get_ref()).map_err(|_| {
+            src.err(
+                a.span(),
+                "dots_run.approach",
+                format!(
+                    "unknown approach `{}`; allowed: {}",
+                    a.get_ref(),
+                    crate::engine::ApproachKind::names()
+                ),
+            )
+        })?,
+        None => crate::engine::ApproachKind::Pauli,
+    };
     let solver = r.solver.unwrap_or(SolverKind::Transient);
+    if approach == crate::engine::ApproachKind::Negf && solver == SolverKind::MonteCarlo {
+        return Err(src.err(
+            r.approach.as_ref().map_or(0..0, |a| a.span()),
+            "dots_run.solver",
+            "approach \"negf\" is stationary (coherent): use solver = \"steady\" (or \"transient\"); Monte Carlo needs approach = \"pauli\"",
+        ));
+    }
     if solver == SolverKind::Transient && model.n_states() > super::transient::MAX_TRANSIENT_STATES
     {
         return Err(Error::Config {
@@ -660,6 +676,7 @@ pub fn build_run(file: &str, text: &str, r: &RunSpec, model: &DotModel) -> Resul
     Ok(RunSettings {
         output: r.output.clone(),
         states,
+        approach,
         solver,
         sweep_mv: sweep,
         step_mv: step,

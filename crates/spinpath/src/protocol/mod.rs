@@ -8,8 +8,7 @@
 //! from its own random stream (seed, index), so a resumed run gives the same numbers as an
 //! uninterrupted one.
 
-pub mod coherent;
-pub mod dots;
+pub mod junction;
 pub mod report;
 pub mod schedule;
 pub mod stack;

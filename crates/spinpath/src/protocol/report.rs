@@ -13,19 +13,8 @@ use crate::report::{opposite_sign_ranges, zero_crossings};
 use crate::table::Table;
 use serde_json::{json, Value};
 
-/// Everything a protocol run produces.
-pub struct ProtocolOutput {
-    /// CSV files: (file name, table).
-    pub tables: Vec<(String, Table)>,
-    /// Line figures: (file name, figure).
-    pub figures: Vec<(String, Figure)>,
-    /// Colour maps: (file name, heatmap).
-    pub heatmaps: Vec<(String, Heatmap)>,
-    /// `summary.json`.
-    pub summary: Value,
-    /// A short human summary.
-    pub text: String,
-}
+/// Everything a protocol run produces (the same output type as every run).
+pub use crate::run::RunOutput as ProtocolOutput;
 
 fn sets(plan: &[PlannedPoint]) -> Vec<String> {
     let mut v: Vec<String> = Vec::new();
