@@ -17,6 +17,7 @@
 pub mod dynamics;
 pub mod negf;
 pub mod pauli;
+pub mod spectrum;
 
 use crate::device::Device;
 use crate::error::{Error, Result};
