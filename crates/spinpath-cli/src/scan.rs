@@ -36,14 +36,13 @@ pub fn run(args: ScanArgs) -> anyhow::Result<()> {
     if !(args.from.is_finite() && args.to.is_finite()) || args.points == 0 || args.points > 10_000 {
         anyhow::bail!("--from and --to must be finite numbers and 1 <= --points <= 10000");
     }
-    let text = spinpath::io::read_to_string(&args.config)?;
-    let file = args.config.display().to_string();
-    if config::is_dots_file(&text) {
-        anyhow::bail!("{file}: `spinpath scan` explores coherent devices ([spin_engine] or [chain]); for dots, edit the file or use the Python API");
-    }
-    let run = config::parse_coherent_run(&file, &text)?;
+    let rf = spinpath::run::RunFile::load(&args.config)?;
+    let text = &rf.text;
+    let Some(run) = rf.coherent.as_deref() else {
+        anyhow::bail!("{}: `spinpath scan` explores coherent devices ([spin_engine] or [chain]); for dots, edit the file or use the Python API", rf.file);
+    };
     // Check the name before any work.
-    scan::with_parameter(&run, &args.param, args.from)?;
+    run.with_parameter(&args.param, args.from)?;
     let values = config::linspace(args.from, args.to, args.points);
     let out = args
         .output
@@ -55,7 +54,7 @@ pub fn run(args: ScanArgs) -> anyhow::Result<()> {
         "scan",
     );
     let started = std::time::Instant::now();
-    let points = scan::scan(&run, &args.param, &values, &|| pb.inc(1))?;
+    let points = scan::scan(run, &args.param, &values, &|| pb.inc(1))?;
     pb.finish_and_clear();
     let table = scan::scan_table(&args.param, &points)?;
     table.write_csv(&out.join("scan.csv"))?;

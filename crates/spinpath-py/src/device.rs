@@ -5,10 +5,7 @@ use numpy::PyReadonlyArray1;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use spinpath::config::{self, CoherentRun, Spectra};
-use spinpath::negf::ChainSolver;
-use spinpath::report;
-use spinpath::sweep::{run_states, StateSweep};
-use spinpath::table::{Column, Table};
+use spinpath::device::Parametrized;
 
 /// The bundled presets: name, run-file text.
 pub(crate) const PRESETS: [(&str, &str); 5] = [
@@ -54,23 +51,6 @@ fn parse(file: &str, text: &str) -> PyResult<Device> {
         text: text.to_string(),
         file: file.to_string(),
     })
-}
-
-/// Append the rows of `b` to `a` (same columns), as the command line does across states.
-fn concat(a: Table, b: &Table) -> PyResult<Table> {
-    let mut t = Table::new();
-    for ((name, ca), (_, cb)) in a.iter().zip(b.iter()) {
-        match (ca, cb) {
-            (Column::F64(x), Column::F64(y)) => t
-                .push_f64(name, x.iter().chain(y).copied().collect())
-                .map_err(py_err)?,
-            (Column::Str(x), Column::Str(y)) => t
-                .push_str(name, x.iter().chain(y).cloned().collect())
-                .map_err(py_err)?,
-            _ => return Err(bad(format!("column `{name}` changes type between tables"))),
-        }
-    }
-    Ok(t)
 }
 
 impl Device {
@@ -216,46 +196,34 @@ impl Device {
         Ok(d)
     }
 
-    /// The spin-engine parameters (paper 1's parametrisation) by fit-key name, or None for a
-    /// general `[chain]` device.
+    /// The device's parameters by name (paper 1's `[spin_engine]` keys, or a `[chain]`'s site,
+    /// lead, hopping and per-state names; the names fits and scans use).
     #[getter]
     fn parameters<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyDict>>> {
-        let Some(se) = &self.run.spin_engine else {
-            return Ok(None);
-        };
+        let params = self.run.parameters();
         let d = PyDict::new(py);
-        for k in config::SpinEngineSpec::KEYS {
-            d.set_item(k, se.get(k))?;
+        for k in params.parameter_names() {
+            d.set_item(&k, params.parameter(&k))?;
         }
         Ok(Some(d))
     }
 
-    /// A copy with some spin-engine parameters changed (keys as in `parameters`); the new run file
-    /// is validated like any other.
+    /// A copy with some parameters changed (names as in `parameters`; a misspelt name is an error
+    /// that suggests the closest ones); the new run file is validated like any other.
     fn with_parameters(&self, values: &Bound<'_, PyDict>) -> PyResult<Self> {
-        let Some(mut se) = self.run.spin_engine else {
-            return Err(bad(format!(
-                "{}: with_parameters needs a device written with [spin_engine]",
-                self.file
-            )));
-        };
+        let mut params = self.run.parameters();
         for (k, v) in values.iter() {
             let k: String = k.extract()?;
             let v: f64 = v
                 .extract()
                 .map_err(|_| bad(format!("parameter `{k}`: expected a number")))?;
-            if !se.set(&k, v) {
-                return Err(bad(format!(
-                    "`{k}` is not a spin-engine parameter; parameters are: {}",
-                    config::SpinEngineSpec::KEYS.join(", ")
-                )));
-            }
+            params.try_set_parameter(&k, v).map_err(py_err)?;
         }
         let mut doc: toml::Table = self
             .text
             .parse()
             .map_err(|e| bad(format!("{}: {e}", self.file)))?;
-        doc.insert("spin_engine".into(), toml::Value::Table(se.to_toml()));
+        params.write_into(&mut doc);
         let text = toml::to_string(&doc).map_err(|e| bad(e.to_string()))?;
         parse(&self.file, &text)
     }
@@ -280,20 +248,17 @@ impl Device {
         if let Some(b) = bias_mV {
             run.bias_mv = grid("bias_mV", vec_of(&b))?;
         }
-        let sweeps: Vec<StateSweep> =
-            detached(py, threads, || run_states(&run, &|| {}))?.map_err(py_err)?;
-        let names: Vec<String> = run.chain.sites().iter().map(|s| s.name.clone()).collect();
-        let iv = report::iv_table(&sweeps, &names).map_err(py_err)?;
-        let p = sweeps.iter().find(|s| s.state == "P");
-        let ap = sweeps.iter().find(|s| s.state == "AP");
-        let tmr = match (p, ap) {
-            (Some(p), Some(ap)) => {
-                Some(table_dict(py, &report::tmr_table(p, ap).map_err(py_err)?)?)
-            }
-            _ => None,
-        };
-        let summary = serde_json::to_value(report::summarize(&run, &sweeps))
-            .map_err(|e| bad(e.to_string()))?;
+        let device = run.device();
+        let mut out = detached(py, threads, || {
+            spinpath::run::sweep_output(&run, &device, &|| {})
+        })?
+        .map_err(py_err)?;
+        let iv = out.take_table("iv.csv").unwrap_or_default();
+        let tmr = out
+            .take_table("tmr.csv")
+            .map(|t| table_dict(py, &t))
+            .transpose()?;
+        let summary = out.summary;
         Ok((table_dict(py, &iv)?, tmr, json_py(py, &summary)?))
     }
 
@@ -336,36 +301,14 @@ impl Device {
             energies_mev: energies,
             dos: dos.unwrap_or_else(|| base.as_ref().is_none_or(|s| s.dos)),
         });
-        let names = self.sites();
-        let tables = detached(py, threads, || {
-            run.states
-                .iter()
-                .map(|state| {
-                    let solver = ChainSolver::new(&run.chain, state)?;
-                    report::spectra_tables(&run, &solver, &state.name, &names)
-                })
-                .collect::<spinpath::Result<Vec<_>>>()
-        })?
-        .map_err(py_err)?;
-        let mut trans: Option<Table> = None;
-        let mut dos_all: Option<Table> = None;
-        for (t, d) in tables {
-            trans = Some(match trans {
-                None => t,
-                Some(acc) => concat(acc, &t)?,
-            });
-            if let Some(d) = d {
-                dos_all = Some(match dos_all {
-                    None => d,
-                    Some(acc) => concat(acc, &d)?,
-                });
-            }
-        }
-        let trans = table_dict(py, &trans.unwrap_or_default())?;
-        let dos = match dos_all {
-            Some(d) => Some(table_dict(py, &d)?),
-            None => None,
-        };
+        let device = run.device();
+        let mut out = detached(py, threads, || spinpath::run::spectra_output(&run, &device))?
+            .map_err(py_err)?;
+        let trans = table_dict(py, &out.take_table("transmission.csv").unwrap_or_default())?;
+        let dos = out
+            .take_table("dos.csv")
+            .map(|d| table_dict(py, &d))
+            .transpose()?;
         Ok((trans, dos))
     }
 

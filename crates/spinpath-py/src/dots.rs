@@ -60,18 +60,12 @@ fn run_dots(model: &DotModel, run: &RunSettings, file: &str) -> spinpath::Result
     };
     let device = Device::from_dot_model(model);
     let mut out = spinpath::run::dots_output(file, &device, &job, &|| {})?;
-    let mut take = |name: &str| {
-        out.tables
-            .iter()
-            .position(|(n, _)| n == name)
-            .map(|i| out.tables.remove(i).1)
-    };
     Ok(SweepOut {
-        iv: take("iv.csv").unwrap_or_default(),
-        details: take("dots.csv").unwrap_or_default(),
-        occupations: take("occupations.csv"),
-        trace: take("kmc_trace.csv"),
-        history: take("kmc_history.csv"),
+        iv: out.take_table("iv.csv").unwrap_or_default(),
+        details: out.take_table("dots.csv").unwrap_or_default(),
+        occupations: out.take_table("occupations.csv"),
+        trace: out.take_table("kmc_trace.csv"),
+        history: out.take_table("kmc_history.csv"),
         summary: out.summary,
     })
 }

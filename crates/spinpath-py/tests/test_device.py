@@ -149,8 +149,30 @@ def test_with_parameters_changes_the_device(run_file):
     assert not np.allclose(d.sweep(["P"], b)["current_nA"], d2.sweep(["P"], b)["current_nA"])
     # the changed device is a valid run file of its own
     assert spinpath.Device.from_toml(d2.toml).parameters == d2.parameters
-    with pytest.raises(spinpath.SpinpathError, match="not a spin-engine parameter"):
+    with pytest.raises(spinpath.SpinpathError, match="not a parameter of this device"):
         d.with_parameters(nope=1.0)
+    # a misspelt name is refused with the closest names, never added as a new parameter
+    with pytest.raises(spinpath.SpinpathError, match="did you mean P.dimer_energy_meV"):
+        d.with_parameters({"P.dimer_energy_mev": -1.0})
+
+
+def test_with_parameters_of_a_general_chain():
+    text = """
+[chain]
+hoppings_meV = [1.0]
+sites = [{ name = "A", energy_meV = 0.5 }, { name = "B", energy_meV = -0.5 }]
+[chain.leads.left]
+site = 0
+width_meV = 0.3
+[chain.leads.right]
+site = 1
+width_meV = 0.3
+"""
+    d = spinpath.Device.from_toml(text)
+    assert d.parameters["A.energy_meV"] == 0.5
+    d2 = d.with_parameters({"A.energy_meV": 0.2, "hoppings_meV.0": 2.0})
+    assert d2.parameters["A.energy_meV"] == 0.2 and d2.parameters["hoppings_meV.0"] == 2.0
+    assert spinpath.Device.from_toml(d2.toml).parameters == d2.parameters
 
 
 def test_sweep_releases_the_gil():

@@ -38,6 +38,12 @@ pub struct RunOutput {
 }
 
 impl RunOutput {
+    /// Remove and return a table by file name.
+    pub fn take_table(&mut self, name: &str) -> Option<Table> {
+        let i = self.tables.iter().position(|(n, _)| n == name)?;
+        Some(self.tables.remove(i).1)
+    }
+
     /// A table by file name.
     pub fn table(&self, name: &str) -> Option<&Table> {
         self.tables.iter().find(|(n, _)| n == name).map(|(_, t)| t)
@@ -146,12 +152,7 @@ impl RunFile {
             return Self::parse_dots(file, text);
         }
         let run = crate::config::parse_coherent_run(file, text)?;
-        let device = Device::from_chain(
-            &run.chain,
-            run.states.clone(),
-            run.exchange.clone(),
-            run.self_consistency,
-        );
+        let device = run.device();
         let job = match &run.protocol {
             Some(spec) => {
                 if spec.dynamics.is_some_and(|d| d != DynamicsKind::Steady) {
@@ -352,6 +353,22 @@ fn coherent_output(
     device: &Device,
     tick: &(dyn Fn() + Sync),
 ) -> Result<RunOutput> {
+    let mut out = sweep_output(run, device, tick)?;
+    if run.spectra.is_some() {
+        let s = spectra_output(run, device)?;
+        out.tables.extend(s.tables);
+        out.figures.extend(s.figures);
+    }
+    Ok(out)
+}
+
+/// The bias sweep of a coherent run on `device`: `iv.csv`, `tmr.csv` (with P and AP), `iv.svg`,
+/// the summary and its text (no spectra).
+pub fn sweep_output(
+    run: &CoherentRun,
+    device: &Device,
+    tick: &(dyn Fn() + Sync),
+) -> Result<RunOutput> {
     let sweeps = crate::sweep::run_device_states(device, run, tick)?;
     let names: Vec<String> = device.orbitals.iter().map(|o| o.name.clone()).collect();
     let mut out = RunOutput::default();
@@ -365,11 +382,6 @@ fn coherent_output(
     }
     out.figures
         .push(("iv.svg".into(), crate::report::iv_figure(&sweeps)));
-    if run.spectra.is_some() {
-        let s = spectra_output(run, device)?;
-        out.tables.extend(s.tables);
-        out.figures.extend(s.figures);
-    }
     let summary = crate::report::summarize(run, &sweeps);
     out.text = summary.text();
     out.summary =

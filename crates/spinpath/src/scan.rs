@@ -5,8 +5,8 @@
 //! (`spin_accumulation_meV`, `P.dimer_energy_meV`, ...) or the site/lead/state names of a `[chain]`.
 
 use crate::config::CoherentRun;
+use crate::device::Parametrized;
 use crate::error::{Error, Result};
-use crate::fit::chain::ChainSpec;
 use crate::negf::ChainSolver;
 use crate::plot::{Figure, Panel, Series};
 use crate::report::{summarize, Summary};
@@ -24,54 +24,12 @@ pub struct ScanPoint {
 
 /// The names a scan of `run` can vary.
 pub fn parameter_names(run: &CoherentRun) -> Vec<String> {
-    match &run.spin_engine {
-        Some(_) => crate::config::SpinEngineSpec::KEYS
-            .iter()
-            .map(|k| k.to_string())
-            .collect(),
-        None => ChainSpec::new(&run.chain, &run.states).names(),
-    }
+    run.parameters().parameter_names()
 }
 
 /// The run with parameter `name` set to `value` (chain, states and exchange links rebuilt).
 pub fn with_parameter(run: &CoherentRun, name: &str, value: f64) -> Result<CoherentRun> {
-    let unknown = || {
-        Error::invalid(
-            "scan",
-            format!(
-                "`{name}` is not a parameter of this device; parameters are: {}",
-                parameter_names(run).join(", ")
-            ),
-        )
-    };
-    let mut out = run.clone();
-    match &run.spin_engine {
-        Some(se) => {
-            let mut se = *se;
-            if !se.set(name, value) {
-                return Err(unknown());
-            }
-            let (chain, states) = se.build()?;
-            out.exchange = se.exchange_links();
-            out.chain = chain;
-            // Keep the run's state selection (names), with the rebuilt overrides.
-            out.states = run
-                .states
-                .iter()
-                .filter_map(|s| states.iter().find(|n| n.name == s.name).cloned())
-                .collect();
-            out.spin_engine = Some(se);
-        }
-        None => {
-            let mut c = ChainSpec::new(&run.chain, &run.states);
-            if !c.set(name, value) {
-                return Err(unknown());
-            }
-            out.chain = c.chain()?;
-            out.states = c.states;
-        }
-    }
-    Ok(out)
+    run.with_parameter(name, value)
 }
 
 /// Run the bias sweep of every device of the scan. `tick` is called once per bias point.

@@ -71,13 +71,7 @@ pub fn sweep_bias_self_consistent(
 /// Run every state of a validated run over its bias grid (the coherent approach on the run's
 /// device).
 pub fn run_states(run: &CoherentRun, tick: &(dyn Fn() + Sync)) -> Result<Vec<StateSweep>> {
-    let device = crate::device::Device::from_chain(
-        &run.chain,
-        run.states.clone(),
-        run.exchange.clone(),
-        run.self_consistency,
-    );
-    run_device_states(&device, run, tick)
+    run_device_states(&run.device(), run, tick)
 }
 
 /// Run every state of `run` (names, bias grid, integration) on `device` with the coherent (NEGF)

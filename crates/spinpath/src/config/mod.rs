@@ -222,6 +222,18 @@ pub struct CoherentRun {
     pub self_consistency: SelfConsistency,
 }
 
+impl CoherentRun {
+    /// The run's device (chain, states, exchange links) in the one device description.
+    pub fn device(&self) -> crate::device::Device {
+        crate::device::Device::from_chain(
+            &self.chain,
+            self.states.clone(),
+            self.exchange.clone(),
+            self.self_consistency,
+        )
+    }
+}
+
 /// Locates byte offsets of a file's text as `file:line:column`.
 pub(crate) struct Ctx<'a> {
     pub(crate) file: &'a str,

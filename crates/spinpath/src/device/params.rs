@@ -107,6 +107,94 @@ impl Parametrized for crate::master::DotModel {
     }
 }
 
+/// The parameters of a coherent run file: paper 1's `[spin_engine]` keys, or a general
+/// `[chain]`'s site, lead, hopping and per-state names.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CoherentParams {
+    /// `[spin_engine]`.
+    SpinEngine(crate::config::SpinEngineSpec),
+    /// `[chain]`.
+    Chain(Box<crate::fit::chain::ChainSpec>),
+}
+
+impl Parametrized for CoherentParams {
+    fn parameter_names(&self) -> Vec<String> {
+        match self {
+            CoherentParams::SpinEngine(s) => s.parameter_names(),
+            CoherentParams::Chain(c) => c.parameter_names(),
+        }
+    }
+    fn parameter(&self, name: &str) -> Option<f64> {
+        match self {
+            CoherentParams::SpinEngine(s) => s.parameter(name),
+            CoherentParams::Chain(c) => c.parameter(name),
+        }
+    }
+    fn set_parameter(&mut self, name: &str, value: f64) -> bool {
+        match self {
+            CoherentParams::SpinEngine(s) => s.set_parameter(name, value),
+            CoherentParams::Chain(c) => c.set_parameter(name, value),
+        }
+    }
+}
+
+impl CoherentParams {
+    /// Write the values into the run file's TOML document (`[spin_engine]`, or the `[chain]`
+    /// sites, hoppings, leads and `[[states]]`).
+    pub fn write_into(&self, doc: &mut toml::Table) {
+        match self {
+            CoherentParams::SpinEngine(s) => {
+                doc.insert("spin_engine".into(), toml::Value::Table(s.to_toml()));
+            }
+            CoherentParams::Chain(c) => c.write_into(doc),
+        }
+    }
+}
+
+impl crate::config::CoherentRun {
+    /// The run's parameters by name.
+    pub fn parameters(&self) -> CoherentParams {
+        match &self.spin_engine {
+            Some(se) => CoherentParams::SpinEngine(*se),
+            None => CoherentParams::Chain(Box::new(crate::fit::chain::ChainSpec::new(
+                &self.chain,
+                &self.states,
+            ))),
+        }
+    }
+
+    /// The run with its device rebuilt from `params` (chain, states, exchange links); the run's
+    /// state selection (names) and settings are kept.
+    pub fn with_parameters(&self, params: &CoherentParams) -> Result<Self> {
+        let mut out = self.clone();
+        match params {
+            CoherentParams::SpinEngine(se) => {
+                let (chain, states) = se.build()?;
+                out.exchange = se.exchange_links();
+                out.chain = chain;
+                out.states = self
+                    .states
+                    .iter()
+                    .filter_map(|s| states.iter().find(|n| n.name == s.name).cloned())
+                    .collect();
+                out.spin_engine = Some(*se);
+            }
+            CoherentParams::Chain(c) => {
+                out.chain = c.chain()?;
+                out.states = c.states.clone();
+            }
+        }
+        Ok(out)
+    }
+
+    /// The run with one parameter changed (an unknown name is an error with suggestions).
+    pub fn with_parameter(&self, name: &str, value: f64) -> Result<Self> {
+        let mut p = self.parameters();
+        p.try_set_parameter(name, value)?;
+        self.with_parameters(&p)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
