@@ -163,8 +163,13 @@ fn run_files_are_dispatched_once_and_fit_files_pointed_to_fit() {
     // A misspelt gating dot names the key and the dots.
     let bad = wr.replace("gating_dot = \"gate\"", "gating_dot = \"gaet\"");
     assert_ne!(bad, wr, "the preset names its gating dot");
-    let e = RunFile::parse("write-read.toml", &bad).unwrap_err().to_string();
-    assert!(e.contains("protocol.gating_dot") && e.contains("gaet"), "{e}");
+    let e = RunFile::parse("write-read.toml", &bad)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("protocol.gating_dot") && e.contains("gaet"),
+        "{e}"
+    );
     // The device of a dots file has the P and AP states.
     let names: Vec<&str> = rf.device.states.iter().map(|s| s.name.as_str()).collect();
     assert_eq!(names, ["P", "AP"]);

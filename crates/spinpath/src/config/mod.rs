@@ -18,8 +18,7 @@ use toml::Spanned;
 pub mod fit;
 pub mod protocol;
 
-/// Largest number of bias points or spectrum energies accepted (guards against typos).
-pub const MAX_POINTS: usize = 1_000_000;
+pub use crate::protocol::schedule::MAX_POINTS;
 
 // ---------------------------------------------------------------------------------------------
 // Raw schema (serde). Field names are the TOML keys.

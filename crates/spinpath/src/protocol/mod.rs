@@ -11,6 +11,7 @@
 pub mod junction;
 pub mod report;
 pub mod schedule;
+pub mod spec;
 pub mod stack;
 
 use crate::error::{Error, Result};

@@ -1,12 +1,12 @@
 //! What a protocol run writes: tables, figures and a summary, built from the plan and the
 //! measured points. The same functions serve every junction (coherent chain or dots).
 
+use super::spec::{ProtocolKind, ProtocolSpec, WriteReadSettings};
 use super::{points_table, MeasuredPoint, PlannedPoint};
 use crate::analysis::jumps::{detect_jumps, JumpOptions};
 use crate::analysis::stats::{current_statistics, StatsOptions};
 use crate::analysis::tmr::{ih_loop, two_level_split, IhOptions};
 use crate::analysis::Trace;
-use crate::config::protocol::{ProtocolKind, ProtocolSpec, WriteReadSettings};
 use crate::error::Result;
 use crate::plot::{Figure, Heatmap, Panel, Series};
 use crate::report::{opposite_sign_ranges, zero_crossings};

@@ -4,6 +4,9 @@ use super::stack::Stack;
 use super::{OperatingPoint, PlannedPoint};
 use crate::error::{Error, Result};
 
+/// Largest number of bias points, spectrum energies or plan points accepted (guards against typos).
+pub const MAX_POINTS: usize = 1_000_000;
+
 /// Points from `a` to `b` (mV or Oe) with step `step`, excluding `a`, including `b` (the last step
 /// may be shorter). A zero-length segment gives no points.
 pub fn ramp(a: f64, b: f64, step: f64) -> Vec<f64> {
@@ -31,15 +34,15 @@ fn clean(x: f64) -> f64 {
 /// The points of a path through `turning` points with step `step`: (value, segment, direction).
 /// The first turning point is included once; each segment then adds its own points.
 ///
-/// Errors when the path would exceed [`crate::config::MAX_POINTS`] points.
+/// Errors when the path would exceed [`MAX_POINTS`] points.
 pub fn path(turning: &[f64], step: f64) -> Result<Vec<(f64, usize, &'static str)>> {
     let total: f64 = turning
         .windows(2)
         .map(|w| ((w[1] - w[0]).abs() / step).ceil())
         .sum::<f64>()
         + 1.0;
-    if !(total.is_finite() && total <= crate::config::MAX_POINTS as f64) {
-        return Err(Error::invalid("schedule", format!("the path through {turning:?} in steps of {step} would have {total} points; at most {}", crate::config::MAX_POINTS)));
+    if !(total.is_finite() && total <= MAX_POINTS as f64) {
+        return Err(Error::invalid("schedule", format!("the path through {turning:?} in steps of {step} would have {total} points; at most {}", MAX_POINTS)));
     }
     let mut out = Vec::new();
     for (segment, w) in turning.windows(2).enumerate() {
@@ -62,17 +65,14 @@ pub fn path(turning: &[f64], step: f64) -> Result<Vec<(f64, usize, &'static str)
     Ok(out)
 }
 
-/// Refuse plans larger than [`crate::config::MAX_POINTS`] before allocating them.
+/// Refuse plans larger than [`MAX_POINTS`] before allocating them.
 fn check_size(what: &str, n: f64) -> Result<()> {
-    if n.is_finite() && n <= crate::config::MAX_POINTS as f64 {
+    if n.is_finite() && n <= MAX_POINTS as f64 {
         Ok(())
     } else {
         Err(Error::invalid(
             what,
-            format!(
-                "the plan would have {n} points; at most {}",
-                crate::config::MAX_POINTS
-            ),
+            format!("the plan would have {n} points; at most {}", MAX_POINTS),
         ))
     }
 }
