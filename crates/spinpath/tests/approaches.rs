@@ -176,3 +176,55 @@ fn run_files_are_dispatched_once_and_fit_files_pointed_to_fit() {
     let d: &Device = &rf.device;
     assert!(!d.is_non_interacting());
 }
+
+#[test]
+fn chain_fits_and_protocols_see_the_exchange_links() {
+    // A [chain] with a self-consistent exchange link: the fit model's prediction equals the run's
+    // own (self-consistent) sweep, and differs from the same chain without the link.
+    use spinpath::fit::chain::{ChainModel, ChainSpec};
+    use spinpath::fit::params::Parameters;
+    use spinpath::fit::FitModel;
+    let text = r#"
+[chain]
+temperature_K = 50.0
+hoppings_meV = [2.0, 2.0]
+sites = [
+  { name = "A", energy_meV = 0.0, splitting_meV = 2.0 },
+  { name = "B", energy_meV = 1.0, exchange = [{ from = "A", coupling_meV = 20.0 }] },
+  { name = "C", energy_meV = 0.0 },
+]
+[chain.leads.left]
+site = 0
+width_meV = 1.0
+polarization = 0.6
+spin_accumulation_meV = 3.0
+[chain.leads.right]
+site = 2
+width_meV = 1.0
+polarization = 0.6
+[run.bias]
+values_mV = [-2.0, 0.0, 1.5]
+"#;
+    let run = spinpath::config::parse_coherent_run("x.toml", text).unwrap();
+    assert!(!run.exchange.is_empty());
+    let sweeps = spinpath::sweep::run_states(&run, &|| {}).unwrap();
+    let params = Parameters::new(Vec::new()).unwrap();
+    let model =
+        ChainModel::new(ChainSpec::from_run(&run), &params, &["P"], run.integration).unwrap();
+    let predicted = model.predict(&[], 0, &run.bias_mv).unwrap();
+    let without = ChainModel::new(
+        ChainSpec::new(&run.chain, &run.states),
+        &params,
+        &["P"],
+        run.integration,
+    )
+    .unwrap()
+    .predict(&[], 0, &run.bias_mv)
+    .unwrap();
+    let mut differs = false;
+    for (k, p) in sweeps[0].points.iter().enumerate() {
+        assert!((p.current() - predicted[k]).abs() <= 1e-12 * p.current().abs().max(1e-9));
+        differs |= (without[k] - predicted[k]).abs() > 1e-6 * predicted[k].abs();
+    }
+    assert!(differs, "the exchange link changes the current");
+}

@@ -202,7 +202,7 @@ pub fn parse_fit(path: &Path, text: &str) -> Result<FitSpec> {
                 integration,
             ),
             None => (
-                FitEngine::Chain(Box::new(ChainSpec::new(&run.chain, &run.states))),
+                FitEngine::Chain(Box::new(ChainSpec::from_run(&run))),
                 integration,
             ),
         }

@@ -156,10 +156,7 @@ impl crate::config::CoherentRun {
     pub fn parameters(&self) -> CoherentParams {
         match &self.spin_engine {
             Some(se) => CoherentParams::SpinEngine(*se),
-            None => CoherentParams::Chain(Box::new(crate::fit::chain::ChainSpec::new(
-                &self.chain,
-                &self.states,
-            ))),
+            None => CoherentParams::Chain(Box::new(crate::fit::chain::ChainSpec::from_run(self))),
         }
     }
 
@@ -182,6 +179,8 @@ impl crate::config::CoherentRun {
             CoherentParams::Chain(c) => {
                 out.chain = c.chain()?;
                 out.states = c.states.clone();
+                out.exchange = c.exchange.clone();
+                out.self_consistency = c.self_consistency;
             }
         }
         Ok(out)

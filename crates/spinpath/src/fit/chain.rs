@@ -11,7 +11,7 @@ use super::params::Parameters;
 use super::FitModel;
 use crate::error::{Error, Result};
 use crate::model::{Chain, Lead, MagneticState, Site};
-use crate::negf::{ChainSolver, Integration};
+use crate::negf::Integration;
 use rayon::prelude::*;
 
 /// A chain and its states: everything a `[chain]` fit can change.
@@ -25,6 +25,10 @@ pub struct ChainSpec {
     pub leads: [Lead; 2],
     /// Magnetic states.
     pub states: Vec<MagneticState>,
+    /// Self-consistent exchange links of the run (empty: none).
+    pub exchange: Vec<crate::negf::ExchangeLink>,
+    /// Settings of the self-consistent exchange loop.
+    pub self_consistency: crate::negf::SelfConsistency,
 }
 
 impl ChainSpec {
@@ -35,7 +39,28 @@ impl ChainSpec {
             hoppings: chain.hoppings().to_vec(),
             leads: [chain.left().clone(), chain.right().clone()],
             states: states.to_vec(),
+            exchange: Vec::new(),
+            self_consistency: Default::default(),
         }
+    }
+
+    /// From a validated run: its chain, states and exchange links.
+    pub fn from_run(run: &crate::config::CoherentRun) -> Self {
+        ChainSpec {
+            exchange: run.exchange.clone(),
+            self_consistency: run.self_consistency,
+            ..ChainSpec::new(&run.chain, &run.states)
+        }
+    }
+
+    /// The device (chain, states, exchange links).
+    pub fn device(&self) -> Result<crate::device::Device> {
+        Ok(crate::device::Device::from_chain(
+            &self.chain()?,
+            self.states.clone(),
+            self.exchange.clone(),
+            self.self_consistency,
+        ))
     }
 
     /// The validated chain.
@@ -282,10 +307,14 @@ impl ChainModel {
 
 impl FitModel for ChainModel {
     fn predict(&self, values: &[f64], dataset: usize, x: &[f64]) -> Result<Vec<f64>> {
+        // Through the coherent approach on the device, with its exchange links (self-consistent).
         let spec = self.spec(values);
-        let solver = ChainSolver::new(&spec.chain()?, &spec.states[self.states[dataset]])?;
-        Ok(x.par_iter()
-            .map(|&v| solver.bias_point(v, &self.integration).current())
-            .collect())
+        let negf = crate::engine::negf::Negf {
+            integration: self.integration,
+        };
+        let prepared = negf.prepare_chain(&spec.device()?, &spec.states[self.states[dataset]])?;
+        x.par_iter()
+            .map(|&v| prepared.bias_point(v).map(|p| p.current()))
+            .collect()
     }
 }
