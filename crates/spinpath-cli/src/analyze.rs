@@ -8,7 +8,10 @@
 use anyhow::{bail, Context};
 use serde_json::{json, Value};
 use spinpath::analysis::derivative::{self, Method};
-use spinpath::analysis::read::{AxisSpec, ColumnSel, DataFile, Loaded, Quantity, Unit};
+use spinpath::analysis::read::{
+    self as read,
+    AxisSpec, ColumnSel, DataFile, Loaded, Quantity, ReadReport, Unit,
+};
 use spinpath::analysis::{jumps, peaks, power, shift, stats, tmr, Trace};
 use spinpath::plot::{Figure, Panel, Series};
 use spinpath::table::Table;
@@ -200,6 +203,8 @@ struct Out {
     force: bool,
     ready: bool,
     written: Vec<String>,
+    /// What the reader decided for each file, written into `summary.json` under `read`.
+    reads: Vec<Value>,
 }
 
 impl Out {
@@ -215,6 +220,7 @@ impl Out {
             force,
             ready: false,
             written: Vec::new(),
+            reads: Vec::new(),
         })
     }
 
@@ -240,8 +246,12 @@ impl Out {
     }
 
     fn json(&mut self, name: &str, v: &Value) -> anyhow::Result<()> {
+        let mut v = v.clone();
+        if let (true, Some(obj)) = (name == "summary.json", v.as_object_mut()) {
+            obj.insert("read".into(), Value::Array(self.reads.clone()));
+        }
         let p = self.path(name)?;
-        let text = serde_json::to_string_pretty(v)? + "\n";
+        let text = serde_json::to_string_pretty(&v)? + "\n";
         spinpath::io::write_atomic(&p, text.as_bytes())?;
         Ok(())
     }
@@ -265,9 +275,29 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<()> {
         Analysis::Ih => ih_cmd(&args, &mut out),
     };
     let summary = result.map_err(flatten)?;
-    print!("{summary}");
-    println!("wrote {} in {}", out.written.join(", "), out.dir.display());
-    Ok(())
+    // A closed pipe (`spinpath analyze … | head`) ends the output quietly.
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout().lock();
+    let printed = write!(stdout, "{summary}").and_then(|()| {
+        writeln!(
+            stdout,
+            "wrote {} in {}",
+            out.written.join(", "),
+            out.dir.display()
+        )
+    });
+    match printed.and_then(|()| stdout.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
+    }
+}
+
+/// Print what the reader decided on stderr and keep it for `summary.json`.
+fn record(out: &mut Out, report: &ReadReport) {
+    for line in report.lines() {
+        eprintln!("{line}");
+    }
+    out.reads.push(report.to_json());
 }
 
 /// One message from an error chain, without repeating a cause that an outer message already quotes
@@ -298,9 +328,20 @@ fn axes(args: &AnalyzeArgs) -> (AxisSpec, AxisSpec) {
     )
 }
 
-fn load(path: &Path, xq: Quantity, args: &AnalyzeArgs) -> anyhow::Result<Loaded> {
+/// Read a trace; with `merge`, repeated readings at one bias are averaged (sweep analyses).
+fn load(
+    path: &Path,
+    xq: Quantity,
+    args: &AnalyzeArgs,
+    out: &mut Out,
+    merge: bool,
+) -> anyhow::Result<Loaded> {
     let (x, y) = axes(args);
-    let l = spinpath::analysis::read::read_trace(path, xq, &x, Quantity::Current, &y)?;
+    let mut l = spinpath::analysis::read::read_trace(path, xq, &x, Quantity::Current, &y)?;
+    if merge {
+        l.average_repeats();
+    }
+    record(out, &l.report);
     if l.trace.len() < 2 {
         bail!(
             "{}: only {} data row(s); need at least 2",
@@ -371,7 +412,7 @@ fn didv(args: &AnalyzeArgs, out: &mut Out) -> anyhow::Result<String> {
     let mut panels_g = Vec::new();
     let mut summaries = Vec::new();
     for (k, f) in args.files.iter().enumerate() {
-        let l = load(f, Quantity::Voltage, args)?;
+        let l = load(f, Quantity::Voltage, args, out, true)?;
         let (d, avg) = derivative::averaged_didv(&l.trace, m, args.grid_step)
             .with_context(|| format!("{}", f.display()))?;
         let pre = prefix(args, f);
@@ -474,8 +515,8 @@ fn didv(args: &AnalyzeArgs, out: &mut Out) -> anyhow::Result<String> {
 
 fn tmr_cmd(args: &AnalyzeArgs, out: &mut Out) -> anyhow::Result<String> {
     need_files(args, 2, "the P sweep, then the AP sweep")?;
-    let p = load(&args.files[0], Quantity::Voltage, args)?;
-    let ap = load(&args.files[1], Quantity::Voltage, args)?;
+    let p = load(&args.files[0], Quantity::Voltage, args, out, true)?;
+    let ap = load(&args.files[1], Quantity::Voltage, args, out, true)?;
     let c = tmr::tmr_from_iv(
         &p.trace,
         &ap.trace,
@@ -604,7 +645,7 @@ fn power_cmd(args: &AnalyzeArgs, out: &mut Out) -> anyhow::Result<String> {
     let mut pv = Vec::new();
     let mut gv = Vec::new();
     for (k, f) in args.files.iter().enumerate() {
-        let l = load(f, Quantity::Voltage, args)?;
+        let l = load(f, Quantity::Voltage, args, out, true)?;
         let r = power::power(&l.trace).with_context(|| format!("{}", f.display()))?;
         out.csv(&format!("{}power.csv", prefix(args, f)), &r.table)?;
         let vocs: Vec<f64> = r
@@ -676,10 +717,14 @@ fn power_cmd(args: &AnalyzeArgs, out: &mut Out) -> anyhow::Result<String> {
 }
 
 /// The curve a peak or shift analysis looks at: averaged dI/dV, or the raw y column.
-fn signal_curve(args: &AnalyzeArgs, f: &Path) -> anyhow::Result<(Vec<f64>, Vec<f64>, String)> {
+fn signal_curve(
+    args: &AnalyzeArgs,
+    f: &Path,
+    out: &mut Out,
+) -> anyhow::Result<(Vec<f64>, Vec<f64>, String)> {
     match args.signal {
         Signal::Didv => {
-            let l = load(f, Quantity::Voltage, args)?;
+            let l = load(f, Quantity::Voltage, args, out, true)?;
             let (_, avg) = derivative::averaged_didv(&l.trace, method(args), args.grid_step)
                 .with_context(|| format!("{}", f.display()))?;
             let (x, y) = avg.covered();
@@ -696,8 +741,12 @@ fn signal_curve(args: &AnalyzeArgs, f: &Path) -> anyhow::Result<(Vec<f64>, Vec<f
                     .find(|&i| i != xi)
                     .context("no signal column")?,
             };
-            let (x, _) = df.values(xi, Quantity::Voltage, args.x_unit)?;
+            let (x, x_note) = df.values(xi, Quantity::Voltage, args.x_unit)?;
             let y = df.raw_values(yi)?;
+            let note = json!({"file": f.display().to_string(), "encoding": df.encoding, "format": df.format,
+                "x": x_note, "y": format!("`{}` (column {yi}) as written", df.names[yi])});
+            eprintln!("read {}: x {x_note}; y `{}` as written", f.display(), df.names[yi]);
+            out.reads.push(note);
             let (x, y): (Vec<f64>, Vec<f64>) = x
                 .into_iter()
                 .zip(y)
@@ -728,7 +777,7 @@ fn peaks_cmd(args: &AnalyzeArgs, out: &mut Out) -> anyhow::Result<String> {
     let mut steps = Vec::new();
     let mut s = String::new();
     for (k, f) in args.files.iter().enumerate() {
-        let (x, y, u) = signal_curve(args, f)?;
+        let (x, y, u) = signal_curve(args, f, out)?;
         unit = u;
         steps.push(spinpath::analysis::median_step(&x));
         let ps = peaks::find_peaks(&x, &y, opts).with_context(|| format!("{}", f.display()))?;
@@ -803,8 +852,8 @@ fn peaks_cmd(args: &AnalyzeArgs, out: &mut Out) -> anyhow::Result<String> {
 
 fn shift_cmd(args: &AnalyzeArgs, out: &mut Out) -> anyhow::Result<String> {
     need_files(args, 2, "the P sweep, then the AP sweep")?;
-    let (px, py, unit) = signal_curve(args, &args.files[0])?;
-    let (ax, ay, _) = signal_curve(args, &args.files[1])?;
+    let (px, py, unit) = signal_curve(args, &args.files[0], out)?;
+    let (ax, ay, _) = signal_curve(args, &args.files[1], out)?;
     let p = Trace::new(px, py)?;
     let ap = Trace::new(ax, ay)?;
     let fits = shift::rolling_shift(
@@ -918,7 +967,7 @@ fn stats_cmd(args: &AnalyzeArgs, out: &mut Out) -> anyhow::Result<String> {
     let mut series = Vec::new();
     let mut files = Vec::new();
     for (k, f) in args.files.iter().enumerate() {
-        let l = load(f, Quantity::Voltage, args)?;
+        let l = load(f, Quantity::Voltage, args, out, false)?;
         let r = stats::current_statistics(
             &l.trace.x,
             &l.trace.y,
@@ -1011,6 +1060,8 @@ fn jumps_cmd(args: &AnalyzeArgs, out: &mut Out) -> anyhow::Result<String> {
             .resolve(args.y.as_ref(), Quantity::Current, &ex)?
             .context("no current column")?;
         let (y, y_note) = df.values(yi, Quantity::Current, args.y_unit)?;
+        eprintln!("read {}: y {y_note}", f.display());
+        out.reads.push(json!({"file": f.display().to_string(), "encoding": df.encoding, "format": df.format, "y": y_note}));
         let (x, x_name) = match xi {
             Some(i)
                 if df
@@ -1036,9 +1087,9 @@ fn jumps_cmd(args: &AnalyzeArgs, out: &mut Out) -> anyhow::Result<String> {
         // Skip rows with a missing value in any column used.
         let keep: Vec<usize> = (0..y.len())
             .filter(|&k| {
-                !x[k].is_nan()
-                    && !y[k].is_nan()
-                    && cycle_raw.as_ref().is_none_or(|c| !c[k].is_nan())
+                x[k].is_finite()
+                    && y[k].is_finite()
+                    && cycle_raw.as_ref().is_none_or(|c| c[k].is_finite())
             })
             .collect();
         let x: Vec<f64> = keep.iter().map(|&k| x[k]).collect();
@@ -1133,18 +1184,33 @@ fn jumps_cmd(args: &AnalyzeArgs, out: &mut Out) -> anyhow::Result<String> {
     Ok(s)
 }
 
-/// A bias in mV from a file name such as `ih_loop_1mV.tsv` or `loop_-0.5mV.dat`.
-fn bias_from_name(p: &Path) -> Option<f64> {
-    let name = p.file_name()?.to_string_lossy().to_lowercase();
-    let end = name.find("mv")?;
-    let head = &name[..end];
-    let start = head
-        .char_indices()
-        .rev()
-        .take_while(|(_, c)| c.is_ascii_digit() || *c == '.' || *c == '-')
-        .last()
-        .map(|(i, _)| i)?;
-    head[start..].trim_start_matches('.').parse::<f64>().ok()
+/// The bias of an I(H) loop in mV: `--bias`, else a value in the file name (`_1mV`, `_0p8mV`), else
+/// one stated in its comment or metadata lines (`bias = 1 mV`); name and text must agree.
+fn loop_bias(args: &AnalyzeArgs, k: usize, f: &Path, l: &Loaded) -> anyhow::Result<f64> {
+    if let Some(b) = args.bias.get(k) {
+        return Ok(*b);
+    }
+    let name = f
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let from_name = read::bias_from_name(&name);
+    let from_text = read::bias_from_lines(&l.text_lines);
+    match (from_name, from_text) {
+        (Some(a), Some((b, line))) if (a - b).abs() > 1e-9 * a.abs().max(1e-9) => bail!(
+            "{}: the file name says a bias of {a} mV but line {line} says {b} mV; give the bias with --bias",
+            f.display()
+        ),
+        (Some(a), _) => {
+            eprintln!("  bias {a} mV from the file name");
+            Ok(a)
+        }
+        (None, Some((b, line))) => {
+            eprintln!("  bias {b} mV from line {line}");
+            Ok(b)
+        }
+        (None, None) => Ok(f64::NAN),
+    }
 }
 
 fn ih_cmd(args: &AnalyzeArgs, out: &mut Out) -> anyhow::Result<String> {
@@ -1167,14 +1233,9 @@ fn ih_cmd(args: &AnalyzeArgs, out: &mut Out) -> anyhow::Result<String> {
     let mut rows: Vec<(String, f64, tmr::IhLoop)> = Vec::new();
     let mut series = Vec::new();
     for (k, f) in args.files.iter().enumerate() {
-        let l = load(f, Quantity::Field, args)?;
+        let l = load(f, Quantity::Field, args, out, false)?;
         let r = tmr::ih_loop(&l.trace, opts).with_context(|| format!("{}", f.display()))?;
-        let bias = args
-            .bias
-            .get(k)
-            .copied()
-            .or_else(|| bias_from_name(f))
-            .unwrap_or(f64::NAN);
+        let bias = loop_bias(args, k, f, &l)?;
         let pre = prefix(args, f);
         out.csv(&format!("{pre}ih.csv"), &r.table(&l.trace)?)?;
         out.csv(&format!("{pre}switches.csv"), &r.switch_table()?)?;
@@ -1301,8 +1362,10 @@ mod tests {
 
     #[test]
     fn bias_is_read_from_file_names() {
-        assert_eq!(bias_from_name(Path::new("/a/ih_loop_1mV.tsv")), Some(1.0));
-        assert_eq!(bias_from_name(Path::new("loop_-0.5mV.dat")), Some(-0.5));
-        assert_eq!(bias_from_name(Path::new("loop.dat")), None);
+        let b = read::bias_from_name;
+        assert_eq!(b("ih_loop_1mV.tsv"), Some(1.0));
+        assert_eq!(b("loop_-0.5mV.dat"), Some(-0.5));
+        assert_eq!(b("loop_0p8mV.dat"), Some(0.8));
+        assert_eq!(b("loop.dat"), None);
     }
 }
