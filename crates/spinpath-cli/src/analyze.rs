@@ -165,9 +165,9 @@ pub struct AnalyzeArgs {
     #[arg(long)]
     pub max_shift: Option<f64>,
 
-    /// stats: histogram bin in nA.
-    #[arg(long, default_value_t = 1.0)]
-    pub bin: f64,
+    /// stats: histogram bin in nA (default 1.5σ of the reading noise, from consecutive samples).
+    #[arg(long)]
+    pub bin: Option<f64>,
     /// stats: biases closer than this (mV) form one group.
     #[arg(long, default_value_t = 1e-6)]
     pub bias_tol: f64,
@@ -903,6 +903,20 @@ fn shift_cmd(args: &AnalyzeArgs, out: &mut Out) -> anyhow::Result<String> {
     }
     // Weighted mean of the defined windows (they overlap, so its error is only indicative).
     let mean_shift = shift::weighted_mean_shift(&fits);
+    let n_bound = fits.iter().filter(|f| f.at_bound).count();
+    if n_bound > 0 {
+        writeln!(
+            s,
+            "  {n_bound} window(s) ended on the search bound and are left out of the mean; raise --max-shift"
+        )?;
+        if !mean_shift.is_finite() {
+            bail!(
+                "every window's shift ended on the search bound (±{} mV): the shift lies outside \
+                 the searched range; raise --max-shift or widen --shift-window",
+                args.max_shift.map_or("default".into(), |m| m.to_string())
+            );
+        }
+    }
     out.json(
         "summary.json",
         &json!({
@@ -912,6 +926,7 @@ fn shift_cmd(args: &AnalyzeArgs, out: &mut Out) -> anyhow::Result<String> {
             "window_mV": args.shift_window,
             "windows": fits.len(),
             "weighted_mean_shift_mV": mean_shift,
+            "windows_at_bound": n_bound,
         }),
     )?;
     let shifted_x: Vec<f64> =
@@ -968,11 +983,21 @@ fn stats_cmd(args: &AnalyzeArgs, out: &mut Out) -> anyhow::Result<String> {
     let mut files = Vec::new();
     for (k, f) in args.files.iter().enumerate() {
         let l = load(f, Quantity::Voltage, args, out, false)?;
+        let sigma = stats::noise_sigma_of_samples(&l.trace.x, &l.trace.y, args.bias_tol);
+        let bin = match (args.bin, sigma) {
+            (Some(b), _) => b,
+            (None, Some(s)) => 1.5 * s,
+            (None, None) => bail!(
+                "{}: cannot estimate the reading noise (fewer than 4 consecutive samples at one \
+                 bias, or identical readings) to choose the histogram bin; give it with --bin NA",
+                f.display()
+            ),
+        };
         let r = stats::current_statistics(
             &l.trace.x,
             &l.trace.y,
             stats::StatsOptions {
-                bin: args.bin,
+                bin,
                 min_occupation: args.min_occupation,
                 bias_tolerance: args.bias_tol,
             },
@@ -993,10 +1018,19 @@ fn stats_cmd(args: &AnalyzeArgs, out: &mut Out) -> anyhow::Result<String> {
             n_bias,
             l.trace.len(),
             multi,
-            args.bin,
+            bin,
             args.min_occupation
         )?;
-        files.push(json!({"file": f.display().to_string(), "bias_values": n_bias, "multi_branch_bias_values": multi}));
+        if let Some(sig) = sigma {
+            for b in r.branches.iter().filter(|b| b.n >= 5 && b.sd > 3.0 * sig) {
+                writeln!(
+                    s,
+                    "  warning: at {} mV the {} branch spreads {:.3e} nA, over 3× the reading noise {:.3e} nA: it may hold branches closer than the bin; try a smaller --bin",
+                    b.bias, b.name, b.sd, sig
+                )?;
+            }
+        }
+        files.push(json!({"file": f.display().to_string(), "bias_values": n_bias, "multi_branch_bias_values": multi, "bin_nA": bin, "bin_source": if args.bin.is_some() { "given" } else { "1.5 sigma of the reading noise" }, "noise_sigma_nA": sigma}));
         for (j, name) in ["OFF", "MID", "ON", "SINGLE"].iter().enumerate() {
             let b: Vec<&stats::Branch> = r.branches.iter().filter(|b| b.name == *name).collect();
             if !b.is_empty() {
@@ -1014,7 +1048,7 @@ fn stats_cmd(args: &AnalyzeArgs, out: &mut Out) -> anyhow::Result<String> {
     }
     out.json(
         "summary.json",
-        &json!({"analysis": "stats", "bin_nA": args.bin, "files": files}),
+        &json!({"analysis": "stats", "files": files}),
     )?;
     out.svg(
         "stats.svg",

@@ -77,6 +77,37 @@ impl CurrentStats {
     }
 }
 
+/// The white-noise σ (nA) of the current readings, from the differences of successive samples at
+/// the same bias (within `bias_tolerance` mV; acquisition order within each bias):
+/// σ = 1.4826·MAD(d)/√2, robust to the minority of differences that are switches between branches.
+/// `None` with fewer than 4 such differences or when the readings are identical.
+pub fn noise_sigma_of_samples(bias: &[f64], current: &[f64], bias_tolerance: f64) -> Option<f64> {
+    let n = bias.len().min(current.len());
+    let mut order: Vec<usize> = (0..n).filter(|&k| bias[k].is_finite()).collect();
+    order.sort_by(|&a, &b| bias[a].total_cmp(&bias[b]));
+    let d: Vec<f64> = order
+        .windows(2)
+        .filter(|w| {
+            (bias[w[1]] - bias[w[0]]).abs() <= bias_tolerance
+                && current[w[0]].is_finite()
+                && current[w[1]].is_finite()
+        })
+        .map(|w| current[w[1]] - current[w[0]])
+        .collect();
+    if d.len() < 4 {
+        return None;
+    }
+    let s = super::mad_sigma(&d) / std::f64::consts::SQRT_2;
+    (s.is_finite() && s > 0.0).then_some(s)
+}
+
+/// A histogram bin (nA) chosen from the noise: 1.5 σ of [`noise_sigma_of_samples`], so that a branch
+/// spans a few bins and two branches separated by more than about 8 σ stay apart. `None` when the
+/// noise cannot be estimated.
+pub fn bin_from_noise(bias: &[f64], current: &[f64], bias_tolerance: f64) -> Option<f64> {
+    noise_sigma_of_samples(bias, current, bias_tolerance).map(|s| 1.5 * s)
+}
+
 /// Histogram the current per bias and detect its branches (bias in mV, current in nA).
 pub fn current_statistics(
     bias: &[f64],
