@@ -666,6 +666,15 @@ fn split_header(line: &str, delimiter: Delimiter, n: usize) -> Option<Vec<String
     if ok(&first) {
         return Some(first);
     }
+    // A line that uses the data's `,` or `;` is split on it only.
+    let sep = match delimiter {
+        Delimiter::Comma => Some(','),
+        Delimiter::Semicolon => Some(';'),
+        _ => None,
+    };
+    if sep.is_some_and(|c| line.contains(c)) {
+        return None;
+    }
     let wide: Vec<String> = line
         .split('\t')
         .flat_map(|part| part.split("  "))
