@@ -780,7 +780,28 @@ fn peaks_cmd(args: &AnalyzeArgs, out: &mut Out) -> anyhow::Result<String> {
         let (x, y, u) = signal_curve(args, f, out)?;
         unit = u;
         steps.push(spinpath::analysis::median_step(&x));
-        let ps = peaks::find_peaks(&x, &y, opts).with_context(|| format!("{}", f.display()))?;
+        let mut ps = peaks::find_peaks(&x, &y, opts).with_context(|| format!("{}", f.display()))?;
+        if args.signal == Signal::Didv {
+            // Widths corrected for the broadening by the derivative's smoothing.
+            let step = spinpath::analysis::median_step(&x);
+            let (lo, hi) = (x.first().copied().unwrap_or(0.0), x.last().copied().unwrap_or(0.0));
+            for p in &mut ps {
+                let raw = p.fwhm;
+                let w = peaks::deconvolved_fwhm(
+                    raw,
+                    step,
+                    method(args),
+                    opts.half_level,
+                    (p.position - lo, hi - p.position),
+                );
+                if raw.is_finite() && raw > 0.0 {
+                    let r = if w.is_finite() { w / raw } else { f64::NAN };
+                    p.left = p.position - (p.position - p.left) * r;
+                    p.right = p.position + (p.right - p.position) * r;
+                }
+                p.fwhm = w;
+            }
+        }
         writeln!(
             s,
             "{}: {} {}",

@@ -998,7 +998,24 @@ impl DataFile {
             {
                 let after_preamble = preamble_all.last().is_none_or(|l| l.no < *cl);
                 if after_preamble {
-                    if let Some(names) = split_header(c, delimiter, w) {
+                    // `columns: bias (mV), current (pA)`: a key before a colon, names separated
+                    // by the data's delimiter, commas or semicolons.
+                    let body = match c.split_once(':') {
+                        Some((key, rest))
+                            if !key.contains(['(', '[', ',', '\t'])
+                                && key.split_whitespace().count() == 1 =>
+                        {
+                            rest.trim()
+                        }
+                        _ => c.as_str(),
+                    };
+                    let names = split_header(body, delimiter, w).or_else(|| {
+                        [Delimiter::Comma, Delimiter::Semicolon]
+                            .iter()
+                            .map(|d| d.split(body))
+                            .find(|v| v.len() == w && v.iter().all(|f| !f.is_empty()))
+                    });
+                    if let Some(names) = names {
                         if names
                             .iter()
                             .any(|f| matches!(classify(f, decimal_comma), Field::Text))
