@@ -45,9 +45,15 @@ fn what_was_read_is_printed_and_recorded() {
     assert!(o.status.success(), "{stdout}\n{stderr}");
     assert!(stderr.contains("read keithley.csv"), "{stderr}");
     assert!(stderr.contains("3 metadata line(s) skipped"), "{stderr}");
-    assert!(stderr.contains("y: `Current (A)` (column 2) in A"), "{stderr}");
+    assert!(
+        stderr.contains("y: `Current (A)` (column 2) in A"),
+        "{stderr}"
+    );
     // P_max of −I·V = 0.8·V·(1 − V) pW·1e-3 at V = 0.5 mV: 0.2e-3 nW.
-    assert!(stdout.contains("maximum output power 2.0000e-4 nW"), "{stdout}");
+    assert!(
+        stdout.contains("maximum output power 2.0000e-4 nW"),
+        "{stdout}"
+    );
     let summary: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(d.join("out/summary.json")).unwrap())
             .unwrap();
@@ -65,11 +71,16 @@ fn a_file_without_units_is_refused_with_the_remedy() {
     let o = spinpath(&["analyze", "didv", "bare.txt", "-o", "out"], &d);
     assert!(!o.status.success());
     let stderr = String::from_utf8_lossy(&o.stderr);
-    assert!(stderr.contains("bare.txt:1:") && stderr.contains("--x-unit"), "{stderr}");
+    assert!(
+        stderr.contains("bare.txt:1:") && stderr.contains("--x-unit"),
+        "{stderr}"
+    );
     assert!(!d.join("out").exists());
     // With the units given it runs.
     let o = spinpath(
-        &["analyze", "didv", "bare.txt", "-o", "out", "--x-unit", "mV", "--y-unit", "nA"],
+        &[
+            "analyze", "didv", "bare.txt", "-o", "out", "--x-unit", "mV", "--y-unit", "nA",
+        ],
         &d,
     );
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));

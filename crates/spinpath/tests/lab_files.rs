@@ -91,7 +91,12 @@ fn keithley_export_with_metadata_and_compliance_column() {
     );
     for (k, v) in sweep(3.0, 0.1).iter().enumerate() {
         let i = truth(*v) * 1e-9;
-        s += &format!("{k},1.000000E-06,{:.6E},{:.9E},{:.4E},1\n", v * 1e-3, i, 1.0 / (i + 1e-15));
+        s += &format!(
+            "{k},1.000000E-06,{:.6E},{:.9E},{:.4E},1\n",
+            v * 1e-3,
+            i,
+            1.0 / (i + 1e-15)
+        );
     }
     let p = write("keithley_iv.csv", &s);
     let l = iv(&p);
@@ -103,7 +108,11 @@ fn keithley_export_with_metadata_and_compliance_column() {
     assert!((g0(&l.trace) - G).abs() < 1e-3);
     // Power: the sweep never generates (I·V ≥ 0), so no output power and no V_oc other than 0.
     let r = power::power(&l.trace).unwrap();
-    assert!(r.max_power_nw.is_none_or(|p| p < 1e-9), "{:?}", r.max_power_nw);
+    assert!(
+        r.max_power_nw.is_none_or(|p| p < 1e-9),
+        "{:?}",
+        r.max_power_nw
+    );
 }
 
 #[test]
@@ -117,14 +126,23 @@ fn labview_lvm_with_two_headers_trailing_tabs_and_unit_labels() {
          Delta_X\t0.100000\t0.100000\t\n***End_of_Header***\t\t\t\nX_Value\tBias\tCurrent\tComment\n",
     );
     for (k, v) in sweep(3.0, 0.1).iter().enumerate() {
-        s += &format!("{:.6}\t{:.6E}\t{:.9E}\t\n", k as f64 * 0.1, v * 1e-3, truth(*v) * 1e-9);
+        s += &format!(
+            "{:.6}\t{:.6E}\t{:.9E}\t\n",
+            k as f64 * 0.1,
+            v * 1e-3,
+            truth(*v) * 1e-9
+        );
     }
     let p = write("sweep.lvm", &s);
     let l = iv(&p);
     assert_eq!(l.report.format, "LabVIEW .lvm");
     assert_eq!(l.report.x.name, "Bias");
     assert_eq!(l.report.x.unit, "V");
-    assert!(l.report.x.unit_source.contains("line 17"), "{:?}", l.report.x);
+    assert!(
+        l.report.x.unit_source.contains("line 17"),
+        "{:?}",
+        l.report.x
+    );
     assert_eq!(l.report.y.unit, "A");
     assert_iv_truth(&l, 1e-6);
 }
@@ -154,7 +172,11 @@ fn ppms_dat_loop_with_field_in_oe_and_empty_columns() {
             state_ap = false;
         }
         let i = if state_ap { 0.5e-9 } else { 1.0e-9 };
-        s += &format!(",{:.3},{:.4},{h:.2},{i:.6E},1.0E-3\r\n", 1000.0 + k as f64, 300.0);
+        s += &format!(
+            ",{:.3},{:.4},{h:.2},{i:.6E},1.0E-3\r\n",
+            1000.0 + k as f64,
+            300.0
+        );
     }
     let p = write("loop_1mV.dat", &s);
     let l = read_trace(&p, Quantity::Field, &auto(), Quantity::Current, &auto()).unwrap();
@@ -221,7 +243,10 @@ fn units_given_only_in_comment_lines() {
         s += &format!("{v:.3} {:.4}\n", truth(v) * 1e3);
     }
     let l = iv(&write("units_line.dat", &s));
-    assert_eq!((l.report.x.unit.as_str(), l.report.y.unit.as_str()), ("mV", "pA"));
+    assert_eq!(
+        (l.report.x.unit.as_str(), l.report.y.unit.as_str()),
+        ("mV", "pA")
+    );
     assert_iv_truth(&l, 1e-6);
 }
 
@@ -234,7 +259,11 @@ fn scaled_and_prefixed_units() {
     for v in sweep(3.0, 0.1) {
         a += &format!("{v:.3},{:.12}\n", truth(v) * 1e-3);
         b += &format!("{:.9e},{:.6e}\n", v * 1e-6, truth(v) * 1e6);
-        c += &format!("{};{}\n", format!("{:.1}", v * 1e3).replace('.', ","), format!("{:.9}", truth(v) * 1e-3).replace('.', ","));
+        c += &format!(
+            "{};{}\n",
+            format!("{:.1}", v * 1e3).replace('.', ","),
+            format!("{:.9}", truth(v) * 1e-3).replace('.', ",")
+        );
     }
     for (name, text) in [("origin.csv", a), ("kv_fa.csv", b), ("micro.csv", c)] {
         let l = iv(&write(name, &text));
@@ -297,7 +326,9 @@ fn rounded_read_back_bias_and_repeated_readings() {
         "plain.csv",
         &sweep(1.0, 0.1)
             .iter()
-            .fold(String::from("V_mV,I_nA\n"), |acc, x| acc + &format!("{x:.2},{}\n", truth(*x))),
+            .fold(String::from("V_mV,I_nA\n"), |acc, x| {
+                acc + &format!("{x:.2},{}\n", truth(*x))
+            }),
     ));
     assert!(!plain.average_repeats());
 }
@@ -307,7 +338,11 @@ fn encodings_and_decimal_commas() {
     // Windows-1252 with µ and °, tab-separated with decimal commas.
     let mut s = String::from("# Probe station, T = 4,2 K (°)\nSpannung (mV)\tStrom (µA)\n");
     for v in sweep(3.0, 0.1) {
-        s += &format!("{}\t{}\n", format!("{v:.2}").replace('.', ","), format!("{:.9}", truth(v) * 1e-3).replace('.', ","));
+        s += &format!(
+            "{}\t{}\n",
+            format!("{v:.2}").replace('.', ","),
+            format!("{:.9}", truth(v) * 1e-3).replace('.', ",")
+        );
     }
     let (bytes, _, _) = encoding_rs::WINDOWS_1252.encode(&s);
     let p = dir().join("latin1.txt");
@@ -411,7 +446,10 @@ fn bias_values_from_file_names_and_comments() {
     assert_eq!(bias_from_name("ih_loop_1mV.tsv"), Some(1.0));
     assert_eq!(bias_from_name("iv_sweep_P_295K.csv"), None);
     assert_eq!(bias_from_name("loop_1mV_2mV.dat"), None);
-    let lines = vec![(1, "I(H) at V = +1 mV".to_string()), (2, "T = 4 K".to_string())];
+    let lines = vec![
+        (1, "I(H) at V = +1 mV".to_string()),
+        (2, "T = 4 K".to_string()),
+    ];
     assert_eq!(bias_from_lines(&lines), Some((1.0, 1)));
     let lines = vec![(3, "Bias: 250 uV".to_string())];
     assert_eq!(bias_from_lines(&lines), Some((0.25, 3)));
@@ -429,10 +467,16 @@ fn ambiguous_or_unreadable_files_are_refused_with_file_line_and_remedy() {
     )
     .unwrap_err()
     .to_string();
-    assert!(e.contains("nounits.txt:1:") && e.contains("--x-unit"), "{e}");
+    assert!(
+        e.contains("nounits.txt:1:") && e.contains("--x-unit"),
+        "{e}"
+    );
     // Two different current readings.
     let e = read_trace(
-        &write("two_currents.csv", "V (mV),I1 (nA),I2 (nA)\n0,1,5\n1,2,7\n2,3,9\n"),
+        &write(
+            "two_currents.csv",
+            "V (mV),I1 (nA),I2 (nA)\n0,1,5\n1,2,7\n2,3,9\n",
+        ),
         Quantity::Voltage,
         &auto(),
         Quantity::Current,
@@ -451,7 +495,10 @@ fn ambiguous_or_unreadable_files_are_refused_with_file_line_and_remedy() {
     assert!(e.contains("interrupted.csv:6:"), "{e}");
     // Only a constant compliance current.
     let e = read_trace(
-        &write("only_compliance.csv", "Voltage (V),Compliance (A)\n0,1e-6\n1,1e-6\n2,1e-6\n"),
+        &write(
+            "only_compliance.csv",
+            "Voltage (V),Compliance (A)\n0,1e-6\n1,1e-6\n2,1e-6\n",
+        ),
         Quantity::Voltage,
         &auto(),
         Quantity::Current,
@@ -490,7 +537,12 @@ fn peak_widths_are_corrected_for_the_derivative_smoothing() {
     use spinpath::analysis::peaks;
     // dI/dV = 0.2 + Lorentzian of height 1 nA/mV and FWHM w at +1.3 mV; steps of 0.05 mV.
     // The residual error of a width sampled by 6 points is the sampling's (≤ 3 %).
-    for (w, step, c) in [(0.3, 0.05, 1.3), (0.3, 0.05, 1.32), (0.6, 0.05, 1.3), (2.0, 0.1, 1.3)] {
+    for (w, step, c) in [
+        (0.3, 0.05, 1.3),
+        (0.3, 0.05, 1.32),
+        (0.6, 0.05, 1.3),
+        (2.0, 0.1, 1.3),
+    ] {
         let v: Vec<f64> = (-60..=60).map(|k| k as f64 * step).collect();
         let i: Vec<f64> = v
             .iter()
@@ -511,7 +563,10 @@ fn peak_widths_are_corrected_for_the_derivative_smoothing() {
             extent,
         );
         let tol = if w / step < 8.0 { 0.03 } else { 0.01 };
-        assert!((fixed - w).abs() < tol * w, "w {w}: raw {raw}, corrected {fixed}");
+        assert!(
+            (fixed - w).abs() < tol * w,
+            "w {w}: raw {raw}, corrected {fixed}"
+        );
         if w / step < 8.0 {
             // Where the smoothing matters, the raw width is measurably too wide.
             assert!(raw > 1.03 * w, "w {w}: raw {raw}");

@@ -157,9 +157,9 @@ const WORDS: &[(&str, &str)] = &[
 fn is_other_unit(s: &str) -> bool {
     let t = s.trim().to_lowercase();
     [
-        "k", "°c", "c", "ohm", "ohms", "ω", "kohm", "mohm", "Ω", "%", "deg", "°", "hz", "khz", "s/m",
-        "w", "mw", "µw", "nw", "j", "counts", "a.u.", "au", "arb", "rad", "f", "pf", "nf", "h",
-        "torr", "mbar", "pa·s",
+        "k", "°c", "c", "ohm", "ohms", "ω", "kohm", "mohm", "Ω", "%", "deg", "°", "hz", "khz",
+        "s/m", "w", "mw", "µw", "nw", "j", "counts", "a.u.", "au", "arb", "rad", "f", "pf", "nf",
+        "h", "torr", "mbar", "pa·s",
     ]
     .contains(&t.as_str())
         || t.contains("ohm")
@@ -174,7 +174,10 @@ fn lookup(sym: &str) -> Option<(&'static str, Quantity, f64)> {
 
 /// Split a leading scale off a unit string: `1e-6 A`, `x1e-6 A`, `×10^-6 A`, `10^3 Oe`, `1E-9A`.
 fn split_scale(s: &str) -> (f64, &str) {
-    let t = s.trim().trim_start_matches(['x', 'X', '×', '*']).trim_start();
+    let t = s
+        .trim()
+        .trim_start_matches(['x', 'X', '×', '*'])
+        .trim_start();
     if !t.starts_with(|c: char| c.is_ascii_digit()) {
         return (1.0, s.trim());
     }
@@ -188,7 +191,10 @@ fn split_scale(s: &str) -> (f64, &str) {
         if let Ok(e) = rest[..end].parse::<i32>() {
             return (
                 10f64.powi(e),
-                rest[end..].trim_start_matches(')').trim_start_matches(['*', '·']).trim(),
+                rest[end..]
+                    .trim_start_matches(')')
+                    .trim_start_matches(['*', '·'])
+                    .trim(),
             );
         }
         return (1.0, s.trim());
@@ -698,7 +704,12 @@ pub fn decode(bytes: &[u8]) -> (String, &'static str) {
     // UTF-16 without a BOM: text in ASCII has a zero in every other byte.
     let n = bytes.len().min(4000) / 2 * 2;
     if n >= 4 {
-        let zeros_odd = bytes[..n].iter().skip(1).step_by(2).filter(|&&b| b == 0).count();
+        let zeros_odd = bytes[..n]
+            .iter()
+            .skip(1)
+            .step_by(2)
+            .filter(|&&b| b == 0)
+            .count();
         let zeros_even = bytes[..n].iter().step_by(2).filter(|&&b| b == 0).count();
         let half = n / 2;
         if zeros_odd * 10 > half * 6 && zeros_even * 10 < half {
@@ -957,12 +968,17 @@ impl DataFile {
                 .iter()
                 .all(|l| delimiter.split(l.text).last().is_some_and(|f| f.is_empty()));
         let is_unit_row = |l: &str, n: usize| {
-            split_header(l, delimiter, n).is_some_and(|v| v.iter().all(|f| Unit::parse(f).is_some()))
+            split_header(l, delimiter, n)
+                .is_some_and(|v| v.iter().all(|f| Unit::parse(f).is_some()))
         };
         let mut header: Option<(usize, Vec<String>)> = None;
         let mut units_row: Option<(usize, Vec<String>)> = None;
         let mut trailing_delimiter = false;
-        let widths: Vec<usize> = if all_trailing_empty { vec![n, n - 1] } else { vec![n] };
+        let widths: Vec<usize> = if all_trailing_empty {
+            vec![n, n - 1]
+        } else {
+            vec![n]
+        };
         'outer: for &w in &widths {
             if w == 0 {
                 continue;
@@ -1083,7 +1099,10 @@ impl DataFile {
             if is_marker(l.text) {
                 return Err(data_err(
                     l.no,
-                    format!("unexpected section marker `{}` inside the data", l.text.trim()),
+                    format!(
+                        "unexpected section marker `{}` inside the data",
+                        l.text.trim()
+                    ),
                 ));
             }
             let mut fields = delimiter.split(l.text);
@@ -1166,7 +1185,9 @@ impl DataFile {
         {
             "LabVIEW .lvm"
         } else if preamble.iter().any(|(_, l)| l.trim().starts_with("[Data]"))
-            && preamble.iter().any(|(_, l)| l.trim().starts_with("[Header]"))
+            && preamble
+                .iter()
+                .any(|(_, l)| l.trim().starts_with("[Header]"))
         {
             "Quantum Design .dat"
         } else {
@@ -1219,7 +1240,10 @@ impl DataFile {
                 .find_map(|k| {
                     low.strip_prefix(k).map(|r| {
                         let off = line.trim().len() - r.len();
-                        (true, line.trim()[off..].trim_start_matches([':', '=', ' ', '\t']))
+                        (
+                            true,
+                            line.trim()[off..].trim_start_matches([':', '=', ' ', '\t']),
+                        )
                     })
                 })
                 .unwrap_or((false, line.trim()));
@@ -1300,11 +1324,7 @@ impl DataFile {
                         }
                     }
                     let tok: String = if rest.starts_with(['(', '[']) {
-                        rest[1..]
-                            .split([')', ']'])
-                            .next()
-                            .unwrap_or("")
-                            .to_string()
+                        rest[1..].split([')', ']']).next().unwrap_or("").to_string()
                     } else {
                         rest.split([',', ';', ')', ']', '\t'])
                             .next()
@@ -1315,9 +1335,8 @@ impl DataFile {
                             .join(" ")
                     };
                     // `1e-6 A` is two words; a plain unit is one.
-                    let unit = Unit::parse(&tok).or_else(|| {
-                        tok.split_whitespace().next().and_then(Unit::parse)
-                    });
+                    let unit = Unit::parse(&tok)
+                        .or_else(|| tok.split_whitespace().next().and_then(Unit::parse));
                     if let Some(u) = unit {
                         let what = if *is_comment { "comment line" } else { "line" };
                         self.extra_units[k] = Some(ColumnUnit {
@@ -1430,8 +1449,21 @@ impl DataFile {
             .filter(|w| !w.is_empty())
             .collect();
         [
-            "compliance", "limit", "range", "setpoint", "sigma", "std", "stdev", "stderr", "err",
-            "error", "uncertainty", "nplc", "protection", "max", "min",
+            "compliance",
+            "limit",
+            "range",
+            "setpoint",
+            "sigma",
+            "std",
+            "stdev",
+            "stderr",
+            "err",
+            "error",
+            "uncertainty",
+            "nplc",
+            "protection",
+            "max",
+            "min",
         ]
         .iter()
         .any(|k| words.contains(k) || n.starts_with(k))
@@ -1506,9 +1538,7 @@ impl DataFile {
             free.iter()
                 .copied()
                 .filter(|&i| {
-                    self.header_unit(i).is_none()
-                        && !self.other_unit(i)
-                        && self.name_hints(i, want)
+                    self.header_unit(i).is_none() && !self.other_unit(i) && self.name_hints(i, want)
                 })
                 .collect()
         };
@@ -1552,7 +1582,9 @@ impl DataFile {
             .copied()
             .filter(|&i| {
                 let l = self.names[i].to_lowercase();
-                ["meas", "read", "sense", "sens"].iter().any(|k| l.contains(k))
+                ["meas", "read", "sense", "sens"]
+                    .iter()
+                    .any(|k| l.contains(k))
             })
             .collect();
         if preferred.len() == 1 {
@@ -1618,8 +1650,13 @@ impl DataFile {
         want: Quantity,
         unit: Option<Unit>,
     ) -> Result<(Vec<f64>, String)> {
-        self.values_for(index, want, unit, if want == Quantity::Current { "y" } else { "x" })
-            .map(|(v, c)| (v, c.note()))
+        self.values_for(
+            index,
+            want,
+            unit,
+            if want == Quantity::Current { "y" } else { "x" },
+        )
+        .map(|(v, c)| (v, c.note()))
     }
 
     fn values_for(
@@ -1674,7 +1711,10 @@ impl DataFile {
                 ),
             ));
         }
-        let values = self.columns[index].iter().map(|v| v * unit.factor).collect();
+        let values = self.columns[index]
+            .iter()
+            .map(|v| v * unit.factor)
+            .collect();
         Ok((
             values,
             ColumnRead {
@@ -1776,7 +1816,11 @@ impl ReadReport {
             self.format,
             self.encoding,
             self.delimiter,
-            if self.decimal_comma { ", decimal comma" } else { "" },
+            if self.decimal_comma {
+                ", decimal comma"
+            } else {
+                ""
+            },
             match self.header_line {
                 Some(l) => format!(", header on line {l}"),
                 None => ", no header".into(),
@@ -1935,7 +1979,11 @@ impl DataFile {
             warnings.push(format!(
                 "the current column `{}` is constant ({} {})",
                 yr.name,
-                self.columns[yi].iter().find(|v| v.is_finite()).copied().unwrap_or(0.0),
+                self.columns[yi]
+                    .iter()
+                    .find(|v| v.is_finite())
+                    .copied()
+                    .unwrap_or(0.0),
                 yr.unit
             ));
         }
@@ -2013,7 +2061,11 @@ impl Loaded {
                 s = k;
             }
         }
-        let in_repeats: usize = runs.iter().filter(|r| r.1 - r.0 > 1).map(|r| r.1 - r.0).sum();
+        let in_repeats: usize = runs
+            .iter()
+            .filter(|r| r.1 - r.0 > 1)
+            .map(|r| r.1 - r.0)
+            .sum();
         if in_repeats * 4 < n {
             return false;
         }
@@ -2146,14 +2198,22 @@ mod tests {
             )
             .unwrap_err()
             .to_string();
-        assert!(e.starts_with("plain.txt:1: the unit of column `column 0`"), "{e}");
+        assert!(
+            e.starts_with("plain.txt:1: the unit of column `column 0`"),
+            "{e}"
+        );
         assert!(e.contains("--x-unit"), "{e}");
         let given = |u: &str| AxisSpec {
             column: None,
             unit: Some(u.parse().unwrap()),
         };
         let l = df
-            .trace(Quantity::Voltage, &given("mV"), Quantity::Current, &given("pA"))
+            .trace(
+                Quantity::Voltage,
+                &given("mV"),
+                Quantity::Current,
+                &given("pA"),
+            )
             .unwrap();
         assert_eq!(l.trace.y, vec![2e-3, 4e-3]);
         assert_eq!(l.report.y.unit_source, "given");
@@ -2244,7 +2304,11 @@ mod tests {
             )
             .unwrap();
         assert_eq!(l.trace.x, vec![0.0, 1.0]);
-        assert!(l.y_note.contains("1 row(s) with a missing value"), "{}", l.y_note);
+        assert!(
+            l.y_note.contains("1 row(s) with a missing value"),
+            "{}",
+            l.y_note
+        );
         assert_eq!(l.report.dropped_missing, 1);
         let e = df
             .values(3, Quantity::Current, None)

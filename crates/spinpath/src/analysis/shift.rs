@@ -374,13 +374,12 @@ pub fn rolling_shift(p: &Trace, ap: &Trace, opts: ShiftOptions) -> Result<Vec<Sh
     if opts.max_shift.is_some() {
         return rolling_shift_bounded(p, ap, opts);
     }
-    let (lo, hi) = p
-        .x
-        .iter()
-        .filter(|v| v.is_finite())
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
-            (a.min(v), b.max(v))
-        });
+    let (lo, hi) =
+        p.x.iter()
+            .filter(|v| v.is_finite())
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
+                (a.min(v), b.max(v))
+            });
     let range = hi - lo;
     let mut max_shift = 0.25 * opts.window.min(range);
     loop {

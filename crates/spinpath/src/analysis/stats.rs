@@ -79,7 +79,9 @@ impl CurrentStats {
 
 /// The white-noise σ (nA) of the current readings, from the differences of successive samples at
 /// the same bias (within `bias_tolerance` mV; acquisition order within each bias):
-/// σ = 1.4826·MAD(d)/√2, robust to the minority of differences that are switches between branches.
+/// σ = Q₂₅(|d|)/(0.3186·√2) from the lower quartile of |d| (the quartile of a half-normal of scale
+/// √2·σ), which stays set by the noise while up to half the differences are switches between
+/// branches (it then underestimates σ, which errs towards a finer bin).
 /// `None` with fewer than 4 such differences or when the readings are identical.
 pub fn noise_sigma_of_samples(bias: &[f64], current: &[f64], bias_tolerance: f64) -> Option<f64> {
     let n = bias.len().min(current.len());
@@ -97,7 +99,10 @@ pub fn noise_sigma_of_samples(bias: &[f64], current: &[f64], bias_tolerance: f64
     if d.len() < 4 {
         return None;
     }
-    let s = super::mad_sigma(&d) / std::f64::consts::SQRT_2;
+    let mut a: Vec<f64> = d.iter().map(|v| v.abs()).collect();
+    a.sort_by(f64::total_cmp);
+    let q = a[(a.len() - 1) / 4];
+    let s = q / (0.3186 * std::f64::consts::SQRT_2);
     (s.is_finite() && s > 0.0).then_some(s)
 }
 
