@@ -123,6 +123,35 @@ fn read_trace<'py>(
     ))
 }
 
+/// What the reader decided for a file (encoding, layout, header line, columns with their units and
+/// where the units were found, rows used and dropped, warnings): the `read` entry of
+/// `summary.json`, as a dict. Arguments as for `read_trace`.
+#[pyfunction]
+#[pyo3(signature = (path, x_quantity = "voltage", x = None, y = None, x_unit = None, y_unit = None, y_quantity = "current"))]
+#[allow(clippy::too_many_arguments)]
+fn read_report<'py>(
+    py: Python<'py>,
+    path: std::path::PathBuf,
+    x_quantity: &str,
+    x: Option<&Bound<'py, PyAny>>,
+    y: Option<&Bound<'py, PyAny>>,
+    x_unit: Option<&str>,
+    y_unit: Option<&str>,
+    y_quantity: &str,
+) -> PyResult<Bound<'py, PyAny>> {
+    let xs = AxisSpec {
+        column: column_sel(x, "x")?,
+        unit: unit(x_unit)?,
+    };
+    let ys = AxisSpec {
+        column: column_sel(y, "y")?,
+        unit: unit(y_unit)?,
+    };
+    let (xq, yq) = (quantity(x_quantity)?, quantity(y_quantity)?);
+    let l = spinpath::analysis::read::read_trace(&path, xq, &xs, yq, &ys).map_err(py_err)?;
+    json_of(py, l.report.to_json())
+}
+
 /// Read every column of a data file as it is written (no unit conversion; NaN where a cell is
 /// empty). Returns `(names, columns, comments)`.
 #[pyfunction]
@@ -156,28 +185,12 @@ fn didv<'py>(
     let t = trace(&bias_mV, &current_nA)?;
     let (d, avg) =
         detached(py, None, || derivative::averaged_didv(&t, m, grid_step_mV))?.map_err(py_err)?;
-    let (gx, gy) = avg.covered();
-    let g0 = spinpath::analysis::interp_sorted(&gx, &gy, 0.0);
-    let imax = gy
-        .iter()
-        .enumerate()
-        .max_by(|a, b| a.1.total_cmp(b.1))
-        .map(|(i, _)| i);
-    let up = d
-        .segments
-        .iter()
-        .filter(|x| x.direction == derivative::Direction::Up)
-        .count();
-    let summary = json!({
-        "points": t.len(),
-        "segments": d.segments.len(),
-        "segments_up": up,
-        "segments_down": d.segments.len() - up,
-        "max_sweeps_per_bias": avg.n.iter().copied().max().unwrap_or(0),
-        "didv_at_zero_nA_per_mV": g0,
-        "max_didv_nA_per_mV": imax.map(|i| gy[i]),
-        "max_didv_bias_mV": imax.map(|i| gx[i]),
-    });
+    let summary = spinpath::analysis::outputs::DidvSummary {
+        points: t.len(),
+        didv: &d,
+        averaged: &avg,
+    }
+    .summary();
     Ok((
         tab(py, d.table())?,
         tab(py, avg.table("bias_mV", "didv_nA_per_mV"))?,
@@ -252,23 +265,7 @@ fn tmr_curve<'py>(
         },
     )
     .map_err(py_err)?;
-    let finite: Vec<(f64, f64)> = c
-        .bias
-        .iter()
-        .zip(&c.tmr_percent)
-        .filter(|(_, t)| t.is_finite())
-        .map(|(b, t)| (*b, *t))
-        .collect();
-    let max = finite.iter().copied().max_by(|a, b| a.1.total_cmp(&b.1));
-    let min = finite.iter().copied().min_by(|a, b| a.1.total_cmp(&b.1));
-    let summary = json!({
-        "grid_points": c.bias.len(),
-        "min_ap_current_nA": c.min_ap_current,
-        "undefined_points": c.ap_near_zero.iter().filter(|&&b| b).count(),
-        "max_tmr_percent": max.map(|m| m.1), "max_tmr_bias_mV": max.map(|m| m.0),
-        "min_tmr_percent": min.map(|m| m.1), "min_tmr_bias_mV": min.map(|m| m.0),
-        "opposite_sign_regions_mV": c.opposite_regions.iter().map(|r| json!([r.0, r.1])).collect::<Vec<_>>(),
-    });
+    let summary = c.summary();
     Ok((tab(py, c.table())?, json_of(py, summary)?))
 }
 
@@ -510,6 +507,7 @@ fn ih_loop<'py>(
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(read_trace, m)?)?;
     m.add_function(wrap_pyfunction!(read_columns, m)?)?;
+    m.add_function(wrap_pyfunction!(read_report, m)?)?;
     m.add_function(wrap_pyfunction!(didv, m)?)?;
     m.add_function(wrap_pyfunction!(didv_curve, m)?)?;
     m.add_function(wrap_pyfunction!(averaged_curve, m)?)?;

@@ -178,6 +178,18 @@ def read_trace(
 ) -> tuple[F64, F64, str, str, list[str]]:
     """(x in mV/Oe/s, y in nA, how x was read, how y was read, comment lines)."""
 
+def read_report(
+    path: _Path,
+    x_quantity: str = "voltage",
+    x: Union[str, int, None] = None,
+    y: Union[str, int, None] = None,
+    x_unit: Optional[str] = None,
+    y_unit: Optional[str] = None,
+    y_quantity: str = "current",
+) -> dict[str, Any]:
+    """What the reader decided: encoding, format, header line, columns with units and their
+    sources, rows used and dropped, warnings (the ``read`` entry of ``summary.json``)."""
+
 def read_columns(path: _Path) -> tuple[list[str], list[F64], list[str]]:
     """(names, raw columns, comment lines)."""
 
