@@ -528,26 +528,10 @@ fn peaks_cmd(args: &AnalyzeArgs, out: &mut Out) -> anyhow::Result<String> {
     for f in &args.files {
         let (x, y, u) = signal_curve(args, f, out)?;
         unit = u;
-        let step = spinpath::analysis::median_step(&x);
-        steps.push(step);
+        steps.push(spinpath::analysis::median_step(&x));
         let mut ps = peaks::find_peaks(&x, &y, opts).with_context(|| format!("{}", f.display()))?;
         if args.signal == Signal::Didv {
-            // Widths corrected for the broadening by the derivative's smoothing.
-            let (lo, hi) = (
-                x.first().copied().unwrap_or(0.0),
-                x.last().copied().unwrap_or(0.0),
-            );
-            for p in &mut ps {
-                let raw = p.fwhm;
-                let extent = (p.position - lo, hi - p.position);
-                let w = peaks::deconvolved_fwhm(raw, step, method(args), opts.half_level, extent);
-                if raw.is_finite() && raw > 0.0 {
-                    let r = if w.is_finite() { w / raw } else { f64::NAN };
-                    p.left = p.position - (p.position - p.left) * r;
-                    p.right = p.position + (p.right - p.position) * r;
-                }
-                p.fwhm = w;
-            }
+            peaks::correct_didv_widths(&mut ps, &x, method(args), opts.half_level);
         }
         s += &outputs::peaks_text(&f.display().to_string(), &ps, args.dips);
         curves.push((stem(f), x, y, ps));
@@ -619,16 +603,9 @@ fn stats_cmd(args: &AnalyzeArgs, out: &mut Out) -> anyhow::Result<String> {
     let mut results = Vec::new();
     for f in &args.files {
         let l = load(f, Quantity::Voltage, args, out, false)?;
-        let sigma = stats::noise_sigma_of_samples(&l.trace.x, &l.trace.y, args.bias_tol);
-        let bin = match (args.bin, sigma) {
-            (Some(b), _) => b,
-            (None, Some(s)) => 1.5 * s,
-            (None, None) => bail!(
-                "{}: cannot estimate the reading noise (fewer than 4 successive samples at one \
-                 bias, or identical readings) to choose the histogram bin; give it with --bin NA",
-                f.display()
-            ),
-        };
+        let (bin, source, sigma) =
+            stats::choose_bin(args.bin, &l.trace.x, &l.trace.y, args.bias_tol)
+                .with_context(|| format!("{}", f.display()))?;
         let opts = stats::StatsOptions {
             bin,
             min_occupation: args.min_occupation,

@@ -286,7 +286,7 @@ fn power_curve<'py>(
 /// Peaks (or dips) of several curves and their common peak-pair spacing. `curves` is a list of
 /// `(name, x, y)`. Returns `(peaks, pairs, summary)`; pairs is None without a common spacing.
 #[pyfunction]
-#[pyo3(signature = (curves, min_prominence = None, dips = false, half_level = "prominence", spacing_tol = None, x_unit = "mV", y_unit = "nA_per_mV"))]
+#[pyo3(signature = (curves, min_prominence = None, dips = false, half_level = "prominence", spacing_tol = None, x_unit = "mV", y_unit = "nA_per_mV", didv_method = None, window = 7, order = 2))]
 #[allow(clippy::too_many_arguments, clippy::type_complexity)]
 fn find_peaks<'py>(
     py: Python<'py>,
@@ -297,11 +297,16 @@ fn find_peaks<'py>(
     spacing_tol: Option<f64>,
     x_unit: &str,
     y_unit: &str,
+    didv_method: Option<&str>,
+    window: usize,
+    order: usize,
 ) -> PyResult<(
     Bound<'py, PyDict>,
     Option<Bound<'py, PyDict>>,
     Bound<'py, PyAny>,
 )> {
+    // Curves that are dI/dV of this method get widths corrected for its smoothing.
+    let deriv = didv_method.map(|m| method(m, window, order)).transpose()?;
     let opts = peaks::PeakOptions {
         min_prominence,
         half_level: match half_level {
@@ -320,8 +325,11 @@ fn find_peaks<'py>(
     for (name, x, y) in &curves {
         let (x, y) = (vec_of(x), vec_of(y));
         steps.push(spinpath::analysis::median_step(&x));
-        let ps = peaks::find_peaks(&x, &y, opts)
+        let mut ps = peaks::find_peaks(&x, &y, opts)
             .map_err(|e| bad(format!("{name}: {}", crate::message(&e))))?;
+        if let Some(m) = deriv {
+            peaks::correct_didv_widths(&mut ps, &x, m, opts.half_level);
+        }
         sets.push((name.clone(), ps));
     }
     let names: Vec<String> = sets.iter().map(|s| s.0.clone()).collect();
@@ -385,22 +393,23 @@ fn rolling_shift<'py>(
 
 /// Current histograms per bias and ON/MID/OFF branches. Returns `(histogram, per_bias, branches)`.
 #[pyfunction]
-#[pyo3(signature = (bias_mV, current_nA, bin_nA = 1.0, bias_tol_mV = 1e-6, min_occupation = 0.05))]
+#[pyo3(signature = (bias_mV, current_nA, bin_nA = None, bias_tol_mV = 1e-6, min_occupation = 0.05))]
 #[allow(non_snake_case)]
 fn current_stats<'py>(
     py: Python<'py>,
     bias_mV: Arr<'py>,
     current_nA: Arr<'py>,
-    bin_nA: f64,
+    bin_nA: Option<f64>,
     bias_tol_mV: f64,
     min_occupation: f64,
 ) -> PyResult<(Bound<'py, PyDict>, Bound<'py, PyDict>, Bound<'py, PyDict>)> {
     let t = trace(&bias_mV, &current_nA)?;
+    let (bin, _, _) = stats::choose_bin(bin_nA, &t.x, &t.y, bias_tol_mV).map_err(py_err)?;
     let r = stats::current_statistics(
         &t.x,
         &t.y,
         stats::StatsOptions {
-            bin: bin_nA,
+            bin,
             min_occupation,
             bias_tolerance: bias_tol_mV,
         },

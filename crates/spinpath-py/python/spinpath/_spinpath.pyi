@@ -237,8 +237,12 @@ def find_peaks(
     spacing_tol: Optional[float] = None,
     x_unit: str = "mV",
     y_unit: str = "nA_per_mV",
+    didv_method: Optional[str] = None,
+    window: int = 7,
+    order: int = 2,
 ) -> tuple[Table, Optional[Table], dict[str, Any]]:
-    """(peaks.csv columns, pairs.csv columns or None, summary)."""
+    """(peaks.csv columns, pairs.csv columns or None, summary); with ``didv_method`` the curves
+    are that derivative's dI/dV and the widths are corrected for its smoothing."""
 
 def rolling_shift(
     p_bias_mV: F64,
@@ -254,7 +258,7 @@ def rolling_shift(
 def current_stats(
     bias_mV: F64,
     current_nA: F64,
-    bin_nA: float = 1.0,
+    bin_nA: Optional[float] = None,
     bias_tol_mV: float = 1e-6,
     min_occupation: float = 0.05,
 ) -> tuple[Table, Table, Table]:

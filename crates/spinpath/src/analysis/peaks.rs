@@ -410,6 +410,32 @@ pub fn deconvolved_fwhm(
     w
 }
 
+/// Correct the widths of peaks found on an averaged dI/dV curve `x` (mV, sorted) for the
+/// derivative's smoothing ([`deconvolved_fwhm`]); the half-level crossings are moved with the width.
+pub fn correct_didv_widths(
+    peaks: &mut [Peak],
+    x: &[f64],
+    method: super::derivative::Method,
+    half_level: HalfLevel,
+) {
+    let step = super::median_step(x);
+    let (lo, hi) = (
+        x.first().copied().unwrap_or(0.0),
+        x.last().copied().unwrap_or(0.0),
+    );
+    for p in peaks {
+        let raw = p.fwhm;
+        let extent = (p.position - lo, hi - p.position);
+        let w = deconvolved_fwhm(raw, step, method, half_level, extent);
+        if raw.is_finite() && raw > 0.0 {
+            let r = if w.is_finite() { w / raw } else { f64::NAN };
+            p.left = p.position - (p.position - p.left) * r;
+            p.right = p.position + (p.right - p.position) * r;
+        }
+        p.fwhm = w;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -113,6 +113,27 @@ pub fn bin_from_noise(bias: &[f64], current: &[f64], bias_tolerance: f64) -> Opt
     noise_sigma_of_samples(bias, current, bias_tolerance).map(|s| 1.5 * s)
 }
 
+/// The histogram bin (nA): `given`, else [`bin_from_noise`]. Returns the bin, its source (`given`
+/// or `1.5 sigma of the reading noise`) and the noise σ when it could be estimated; an error when
+/// no bin is given and the noise cannot be estimated.
+pub fn choose_bin(
+    given: Option<f64>,
+    bias: &[f64],
+    current: &[f64],
+    bias_tolerance: f64,
+) -> Result<(f64, &'static str, Option<f64>)> {
+    let sigma = noise_sigma_of_samples(bias, current, bias_tolerance);
+    match (given, sigma) {
+        (Some(b), s) => Ok((b, "given", s)),
+        (None, Some(s)) => Ok((1.5 * s, "1.5 sigma of the reading noise", Some(s))),
+        (None, None) => Err(Error::invalid(
+            "histogram bin",
+            "cannot estimate the reading noise (fewer than 4 successive samples at one bias, or \
+             identical readings) to choose the bin; give it (--bin NA)",
+        )),
+    }
+}
+
 /// Histogram the current per bias and detect its branches (bias in mV, current in nA).
 pub fn current_statistics(
     bias: &[f64],
