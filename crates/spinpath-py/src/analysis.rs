@@ -123,6 +123,35 @@ fn read_trace<'py>(
     ))
 }
 
+/// What the reader decided for a file (encoding, layout, header line, columns with their units and
+/// where the units were found, rows used and dropped, warnings): the `read` entry of
+/// `summary.json`, as a dict. Arguments as for `read_trace`.
+#[pyfunction]
+#[pyo3(signature = (path, x_quantity = "voltage", x = None, y = None, x_unit = None, y_unit = None, y_quantity = "current"))]
+#[allow(clippy::too_many_arguments)]
+fn read_report<'py>(
+    py: Python<'py>,
+    path: std::path::PathBuf,
+    x_quantity: &str,
+    x: Option<&Bound<'py, PyAny>>,
+    y: Option<&Bound<'py, PyAny>>,
+    x_unit: Option<&str>,
+    y_unit: Option<&str>,
+    y_quantity: &str,
+) -> PyResult<Bound<'py, PyAny>> {
+    let xs = AxisSpec {
+        column: column_sel(x, "x")?,
+        unit: unit(x_unit)?,
+    };
+    let ys = AxisSpec {
+        column: column_sel(y, "y")?,
+        unit: unit(y_unit)?,
+    };
+    let (xq, yq) = (quantity(x_quantity)?, quantity(y_quantity)?);
+    let l = spinpath::analysis::read::read_trace(&path, xq, &xs, yq, &ys).map_err(py_err)?;
+    json_of(py, l.report.to_json())
+}
+
 /// Read every column of a data file as it is written (no unit conversion; NaN where a cell is
 /// empty). Returns `(names, columns, comments)`.
 #[pyfunction]
@@ -156,28 +185,12 @@ fn didv<'py>(
     let t = trace(&bias_mV, &current_nA)?;
     let (d, avg) =
         detached(py, None, || derivative::averaged_didv(&t, m, grid_step_mV))?.map_err(py_err)?;
-    let (gx, gy) = avg.covered();
-    let g0 = spinpath::analysis::interp_sorted(&gx, &gy, 0.0);
-    let imax = gy
-        .iter()
-        .enumerate()
-        .max_by(|a, b| a.1.total_cmp(b.1))
-        .map(|(i, _)| i);
-    let up = d
-        .segments
-        .iter()
-        .filter(|x| x.direction == derivative::Direction::Up)
-        .count();
-    let summary = json!({
-        "points": t.len(),
-        "segments": d.segments.len(),
-        "segments_up": up,
-        "segments_down": d.segments.len() - up,
-        "max_sweeps_per_bias": avg.n.iter().copied().max().unwrap_or(0),
-        "didv_at_zero_nA_per_mV": g0,
-        "max_didv_nA_per_mV": imax.map(|i| gy[i]),
-        "max_didv_bias_mV": imax.map(|i| gx[i]),
-    });
+    let summary = spinpath::analysis::outputs::DidvSummary {
+        points: t.len(),
+        didv: &d,
+        averaged: &avg,
+    }
+    .summary();
     Ok((
         tab(py, d.table())?,
         tab(py, avg.table("bias_mV", "didv_nA_per_mV"))?,
@@ -252,23 +265,7 @@ fn tmr_curve<'py>(
         },
     )
     .map_err(py_err)?;
-    let finite: Vec<(f64, f64)> = c
-        .bias
-        .iter()
-        .zip(&c.tmr_percent)
-        .filter(|(_, t)| t.is_finite())
-        .map(|(b, t)| (*b, *t))
-        .collect();
-    let max = finite.iter().copied().max_by(|a, b| a.1.total_cmp(&b.1));
-    let min = finite.iter().copied().min_by(|a, b| a.1.total_cmp(&b.1));
-    let summary = json!({
-        "grid_points": c.bias.len(),
-        "min_ap_current_nA": c.min_ap_current,
-        "undefined_points": c.ap_near_zero.iter().filter(|&&b| b).count(),
-        "max_tmr_percent": max.map(|m| m.1), "max_tmr_bias_mV": max.map(|m| m.0),
-        "min_tmr_percent": min.map(|m| m.1), "min_tmr_bias_mV": min.map(|m| m.0),
-        "opposite_sign_regions_mV": c.opposite_regions.iter().map(|r| json!([r.0, r.1])).collect::<Vec<_>>(),
-    });
+    let summary = c.summary();
     Ok((tab(py, c.table())?, json_of(py, summary)?))
 }
 
@@ -289,7 +286,7 @@ fn power_curve<'py>(
 /// Peaks (or dips) of several curves and their common peak-pair spacing. `curves` is a list of
 /// `(name, x, y)`. Returns `(peaks, pairs, summary)`; pairs is None without a common spacing.
 #[pyfunction]
-#[pyo3(signature = (curves, min_prominence = None, dips = false, half_level = "prominence", spacing_tol = None, x_unit = "mV", y_unit = "nA_per_mV"))]
+#[pyo3(signature = (curves, min_prominence = None, dips = false, half_level = "prominence", spacing_tol = None, x_unit = "mV", y_unit = "nA_per_mV", didv_method = None, window = 7, order = 2))]
 #[allow(clippy::too_many_arguments, clippy::type_complexity)]
 fn find_peaks<'py>(
     py: Python<'py>,
@@ -300,11 +297,16 @@ fn find_peaks<'py>(
     spacing_tol: Option<f64>,
     x_unit: &str,
     y_unit: &str,
+    didv_method: Option<&str>,
+    window: usize,
+    order: usize,
 ) -> PyResult<(
     Bound<'py, PyDict>,
     Option<Bound<'py, PyDict>>,
     Bound<'py, PyAny>,
 )> {
+    // Curves that are dI/dV of this method get widths corrected for its smoothing.
+    let deriv = didv_method.map(|m| method(m, window, order)).transpose()?;
     let opts = peaks::PeakOptions {
         min_prominence,
         half_level: match half_level {
@@ -323,8 +325,11 @@ fn find_peaks<'py>(
     for (name, x, y) in &curves {
         let (x, y) = (vec_of(x), vec_of(y));
         steps.push(spinpath::analysis::median_step(&x));
-        let ps = peaks::find_peaks(&x, &y, opts)
+        let mut ps = peaks::find_peaks(&x, &y, opts)
             .map_err(|e| bad(format!("{name}: {}", crate::message(&e))))?;
+        if let Some(m) = deriv {
+            peaks::correct_didv_widths(&mut ps, &x, m, opts.half_level);
+        }
         sets.push((name.clone(), ps));
     }
     let names: Vec<String> = sets.iter().map(|s| s.0.clone()).collect();
@@ -388,22 +393,23 @@ fn rolling_shift<'py>(
 
 /// Current histograms per bias and ON/MID/OFF branches. Returns `(histogram, per_bias, branches)`.
 #[pyfunction]
-#[pyo3(signature = (bias_mV, current_nA, bin_nA = 1.0, bias_tol_mV = 1e-6, min_occupation = 0.05))]
+#[pyo3(signature = (bias_mV, current_nA, bin_nA = None, bias_tol_mV = 1e-6, min_occupation = 0.05))]
 #[allow(non_snake_case)]
 fn current_stats<'py>(
     py: Python<'py>,
     bias_mV: Arr<'py>,
     current_nA: Arr<'py>,
-    bin_nA: f64,
+    bin_nA: Option<f64>,
     bias_tol_mV: f64,
     min_occupation: f64,
 ) -> PyResult<(Bound<'py, PyDict>, Bound<'py, PyDict>, Bound<'py, PyDict>)> {
     let t = trace(&bias_mV, &current_nA)?;
+    let (bin, _, _) = stats::choose_bin(bin_nA, &t.x, &t.y, bias_tol_mV).map_err(py_err)?;
     let r = stats::current_statistics(
         &t.x,
         &t.y,
         stats::StatsOptions {
-            bin: bin_nA,
+            bin,
             min_occupation,
             bias_tolerance: bias_tol_mV,
         },
@@ -510,6 +516,7 @@ fn ih_loop<'py>(
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(read_trace, m)?)?;
     m.add_function(wrap_pyfunction!(read_columns, m)?)?;
+    m.add_function(wrap_pyfunction!(read_report, m)?)?;
     m.add_function(wrap_pyfunction!(didv, m)?)?;
     m.add_function(wrap_pyfunction!(didv_curve, m)?)?;
     m.add_function(wrap_pyfunction!(averaged_curve, m)?)?;

@@ -904,7 +904,10 @@ def peaks(
         x, y = _signal(d, signal, method, window, order, grid_step_mV, read_kw)
         curves.append((names[k] if names else _name(d, k), x, y))
     unit = "nA_per_mV" if signal == "didv" else "signal"
-    p, pairs, s = _native.find_peaks(curves, min_prominence, dips, half_level, spacing_tol_mV, "mV", unit)
+    deriv = method if signal == "didv" else None
+    p, pairs, s = _native.find_peaks(
+        curves, min_prominence, dips, half_level, spacing_tol_mV, "mV", unit, deriv, window, order
+    )
     return PeaksResult(Columns(p), _cols(pairs), s)
 
 
@@ -956,12 +959,12 @@ def stats(
     data: DataLike,
     current_nA: Optional[ArrayLike] = None,
     *,
-    bin_nA: float = 1.0,
+    bin_nA: Optional[float] = None,
     bias_tol_mV: float = 1e-6,
     min_occupation: float = 0.05,
     **read_kw: Any,
 ) -> StatsResult:
-    """Histogram the current (nA, bins of ``bin_nA``) at each bias (samples within
+    """Histogram the current (nA, bins of ``bin_nA``, default 1.5 sigma of the reading noise) at each bias (samples within
     ``bias_tol_mV`` share a bias) and find its branches (at least ``min_occupation`` of the
     samples each)."""
     x, y = _xy(data, current_nA, **read_kw)

@@ -178,6 +178,18 @@ def read_trace(
 ) -> tuple[F64, F64, str, str, list[str]]:
     """(x in mV/Oe/s, y in nA, how x was read, how y was read, comment lines)."""
 
+def read_report(
+    path: _Path,
+    x_quantity: str = "voltage",
+    x: Union[str, int, None] = None,
+    y: Union[str, int, None] = None,
+    x_unit: Optional[str] = None,
+    y_unit: Optional[str] = None,
+    y_quantity: str = "current",
+) -> dict[str, Any]:
+    """What the reader decided: encoding, format, header line, columns with units and their
+    sources, rows used and dropped, warnings (the ``read`` entry of ``summary.json``)."""
+
 def read_columns(path: _Path) -> tuple[list[str], list[F64], list[str]]:
     """(names, raw columns, comment lines)."""
 
@@ -225,8 +237,12 @@ def find_peaks(
     spacing_tol: Optional[float] = None,
     x_unit: str = "mV",
     y_unit: str = "nA_per_mV",
+    didv_method: Optional[str] = None,
+    window: int = 7,
+    order: int = 2,
 ) -> tuple[Table, Optional[Table], dict[str, Any]]:
-    """(peaks.csv columns, pairs.csv columns or None, summary)."""
+    """(peaks.csv columns, pairs.csv columns or None, summary); with ``didv_method`` the curves
+    are that derivative's dI/dV and the widths are corrected for its smoothing."""
 
 def rolling_shift(
     p_bias_mV: F64,
@@ -242,7 +258,7 @@ def rolling_shift(
 def current_stats(
     bias_mV: F64,
     current_nA: F64,
-    bin_nA: float = 1.0,
+    bin_nA: Optional[float] = None,
     bias_tol_mV: float = 1e-6,
     min_occupation: float = 0.05,
 ) -> tuple[Table, Table, Table]:

@@ -16,6 +16,7 @@
 
 pub mod derivative;
 pub mod jumps;
+pub mod outputs;
 pub mod peaks;
 pub mod power;
 pub mod read;

@@ -144,7 +144,10 @@ pub fn segment_power(segment: usize, direction: Direction, v: &[f64], i: &[f64])
     // Breakpoints where −I·V changes sign: zeros of I and of V.
     let mut breaks: Vec<f64> = Vec::new();
     for k in 0..n {
-        if i[k] == 0.0 {
+        // An exact zero is an open-circuit voltage only next to a non-zero current: a file of
+        // zero currents (nothing connected) has none.
+        let beside = |j: Option<usize>| j.and_then(|j| i.get(j)).is_some_and(|c| *c != 0.0);
+        if i[k] == 0.0 && (beside(k.checked_sub(1)) || beside((k + 1 < n).then_some(k + 1))) {
             voc.push(v[k]);
             breaks.push(v[k]);
         }

@@ -365,7 +365,41 @@ pub fn fit_shift(
 /// Rolling-window shift of `ap` onto `p` (x = bias in mV, y = conductance; single-valued curves,
 /// e.g. sweep averages). Windows start at the lowest P bias and advance by `step` while they fit in
 /// the P range; a window wider than the range is the whole range.
+///
+/// Without an explicit `max_shift` the search starts at a quarter of the window and is doubled, up
+/// to half the P bias range, while any window's δ ends on the bound, so that the default does not
+/// clip the answer. Windows still at the bound are flagged `at_bound` and left out of
+/// [`weighted_mean_shift`].
 pub fn rolling_shift(p: &Trace, ap: &Trace, opts: ShiftOptions) -> Result<Vec<ShiftFit>> {
+    if opts.max_shift.is_some() {
+        return rolling_shift_bounded(p, ap, opts);
+    }
+    let (lo, hi) =
+        p.x.iter()
+            .filter(|v| v.is_finite())
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
+                (a.min(v), b.max(v))
+            });
+    let range = hi - lo;
+    let mut max_shift = 0.25 * opts.window.min(range);
+    loop {
+        let fits = rolling_shift_bounded(
+            p,
+            ap,
+            ShiftOptions {
+                max_shift: Some(max_shift),
+                ..opts
+            },
+        )?;
+        let stuck = fits.iter().any(|f| f.at_bound);
+        if !stuck || !(2.0 * max_shift <= 0.5 * range) {
+            return Ok(fits);
+        }
+        max_shift *= 2.0;
+    }
+}
+
+fn rolling_shift_bounded(p: &Trace, ap: &Trace, opts: ShiftOptions) -> Result<Vec<ShiftFit>> {
     if !(opts.window.is_finite() && opts.window > 0.0) {
         return Err(Error::invalid(
             "shift window",
@@ -446,13 +480,14 @@ pub fn rolling_shift(p: &Trace, ap: &Trace, opts: ShiftOptions) -> Result<Vec<Sh
     Ok(out)
 }
 
-/// Inverse-variance weighted mean of the windows' shifts (mV); NaN when no window has an error.
-/// The windows overlap, so this is a summary figure, not an independent estimate.
+/// Inverse-variance weighted mean of the windows' shifts (mV), leaving out windows whose δ ended on
+/// the search bound; NaN when no window is left. The windows overlap, so this is a summary figure,
+/// not an independent estimate.
 pub fn weighted_mean_shift(fits: &[ShiftFit]) -> f64 {
     let (mut sw, mut swx) = (0.0, 0.0);
     for f in fits
         .iter()
-        .filter(|f| f.shift.is_finite() && f.shift_err > 0.0)
+        .filter(|f| f.shift.is_finite() && f.shift_err > 0.0 && !f.at_bound)
     {
         let w = 1.0 / (f.shift_err * f.shift_err);
         sw += w;

@@ -77,6 +77,63 @@ impl CurrentStats {
     }
 }
 
+/// The white-noise σ (nA) of the current readings, from the differences of successive samples at
+/// the same bias (within `bias_tolerance` mV; acquisition order within each bias):
+/// σ = Q₂₅(|d|)/(0.3186·√2) from the lower quartile of |d| (the quartile of a half-normal of scale
+/// √2·σ), which stays set by the noise while up to half the differences are switches between
+/// branches (it then underestimates σ, which errs towards a finer bin).
+/// `None` with fewer than 4 such differences or when the readings are identical.
+pub fn noise_sigma_of_samples(bias: &[f64], current: &[f64], bias_tolerance: f64) -> Option<f64> {
+    let n = bias.len().min(current.len());
+    let mut order: Vec<usize> = (0..n).filter(|&k| bias[k].is_finite()).collect();
+    order.sort_by(|&a, &b| bias[a].total_cmp(&bias[b]));
+    let d: Vec<f64> = order
+        .windows(2)
+        .filter(|w| {
+            (bias[w[1]] - bias[w[0]]).abs() <= bias_tolerance
+                && current[w[0]].is_finite()
+                && current[w[1]].is_finite()
+        })
+        .map(|w| current[w[1]] - current[w[0]])
+        .collect();
+    if d.len() < 4 {
+        return None;
+    }
+    let mut a: Vec<f64> = d.iter().map(|v| v.abs()).collect();
+    a.sort_by(f64::total_cmp);
+    let q = a[(a.len() - 1) / 4];
+    let s = q / (0.3186 * std::f64::consts::SQRT_2);
+    (s.is_finite() && s > 0.0).then_some(s)
+}
+
+/// A histogram bin (nA) chosen from the noise: 1.5 σ of [`noise_sigma_of_samples`], so that a branch
+/// spans a few bins and two branches separated by more than about 8 σ stay apart. `None` when the
+/// noise cannot be estimated.
+pub fn bin_from_noise(bias: &[f64], current: &[f64], bias_tolerance: f64) -> Option<f64> {
+    noise_sigma_of_samples(bias, current, bias_tolerance).map(|s| 1.5 * s)
+}
+
+/// The histogram bin (nA): `given`, else [`bin_from_noise`]. Returns the bin, its source (`given`
+/// or `1.5 sigma of the reading noise`) and the noise σ when it could be estimated; an error when
+/// no bin is given and the noise cannot be estimated.
+pub fn choose_bin(
+    given: Option<f64>,
+    bias: &[f64],
+    current: &[f64],
+    bias_tolerance: f64,
+) -> Result<(f64, &'static str, Option<f64>)> {
+    let sigma = noise_sigma_of_samples(bias, current, bias_tolerance);
+    match (given, sigma) {
+        (Some(b), s) => Ok((b, "given", s)),
+        (None, Some(s)) => Ok((1.5 * s, "1.5 sigma of the reading noise", Some(s))),
+        (None, None) => Err(Error::invalid(
+            "histogram bin",
+            "cannot estimate the reading noise (fewer than 4 successive samples at one bias, or \
+             identical readings) to choose the bin; give it (--bin NA)",
+        )),
+    }
+}
+
 /// Histogram the current per bias and detect its branches (bias in mV, current in nA).
 pub fn current_statistics(
     bias: &[f64],
