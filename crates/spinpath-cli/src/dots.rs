@@ -46,7 +46,12 @@ pub fn run_dots(
         (None, Some(o)) => PathBuf::from(o),
         (None, None) => PathBuf::from("out").join(config_path.file_stem().unwrap_or_default()),
     };
-    spinpath::io::prepare_output_dir(&out, force)?;
+    let fp = spinpath::outdir::Fingerprint::new("dots", &file, toml_text, Some(run.seed));
+    let Some(dir) = crate::integrity::open(&out, &fp, crate::integrity::mode(force, false))? else {
+        return Ok(());
+    };
+    let target = out;
+    let out = dir.path().to_path_buf();
     let points = protocol::sweep_points(&run.sweep_mv, run.step_mv);
     let mut sweeps = Vec::new();
     let mut solver_name = "";
@@ -100,7 +105,8 @@ pub fn run_dots(
         &out.join("summary.json"),
         serde_json::to_string_pretty(&json)?.as_bytes(),
     )?;
-    print_summary(&summary, &out);
+    dir.commit()?;
+    print_summary(&summary, &target);
     Ok(())
 }
 

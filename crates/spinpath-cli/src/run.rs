@@ -3,8 +3,9 @@
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use spinpath::config::{self, CoherentRun};
-use spinpath::io::{prepare_output_dir, write_atomic};
+use spinpath::io::write_atomic;
 use spinpath::negf::ChainSolver;
+use spinpath::outdir::{Fingerprint, RunDir};
 use spinpath::protocol::coherent::CoherentJunction;
 use spinpath::protocol::dots::{DotDynamics, DotJunction};
 use spinpath::report;
@@ -72,14 +73,13 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
     }
     let text = spinpath::io::read_to_string(&args.config)?;
     let file = args.config.display().to_string();
+    crate::integrity::check_run_file(&args.config, &text)?;
+    let mode = crate::integrity::mode(args.force, args.resume);
     if config::is_dots_file(&text) {
         let states = ["P".to_string(), "AP".to_string()];
         if let Some(spec) = config::protocol::parse_protocol(&file, &text, &states)? {
             let (model, _) = spinpath::master::spec::load(&file, &text)?;
             let out = output_dir(&args, None);
-            if !(args.resume && out.is_dir()) {
-                prepare_output_dir(&out, args.force)?;
-            }
             let gating =
                 match &spec.gating_dot {
                     Some(g) => Some(model.dots.iter().position(|d| &d.name == g).ok_or_else(
@@ -96,11 +96,15 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
                 _ => DotDynamics::Transient,
             };
             let mut junction = DotJunction::new(model, dynamics, gating, spec.max_events)?;
+            let fp = Fingerprint::new("run", &file, &text, Some(spec.seed)).resumable(true);
+            let Some(dir) = crate::integrity::open(&out, &fp, mode)? else {
+                return Ok(());
+            };
             return crate::protocol::run_protocol(
                 &spec,
                 &mut junction,
                 &text,
-                &out,
+                dir,
                 args.stop_after,
             );
         }
@@ -112,23 +116,30 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
     let run = config::parse_coherent_run(&file, &text)?;
     let out = output_dir(&args, run.output.as_deref());
     if let Some(spec) = &run.protocol {
-        if !(args.resume && out.is_dir()) {
-            prepare_output_dir(&out, args.force)?;
-        }
         let mut junction =
             CoherentJunction::new(run.chain.clone(), run.states.clone(), run.integration);
-        return crate::protocol::run_protocol(spec, &mut junction, &text, &out, args.stop_after);
+        let fp = Fingerprint::new("run", &file, &text, Some(spec.seed)).resumable(true);
+        let Some(dir) = crate::integrity::open(&out, &fp, mode)? else {
+            return Ok(());
+        };
+        return crate::protocol::run_protocol(spec, &mut junction, &text, dir, args.stop_after);
     }
     if args.resume {
         anyhow::bail!(
             "--resume applies to protocol runs ([protocol]); a plain sweep is rerun with --force"
         );
     }
-    prepare_output_dir(&out, args.force)?;
-    run_coherent(&run, &text, &out)
+    let fp = Fingerprint::new("run", &file, &text, None);
+    let Some(dir) = crate::integrity::open(&out, &fp, mode)? else {
+        return Ok(());
+    };
+    run_coherent(&run, &text, dir)
 }
 
-fn run_coherent(run: &CoherentRun, source: &str, out: &Path) -> anyhow::Result<()> {
+/// A plain I(V) sweep written into `dir`, put in place when complete.
+fn run_coherent(run: &CoherentRun, source: &str, dir: RunDir) -> anyhow::Result<()> {
+    let out = dir.path().to_path_buf();
+    let out = out.as_path();
     let total = (run.states.len() * run.bias_mv.len()) as u64;
     let pb = progress(total, "I(V)");
     let started = std::time::Instant::now();
@@ -178,7 +189,8 @@ fn run_coherent(run: &CoherentRun, source: &str, out: &Path) -> anyhow::Result<(
         &out.join("summary.json"),
         serde_json::to_string_pretty(&summary)?.as_bytes(),
     )?;
-    print_summary(&summary, out, elapsed);
+    let out = dir.commit()?;
+    print_summary(&summary, &out, elapsed);
     Ok(())
 }
 

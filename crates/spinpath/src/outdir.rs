@@ -84,34 +84,34 @@ impl Fingerprint {
         let mut d = Vec::new();
         if self.command != recorded.command {
             d.push(format!(
-                "command `{}` (the folder's run: `{}`)",
+                "the command (`{}` now, `{}` then)",
                 self.command, recorded.command
             ));
         }
         if self.config_sha256 != recorded.config_sha256 {
             d.push(format!(
-                "the run file's content ({} now differs from the {} the folder was started with)",
+                "the run file's content ({} differs from {} as it was then)",
                 self.config_file, recorded.config_file
             ));
         }
         if self.seed != recorded.seed {
             let s = |x: Option<u64>| x.map_or_else(|| "none".to_string(), |v| v.to_string());
             d.push(format!(
-                "seed {} (the folder's run: seed {})",
+                "the seed ({} now, {} then)",
                 s(self.seed),
                 s(recorded.seed)
             ));
         }
         if self.arguments != recorded.arguments {
             d.push(format!(
-                "arguments [{}] (the folder's run: [{}])",
+                "the arguments ([{}] now, [{}] then)",
                 self.arguments.join(" "),
                 recorded.arguments.join(" ")
             ));
         }
         if self.spinpath_version != recorded.spinpath_version {
             d.push(format!(
-                "spinpath {} (the folder was written by {})",
+                "the version (spinpath {} now, {} then)",
                 self.spinpath_version, recorded.spinpath_version
             ));
         }
@@ -242,7 +242,12 @@ pub struct RunDir {
 /// `(parent, name)` of an output folder path, with a clear error for paths that name no folder.
 fn split(target: &Path) -> Result<(PathBuf, String)> {
     let name = match target.file_name() {
-        Some(n) if target.components().next_back().is_some_and(|c| matches!(c, std::path::Component::Normal(_))) => {
+        Some(n)
+            if target
+                .components()
+                .next_back()
+                .is_some_and(|c| matches!(c, std::path::Component::Normal(_))) =>
+        {
             n.to_string_lossy().to_string()
         }
         _ => {
@@ -255,10 +260,8 @@ fn split(target: &Path) -> Result<(PathBuf, String)> {
             ))
         }
     };
-    let parent = match target.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
+    // An empty parent is the current folder (kept empty so that sibling paths read `.x.partial`).
+    let parent = target.parent().map(Path::to_path_buf).unwrap_or_default();
     Ok((parent, name))
 }
 
@@ -313,13 +316,33 @@ impl RunDir {
     /// different fingerprint; the parent folder cannot be created.
     pub fn open(target: &Path, fp: &Fingerprint, mode: Mode) -> Result<Opened> {
         let (parent, name) = split(target)?;
+        let shown = if parent.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            parent.as_path()
+        };
+        if parent.exists() && !parent.is_dir() {
+            return Err(Error::invalid(
+                "output folder",
+                format!(
+                    "cannot create {}: {} is a file, not a folder",
+                    target.display(),
+                    shown.display()
+                ),
+            ));
+        }
         if let Err(e) = std::fs::create_dir_all(&parent) {
             return Err(Error::invalid(
                 "output folder",
                 format!(
                     "cannot create {}: the folder {} that should hold it cannot be made ({e})",
                     target.display(),
-                    parent.display()
+                    if parent.as_os_str().is_empty() {
+                        Path::new(".")
+                    } else {
+                        &parent
+                    }
+                    .display()
                 ),
             ));
         }
@@ -347,11 +370,11 @@ impl RunDir {
                     let diff = fp.differences(rec);
                     if !diff.is_empty() {
                         return Err(Error::invalid(
-                            "resume",
+                            "--resume",
                             format!(
-                                "cannot continue the interrupted run of {}: it was started with a different run ({}); start over with --force, or restore the original run file",
+                                "cannot continue the interrupted run of {}: this run differs from it in {}; start over with --force, or restore the original run file",
                                 target.display(),
-                                diff.join("; ")
+                                diff.join(" and ")
                             ),
                         ));
                     }
@@ -365,17 +388,17 @@ impl RunDir {
                                 return Ok(Opened::Finished(target.to_path_buf()));
                             }
                             return Err(Error::invalid(
-                                "resume",
+                                "--resume",
                                 format!(
-                                    "{} holds a finished run of a different run ({}); nothing to resume: replace it with --force, or choose another --output",
+                                    "{} holds a finished run that differs from this one in {}; nothing to resume: replace it with --force, or choose another --output",
                                     target.display(),
-                                    diff.join("; ")
+                                    diff.join(" and ")
                                 ),
                             ));
                         }
                         None => {
                             return Err(Error::invalid(
-                                "resume",
+                                "--resume",
                                 format!(
                                     "{} exists but records no run ({FINGERPRINT_FILE} is missing or unreadable); nothing to resume: replace it with --force, or choose another --output",
                                     target.display()
@@ -522,7 +545,11 @@ mod tests {
         std::fs::write(d.path().join("iv.csv"), "x").unwrap();
         d.commit().unwrap();
         assert_eq!(names(&out), ["iv.csv", "run.json"]);
-        assert_eq!(names(tmp.path()), ["out"], "no staging, lock or old folder left");
+        assert_eq!(
+            names(tmp.path()),
+            ["out"],
+            "no staging, lock or old folder left"
+        );
         assert_eq!(read_fingerprint(&out), Some(fp("a", 1)));
     }
 
@@ -552,7 +579,10 @@ mod tests {
         assert!(err.to_string().contains("--force"), "{err}");
         let d = ready(RunDir::open(&out, &fp("b", 1), Mode::Force).unwrap());
         std::fs::write(d.path().join("iv.csv"), "new").unwrap();
-        assert!(out.join("tmr.csv").is_file(), "old results intact meanwhile");
+        assert!(
+            out.join("tmr.csv").is_file(),
+            "old results intact meanwhile"
+        );
         d.commit().unwrap();
         assert_eq!(names(&out), ["iv.csv", "run.json"], "nothing stale");
         assert_eq!(names(tmp.path()), ["out"]);
@@ -565,7 +595,10 @@ mod tests {
         std::fs::create_dir(&out).unwrap();
         std::fs::write(out.join("thesis.tex"), "precious").unwrap();
         let err = RunDir::open(&out, &fp("a", 1), Mode::Force).unwrap_err();
-        assert!(err.to_string().contains("not a spinpath results folder"), "{err}");
+        assert!(
+            err.to_string().contains("not a spinpath results folder"),
+            "{err}"
+        );
         assert!(out.join("thesis.tex").is_file());
     }
 
@@ -660,11 +693,16 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         for bad in ["..", "/", "."] {
             let err = RunDir::open(Path::new(bad), &fp("a", 1), Mode::New).unwrap_err();
-            assert!(err.to_string().contains("does not name a folder"), "{bad}: {err}");
+            assert!(
+                err.to_string().contains("does not name a folder"),
+                "{bad}: {err}"
+            );
         }
         let file = tmp.path().join("f");
         std::fs::write(&file, "x").unwrap();
         let err = RunDir::open(&file.join("out"), &fp("a", 1), Mode::New).unwrap_err();
+        assert!(err.to_string().contains("is a file, not a folder"), "{err}");
+        let err = RunDir::open(&file.join("a/b"), &fp("a", 1), Mode::New).unwrap_err();
         assert!(err.to_string().contains("cannot be made"), "{err}");
         let err = RunDir::open(&file, &fp("a", 1), Mode::New).unwrap_err();
         assert!(err.to_string().contains("not a folder"), "{err}");
