@@ -72,6 +72,8 @@ pub fn open(target: &Path, fp: &Fingerprint, mode: Mode) -> anyhow::Result<Optio
             Ok(None)
         }
         Opened::Ready(dir) => {
+            // A resumable run stops cleanly on a signal from now on (between points).
+            set_polling(fp.resumable);
             if mode == Mode::Resume && !dir.resumed() {
                 eprintln!(
                     "nothing to resume for {}: starting the run",
