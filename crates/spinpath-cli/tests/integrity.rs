@@ -44,8 +44,12 @@ fn no_panic(o: &Output) {
 }
 
 fn example(name: &str) -> String {
-    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples").join(name))
-        .unwrap()
+    std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../examples")
+            .join(name),
+    )
+    .unwrap()
 }
 
 /// The write/read protocol (a stateful Monte Carlo junction) with `cycles` cycles.
@@ -95,7 +99,12 @@ fn same_results(a: &Path, b: &Path) {
     for f in RESULTS {
         let x = std::fs::read(a.join(f)).unwrap();
         let y = std::fs::read(b.join(f)).unwrap();
-        assert!(x == y, "{f} differs between {} and {}", a.display(), b.display());
+        assert!(
+            x == y,
+            "{f} differs between {} and {}",
+            a.display(),
+            b.display()
+        );
     }
 }
 
@@ -182,7 +191,11 @@ fn resume_of_a_finished_run_changes_nothing() {
     let o = spinpath(&["run", "p.toml", "-o", "out", "--resume"], d);
     no_panic(&o);
     assert!(!o.status.success());
-    assert!(stderr(&o).contains("the seed (99 now, 2025 then)"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("the seed (99 now, 2025 then)"),
+        "{}",
+        stderr(&o)
+    );
     assert_eq!(files(&d.join("out")), before);
     assert_eq!(names(d), ["out", "p.toml"]);
 }
@@ -237,7 +250,11 @@ fn force_with_fewer_states_leaves_nothing_stale() {
     std::fs::write(d.join("s.toml"), SMALL.replace("STATES", "")).unwrap();
     ok(&spinpath(&["run", "s.toml", "-o", "out"], d));
     assert!(d.join("out/tmr.csv").is_file());
-    std::fs::write(d.join("s.toml"), SMALL.replace("STATES", "states = [\"P\"]")).unwrap();
+    std::fs::write(
+        d.join("s.toml"),
+        SMALL.replace("STATES", "states = [\"P\"]"),
+    )
+    .unwrap();
     let refused = spinpath(&["run", "s.toml", "-o", "out"], d);
     assert!(!refused.status.success());
     assert!(stderr(&refused).contains("--force"));
@@ -245,9 +262,19 @@ fn force_with_fewer_states_leaves_nothing_stale() {
     ok(&spinpath(&["run", "s.toml", "-o", "out", "--force"], d));
     assert_eq!(
         names(&d.join("out")),
-        ["config.toml", "iv.csv", "iv.svg", "run.json", "summary.json"]
+        [
+            "config.toml",
+            "iv.csv",
+            "iv.svg",
+            "run.json",
+            "summary.json"
+        ]
     );
-    assert_eq!(names(d), ["out", "s.toml"], "no staging, lock or old folder");
+    assert_eq!(
+        names(d),
+        ["out", "s.toml"],
+        "no staging, lock or old folder"
+    );
     let iv = std::fs::read_to_string(d.join("out/iv.csv")).unwrap();
     assert!(!iv.contains("AP"), "only P in the new iv.csv");
 }
