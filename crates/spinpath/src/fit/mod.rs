@@ -263,7 +263,7 @@ impl Budget<'_> {
     fn offer(&self, chi2: f64, theta: &[f64]) {
         let best = {
             let mut b = self.best.lock().expect("not poisoned");
-            if chi2.is_finite() && !(b.0 <= chi2) {
+            if chi2.is_finite() && (b.0.is_nan() || chi2 < b.0) {
                 *b = (chi2, theta.to_vec());
             }
             b.0
