@@ -89,10 +89,14 @@ impl Fingerprint {
             ));
         }
         if self.config_sha256 != recorded.config_sha256 {
-            d.push(format!(
-                "the run file's content ({} differs from {} as it was then)",
-                self.config_file, recorded.config_file
-            ));
+            d.push(if self.config_file == recorded.config_file {
+                format!("the content of {} (edited since)", self.config_file)
+            } else {
+                format!(
+                    "the run file's content ({} differs from {} as it was then)",
+                    self.config_file, recorded.config_file
+                )
+            });
         }
         if self.seed != recorded.seed {
             let s = |x: Option<u64>| x.map_or_else(|| "none".to_string(), |v| v.to_string());
@@ -634,7 +638,7 @@ mod tests {
         // Another run file or seed: refused, nothing changed.
         for other in [fp("cycles = 100", 1), fp("cycles = 1357", 99)] {
             let err = RunDir::open(&out, &other, Mode::Resume).unwrap_err();
-            assert!(err.to_string().contains("different"), "{err}");
+            assert!(err.to_string().contains("differs from it in"), "{err}");
             assert!(staging.join("points.partial.csv").is_file());
         }
         let d = ready(RunDir::open(&out, &fp("cycles = 1357", 1), Mode::Resume).unwrap());
@@ -654,6 +658,7 @@ mod tests {
         assert_eq!(names(&out), before);
         let err = RunDir::open(&out, &fp("cycles = 100", 1), Mode::Resume).unwrap_err();
         assert!(err.to_string().contains("finished run"), "{err}");
+        assert!(err.to_string().contains("content of p.toml"), "{err}");
     }
 
     #[test]
