@@ -31,6 +31,5 @@ pub fn run(args: DotsArgs) -> anyhow::Result<()> {
         (None, Some(o)) => PathBuf::from(o),
         (None, None) => PathBuf::from("out").join(args.config.file_stem().unwrap_or_default()),
     };
-    spinpath::io::prepare_output_dir(&out, args.force)?;
-    crate::run::execute(&rf, &out)
+    crate::run::execute(&rf, &out, crate::integrity::mode(args.force, false))
 }

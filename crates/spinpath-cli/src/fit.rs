@@ -3,7 +3,7 @@
 use crate::run::progress;
 use spinpath::config::fit::parse_fit;
 use spinpath::fit::report;
-use spinpath::io::{prepare_output_dir, write_atomic};
+use spinpath::io::write_atomic;
 use std::path::{Path, PathBuf};
 
 /// Arguments of `spinpath fit`.
@@ -32,12 +32,33 @@ pub fn run(args: FitArgs) -> anyhow::Result<()> {
                 .map_or_else(|| "fit".into(), |s| s.to_string_lossy().to_string()),
         ),
     });
-    prepare_output_dir(&out, args.force)?;
+    let fp = spinpath::outdir::Fingerprint::new(
+        "fit",
+        &args.config.display().to_string(),
+        &text,
+        Some(spec.options.seed),
+    );
+    let Some(dir) = crate::integrity::open(&out, &fp, crate::integrity::mode(args.force, false))?
+    else {
+        return Ok(());
+    };
+    let target = out;
+    let out = dir.path().to_path_buf();
 
     let pb = progress(spec.options.starts as u64, "fitting (starts)");
     pb.enable_steady_tick(std::time::Duration::from_millis(200));
     let started = std::time::Instant::now();
-    let result = report::run_fit(&spec, &data, &|n| pb.set_position(n as u64))?;
+    let result = report::run_fit_with_progress(&spec, &data, &|p| {
+        pb.set_position(p.starts_done as u64);
+        pb.set_message(format!(
+            "fitting: start {}/{}, {}/{} evaluations, best χ² {:.4e}",
+            (p.start + 1).min(p.starts),
+            p.starts,
+            p.evaluations,
+            p.max_evaluations,
+            p.best_chi2
+        ));
+    })?;
     pb.finish_and_clear();
 
     write_atomic(&out.join("fit.toml"), text.as_bytes())?;
@@ -61,6 +82,7 @@ pub fn run(args: FitArgs) -> anyhow::Result<()> {
         &out.join("summary.json"),
         serde_json::to_string_pretty(&summary)?.as_bytes(),
     )?;
+    dir.commit()?;
 
     println!(
         "fit of {} dataset(s), {} points, {} free parameters: χ² = {:.4}, reduced χ² = {:.4} ({})",
@@ -87,7 +109,7 @@ pub fn run(args: FitArgs) -> anyhow::Result<()> {
     }
     println!(
         "  wrote {} in {:.1} s ({} model evaluations)",
-        out.display(),
+        target.display(),
         started.elapsed().as_secs_f64(),
         result.evaluations
     );

@@ -6,6 +6,7 @@ mod analyze;
 mod capacitance;
 mod dots;
 mod fit;
+mod integrity;
 mod protocol;
 mod run;
 mod scan;
@@ -35,6 +36,7 @@ enum Command {
 }
 
 fn main() {
+    integrity::install();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run(args) => run::run(args),
@@ -45,7 +47,24 @@ fn main() {
         Command::Capacitance(args) => capacitance::run(args),
     };
     if let Err(e) = result {
-        eprintln!("error: {e:#}");
+        eprintln!("error: {}", message(&e));
         std::process::exit(1);
     }
+}
+
+/// The error and its causes, each cause once: a cause already spelled out by the message before
+/// it (an I/O error that names its path and reason) is not repeated.
+fn message(e: &anyhow::Error) -> String {
+    let mut s = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if s.contains(text.trim_end()) {
+            continue;
+        }
+        if !s.is_empty() {
+            s.push_str(": ");
+        }
+        s.push_str(&text);
+    }
+    s.trim_end().to_string()
 }

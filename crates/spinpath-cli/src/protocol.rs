@@ -3,22 +3,28 @@
 use crate::run::progress;
 use spinpath::config::protocol::ProtocolSpec;
 use spinpath::io::write_atomic;
+use spinpath::outdir::RunDir;
 use spinpath::protocol::report::protocol_output;
 use spinpath::protocol::{run_plan, Junction, ResumeLog};
-use std::path::Path;
 
-/// Execute `spec` on `junction`, logging every point to `<out>/points.partial.csv` so that an
-/// interrupted run continues with `--resume`; then write the protocol's files.
+/// Execute `spec` on `junction` in the results folder `dir` (opened by
+/// [`crate::integrity::open`]), logging every point to `points.partial.csv` in its staging folder
+/// so that an interrupted run (`--stop-after`, SIGINT, SIGTERM, a kill) continues with `--resume`;
+/// then write the protocol's files and put the folder in place.
 pub fn run_protocol(
     spec: &ProtocolSpec,
     junction: &mut dyn Junction,
     source: &str,
-    out: &Path,
+    dir: RunDir,
     stop_after: Option<usize>,
 ) -> anyhow::Result<()> {
+    let out = dir.path().to_path_buf();
     let log_path = out.join("points.partial.csv");
     let stateful = !junction.checkpoint().is_empty();
-    let (mut log, mut done, state) = ResumeLog::open(&log_path, stateful)?;
+    let (mut log, mut done, state) = match ResumeLog::open(&log_path, &spec.plan, stateful) {
+        Ok(opened) => opened,
+        Err(e) => return Err(failed(dir, e)),
+    };
     if let Some(s) = state {
         junction.restore(&s)?;
     }
@@ -34,7 +40,9 @@ pub fn run_protocol(
     pb.set_position(done.len() as u64);
     let t0 = done.last().map_or(0.0, |m| m.time_s);
     let start = done.len();
-    let new = run_plan(
+    let mut stopped_at = None;
+    crate::integrity::set_polling(true);
+    let result = run_plan(
         junction,
         &spec.plan,
         &spec.instrument,
@@ -43,26 +51,38 @@ pub fn run_protocol(
         t0,
         &mut |m, j| {
             pb.inc(1);
-            let stop = stop_after.is_some_and(|n| m.index + 1 >= n);
-            log.append(
-                &spec.plan,
-                m,
-                &j.checkpoint(),
-                stop || m.index + 1 == spec.plan.len(),
-            )?;
-            if stop && m.index + 1 < spec.plan.len() {
-                return Err(spinpath::Error::invalid(
-                    "run",
-                    format!(
-                        "interrupted after {} of {} points (--stop-after); continue with --resume",
-                        m.index + 1,
-                        spec.plan.len()
-                    ),
-                ));
+            let last = m.index + 1 == spec.plan.len();
+            let stop = !last
+                && (stop_after.is_some_and(|n| m.index + 1 >= n)
+                    || crate::integrity::interrupted());
+            log.append(&spec.plan, m, &j.checkpoint(), stop || last)?;
+            if stop {
+                stopped_at = Some(m.index + 1);
+                return Err(spinpath::Error::invalid("run", "interrupted"));
             }
             Ok(())
         },
-    )?;
+    );
+    crate::integrity::set_polling(false);
+    let new = match (result, stopped_at) {
+        (Ok(new), _) => new,
+        (Err(_), Some(n)) => {
+            pb.finish_and_clear();
+            drop(log);
+            let kept = dir.keep_for_resume();
+            anyhow::bail!(
+                "interrupted after {n} of {} points; the points so far are kept in {}; continue with: {}",
+                spec.plan.len(),
+                kept.display(),
+                crate::integrity::resume_command()
+            );
+        }
+        (Err(e), None) => {
+            pb.finish_and_clear();
+            drop(log);
+            return Err(failed(dir, e));
+        }
+    };
     pb.finish_and_clear();
     done.extend(new);
     let output = protocol_output(spec, &spec.plan, &done)?;
@@ -81,6 +101,7 @@ pub fn run_protocol(
         serde_json::to_string_pretty(&output.summary)?.as_bytes(),
     )?;
     log.finish();
+    let out = dir.commit()?;
     println!(
         "{} protocol: {} points (seed {})",
         spec.kind.name(),
@@ -94,4 +115,18 @@ pub fn run_protocol(
         started.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// The error of a failed protocol run. A fresh run's staging folder is removed (a failed run
+/// leaves nothing); a resumed one keeps the points of its earlier part.
+fn failed(dir: RunDir, e: spinpath::Error) -> anyhow::Error {
+    if dir.resumed() {
+        let kept = dir.keep_for_resume();
+        anyhow::anyhow!(
+            "{e}; the points measured before are still kept in {} (continue with --resume once the cause is fixed, or start over with --force)",
+            kept.display()
+        )
+    } else {
+        e.into()
+    }
 }

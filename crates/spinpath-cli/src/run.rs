@@ -2,7 +2,7 @@
 
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
-use spinpath::io::prepare_output_dir;
+use spinpath::outdir::{Fingerprint, Mode};
 use spinpath::run::{Job, RunFile};
 use std::path::{Path, PathBuf};
 
@@ -65,18 +65,22 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
             .build_global()
             .context("setting up the worker threads")?;
     }
-    let rf = RunFile::load(&args.config)?;
+    let text = spinpath::io::read_to_string(&args.config)?;
+    crate::integrity::check_run_file(&args.config, &text)?;
+    let rf = RunFile::parse(&args.config.display().to_string(), &text)?;
+    let mode = crate::integrity::mode(args.force, args.resume);
     let out = output_dir(&args, rf.output.as_deref());
     if let Job::Protocol(p) = &rf.job {
-        if !(args.resume && out.is_dir()) {
-            prepare_output_dir(&out, args.force)?;
-        }
         let mut junction = rf.junction()?;
+        let fp = Fingerprint::new("run", &rf.file, &rf.text, Some(p.spec.seed)).resumable(true);
+        let Some(dir) = crate::integrity::open(&out, &fp, mode)? else {
+            return Ok(());
+        };
         return crate::protocol::run_protocol(
             &p.spec,
             junction.as_mut(),
             &rf.text,
-            &out,
+            dir,
             args.stop_after,
         );
     }
@@ -85,17 +89,26 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
             "--resume applies to protocol runs ([protocol]); a plain sweep is rerun with --force"
         );
     }
-    prepare_output_dir(&out, args.force)?;
-    execute(&rf, &out)
+    execute(&rf, &out, mode)
 }
 
-/// Run a sweep job with a progress bar, write its folder and print its summary.
-pub fn execute(rf: &RunFile, out: &Path) -> anyhow::Result<()> {
+/// Run a sweep job with a progress bar into a staged results folder, put it in place when
+/// complete and print its summary.
+pub fn execute(rf: &RunFile, out: &Path, mode: Mode) -> anyhow::Result<()> {
+    let seed = match &rf.job {
+        Job::DotsSweep(j) => Some(j.settings.seed),
+        _ => None,
+    };
+    let fp = Fingerprint::new("run", &rf.file, &rf.text, seed);
+    let Some(dir) = crate::integrity::open(out, &fp, mode)? else {
+        return Ok(());
+    };
     let pb = progress(rf.progress_total(), "sweep");
     let started = std::time::Instant::now();
     let output = rf.execute(&|| pb.inc(1))?;
     pb.finish_and_clear();
-    output.write(out, &rf.text)?;
+    output.write(dir.path(), &rf.text)?;
+    let out = dir.commit()?;
     print!("{}", output.text);
     println!(
         "  wrote {} in {:.2} s",

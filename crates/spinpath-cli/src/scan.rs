@@ -2,7 +2,7 @@
 
 use crate::run::progress;
 use spinpath::config;
-use spinpath::io::{prepare_output_dir, write_atomic};
+use spinpath::io::write_atomic;
 use spinpath::scan;
 use std::path::PathBuf;
 
@@ -48,7 +48,18 @@ pub fn run(args: ScanArgs) -> anyhow::Result<()> {
         .output
         .clone()
         .unwrap_or_else(|| PathBuf::from("out").join(format!("scan-{}", args.param)));
-    prepare_output_dir(&out, args.force)?;
+    let fp = spinpath::outdir::Fingerprint::new("scan", &rf.file, text, None).with_arguments(vec![
+        args.param.clone(),
+        args.from.to_string(),
+        args.to.to_string(),
+        args.points.to_string(),
+    ]);
+    let Some(dir) = crate::integrity::open(&out, &fp, crate::integrity::mode(args.force, false))?
+    else {
+        return Ok(());
+    };
+    let target = out;
+    let out = dir.path().to_path_buf();
     let pb = progress(
         (values.len() * run.states.len() * run.bias_mv.len()) as u64,
         "scan",
@@ -71,6 +82,7 @@ pub fn run(args: ScanArgs) -> anyhow::Result<()> {
         )?
         .as_bytes(),
     )?;
+    dir.commit()?;
     // The best generator of the scan.
     let best = points
         .iter()
@@ -95,7 +107,7 @@ pub fn run(args: ScanArgs) -> anyhow::Result<()> {
     }
     println!(
         "  wrote {} in {:.2} s",
-        out.display(),
+        target.display(),
         started.elapsed().as_secs_f64()
     );
     Ok(())

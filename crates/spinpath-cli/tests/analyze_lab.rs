@@ -102,5 +102,14 @@ fn a_closed_pipe_ends_quietly() {
     let o = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert!(!stderr.contains("panicked"), "{stderr}");
-    assert!(o.status.success(), "{stderr}");
+    // Quietly: success, or ended by SIGPIPE as `head`'s writers are (no error message).
+    #[cfg(unix)]
+    let by_sigpipe = {
+        use std::os::unix::process::ExitStatusExt;
+        o.status.signal() == Some(13)
+    };
+    #[cfg(not(unix))]
+    let by_sigpipe = false;
+    assert!(o.status.success() || by_sigpipe, "{:?} {stderr}", o.status);
+    assert!(!stderr.contains("error"), "{stderr}");
 }

@@ -36,7 +36,9 @@ fn resume_equals_uninterrupted(
     let cut = spinpath(&["run", "p.toml", "-o", "cut", "--stop-after", stop], d);
     assert!(!cut.status.success());
     assert!(String::from_utf8_lossy(&cut.stderr).contains("--resume"));
-    assert!(d.join("cut/points.partial.csv").is_file());
+    // The points so far are kept in the hidden staging folder; `cut` appears only when complete.
+    assert!(d.join(".cut.partial/points.partial.csv").is_file());
+    assert!(!d.join("cut").exists());
     // Without --resume or --force the folder is not touched.
     assert!(!spinpath(&["run", "p.toml", "-o", "cut"], d)
         .status
@@ -53,8 +55,8 @@ fn resume_equals_uninterrupted(
         assert!(a == b, "{preset}: {f} differs after resume");
     }
     assert!(
-        !d.join("cut/points.partial.csv").exists(),
-        "the log is removed when done"
+        !d.join("cut/points.partial.csv").exists() && !d.join(".cut.partial").exists(),
+        "the log and the staging folder are gone when done"
     );
 }
 

@@ -33,13 +33,17 @@ pyo3::create_exception!(
 );
 
 /// An error message as the command line prints it (after `error: `): the error, then each of its
-/// sources, separated by `: ` (anyhow's `{:#}` format).
+/// sources, separated by `: `, skipping a source the text already spells out (an I/O error names
+/// its path and reason once).
 pub(crate) fn message(e: &(dyn std::error::Error + 'static)) -> String {
     let mut s = e.to_string();
     let mut src = e.source();
     while let Some(c) = src {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
+        let text = c.to_string();
+        if !s.contains(text.trim_end()) {
+            s.push_str(": ");
+            s.push_str(&text);
+        }
         src = c.source();
     }
     // The TOML parser's messages end in a newline, which the command line's output line absorbs.

@@ -75,6 +75,24 @@ impl Error {
         }
     }
 
+    /// The same error, naming `file` when it does not yet: a model or plan found invalid after
+    /// parsing says which run file it came from. Errors that name their file are unchanged.
+    pub fn in_file(self, file: &str) -> Self {
+        match self {
+            Error::Invalid { what, message } if !what.contains(file) && !message.contains(file) => {
+                Error::Invalid {
+                    what: format!("{what} in {file}"),
+                    message,
+                }
+            }
+            Error::Numerical { context, message } if !context.contains(file) => Error::Numerical {
+                context: format!("{context} ({file})"),
+                message,
+            },
+            e => e,
+        }
+    }
+
     /// Shorthand for [`Error::Io`].
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io {

@@ -24,6 +24,7 @@ pub mod io;
 pub mod master;
 pub mod model;
 pub mod negf;
+pub mod outdir;
 pub mod plot;
 pub mod protocol;
 pub mod quad;

@@ -357,3 +357,168 @@ polarization = 0.4
     }
     assert!((r.reduced_chi2 - 1.0).abs() < 0.3, "{}", r.reduced_chi2);
 }
+
+fn decay_params() -> Parameters {
+    Parameters::new(vec![
+        Param::new("amp0", 0.1),
+        Param::new("amp1", 5.0),
+        Param::new("tau", 8.0).bounds(0.01, 10.0),
+        Param::new("offset", 1.0),
+    ])
+    .unwrap()
+}
+
+fn chi2_at(params: &Parameters, data: &[Dataset]) -> f64 {
+    let v: Vec<f64> = params.all().iter().map(|p| p.value).collect();
+    data.iter()
+        .enumerate()
+        .map(|(d, ds)| {
+            let f = Decay.predict(&v, d, &ds.x).unwrap();
+            let s = ds.sigma.as_ref().map_or(1.0, |s| s[0]);
+            ds.y.iter()
+                .zip(&f)
+                .map(|(y, m)| ((y - m) / s).powi(2))
+                .sum::<f64>()
+        })
+        .sum()
+}
+
+/// `max_evaluations` bounds the evaluations of every start (issue 16: 150 allowed 2,430); a
+/// stopped start keeps the best point it met, is not called converged and says why.
+#[test]
+fn max_evaluations_is_honoured_and_reported() {
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(7);
+    let data = decay_data(&mut rng, [3.0, 1.5, 1.3, 0.2], 0.05);
+    let params = decay_params();
+    // The uncertainty step after the minimisation: (2 × n_free + 1) × n_datasets.
+    let after = (2 * 4 + 1) * data.len();
+    for (max, starts) in [(30usize, 1usize), (30, 3), (150, 2)] {
+        let opts = FitOptions {
+            max_evaluations: max,
+            starts,
+            seed: 3,
+            ..FitOptions::default()
+        };
+        let r = fit(&Decay, &params, &data, &opts, &|_| {}).unwrap();
+        assert!(
+            r.evaluations <= max * starts + after,
+            "{} evaluations for max_evaluations = {max} × {starts} starts",
+            r.evaluations
+        );
+        if max == 30 {
+            assert!(!r.success, "30 evaluations cannot converge from this start");
+        }
+        // A start that hit the budget says so (here every start with 30, at least the random
+        // far starts with 150).
+        assert!(
+            r.warnings.iter().any(|w| w.contains("max_evaluations")),
+            "{:?}",
+            r.warnings
+        );
+        assert!(
+            r.chi2 <= chi2_at(&params, &data) * (1.0 + 1e-9),
+            "never worse than the start"
+        );
+    }
+    // A budget large enough: converged, within it, no budget warning.
+    let r = fit(&Decay, &params, &data, &FitOptions::default(), &|_| {}).unwrap();
+    assert!(r.success, "{}", r.message);
+    assert!(r.evaluations <= 2000 + after);
+    assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+}
+
+/// A slow model: the time budget stops the fit with the best point so far and a warning.
+struct SlowDecay;
+impl FitModel for SlowDecay {
+    fn predict(&self, v: &[f64], d: usize, x: &[f64]) -> Result<Vec<f64>> {
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        Decay.predict(v, d, x)
+    }
+}
+
+#[test]
+fn the_time_budget_stops_the_fit_with_a_warning() {
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(8);
+    let data = decay_data(&mut rng, [3.0, 1.5, 1.3, 0.2], 0.05);
+    let params = decay_params();
+    let opts = FitOptions {
+        time_budget_s: Some(0.05),
+        starts: 50,
+        max_evaluations: 100_000,
+        ..FitOptions::default()
+    };
+    let r = fit(&SlowDecay, &params, &data, &opts, &|_| {}).unwrap();
+    assert!(!r.success);
+    assert!(
+        r.warnings.iter().any(|w| w.contains("time budget")),
+        "{:?}",
+        r.warnings
+    );
+    assert!(r.evaluations < 100_000);
+    // (Equal when the budget ran out right after the first evaluation: allow the rounding of the
+    // bounded-parameter transform.)
+    assert!(r.chi2 <= chi2_at(&params, &data) * (1.0 + 1e-9));
+    let bad = FitOptions {
+        time_budget_s: Some(-1.0),
+        ..FitOptions::default()
+    };
+    let e = fit(&Decay, &params, &data, &bad, &|_| {}).unwrap_err();
+    assert!(e.to_string().contains("time_budget_s"), "{e}");
+}
+
+/// Without uncertainties the fit says so (issue 16: no warning at all).
+#[test]
+fn datasets_without_uncertainties_are_flagged() {
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(9);
+    let mut data = decay_data(&mut rng, [3.0, 1.5, 1.3, 0.2], 0.05);
+    data[1].sigma = None;
+    let r = fit(
+        &Decay,
+        &decay_params(),
+        &data,
+        &FitOptions::default(),
+        &|_| {},
+    )
+    .unwrap();
+    let flagged: Vec<&String> = r
+        .warnings
+        .iter()
+        .filter(|w| w.contains("no uncertainties"))
+        .collect();
+    assert_eq!(flagged.len(), 1, "{:?}", r.warnings);
+    assert!(flagged[0].contains("`d1`"));
+}
+
+/// The progress hook sees every start and a best χ² that never rises within a start.
+#[test]
+fn progress_reports_evaluations_and_the_best_chi2() {
+    use spinpath::fit::{fit_with_progress, FitProgress};
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(10);
+    let data = decay_data(&mut rng, [3.0, 1.5, 1.3, 0.2], 0.05);
+    let seen = std::sync::Mutex::new(Vec::<FitProgress>::new());
+    let opts = FitOptions {
+        starts: 2,
+        ..FitOptions::default()
+    };
+    let r = fit_with_progress(&Decay, &decay_params(), &data, &opts, &|p| {
+        seen.lock().unwrap().push(p.clone())
+    })
+    .unwrap();
+    let seen = seen.into_inner().unwrap();
+    assert_eq!(seen.last().unwrap().starts_done, 2);
+    for w in seen.windows(2) {
+        if w[0].start == w[1].start && w[0].best_chi2.is_finite() {
+            assert!(w[1].best_chi2 <= w[0].best_chi2);
+        }
+    }
+    assert!(seen.iter().all(|p| p.evaluations <= p.max_evaluations));
+    let best = seen
+        .iter()
+        .map(|p| p.best_chi2)
+        .fold(f64::INFINITY, f64::min);
+    assert!(
+        best <= r.chi2 * (1.0 + 1e-9),
+        "the hook saw the best χ² {best} (fit: {})",
+        r.chi2
+    );
+}

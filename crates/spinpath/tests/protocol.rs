@@ -280,7 +280,7 @@ fn resume_after_interruption_gives_the_same_table() {
     let log = dir.join("points.partial.csv");
     let _ = std::fs::remove_file(&log);
     {
-        let (mut l, done, _) = ResumeLog::open(&log, false).unwrap();
+        let (mut l, done, _) = ResumeLog::open(&log, &plan, false).unwrap();
         assert!(done.is_empty());
         let r = run_plan(
             &mut preset_junction(),
@@ -306,7 +306,7 @@ fn resume_after_interruption_gives_the_same_table() {
         .map(|mut f| std::io::Write::write_all(&mut f, b"58,s,0,1,do"))
         .unwrap()
         .ok();
-    let (mut l, mut done, _) = ResumeLog::open(&log, false).unwrap();
+    let (mut l, mut done, _) = ResumeLog::open(&log, &plan, false).unwrap();
     assert_eq!(done.len(), 58);
     let t0 = done.last().unwrap().time_s;
     let rest = run_plan(

@@ -31,6 +31,7 @@ struct RawOptions {
     starts: Option<Spanned<i64>>,
     seed: Option<u64>,
     max_evaluations: Option<Spanned<i64>>,
+    time_budget_s: Option<Spanned<f64>>,
     tolerance: Option<Spanned<f64>>,
     scale_covariance: Option<bool>,
     rel_tol: Option<Spanned<f64>>,
@@ -219,6 +220,16 @@ pub fn parse_fit(path: &Path, text: &str) -> Result<FitSpec> {
         max_evaluations: match o.and_then(|o| o.max_evaluations.as_ref()) {
             Some(s) => count(&cx, s, "fit.max_evaluations", 10)?,
             None => d.max_evaluations,
+        },
+        time_budget_s: match o.and_then(|o| o.time_budget_s.clone()) {
+            Some(t) => Some(cx.range(
+                &t,
+                "fit.time_budget_s",
+                1e-3,
+                1e7,
+                "0.001 <= time_budget_s <= 1e7 (seconds)",
+            )?),
+            None => None,
         },
         tolerance: cx.opt_range(
             &o.and_then(|o| o.tolerance.clone()),

@@ -324,6 +324,10 @@ pub fn is_dots_file(text: &str) -> bool {
 
 /// Parse and validate a coherent-chain run file. `file` is the name used in error messages.
 pub fn parse_coherent_run(file: &str, text: &str) -> Result<CoherentRun> {
+    coherent_run(file, text).map_err(|e| e.in_file(file))
+}
+
+fn coherent_run(file: &str, text: &str) -> Result<CoherentRun> {
     let raw: RawFile = toml::from_str(text).map_err(|e| parse_error(file, e))?;
     let cx = Ctx { file, text };
     let mut spin_engine = None;

@@ -119,6 +119,10 @@ pub fn parse_protocol(
     text: &str,
     state_names: &[String],
 ) -> Result<Option<ProtocolSpec>> {
+    protocol(file, text, state_names).map_err(|e| e.in_file(file))
+}
+
+fn protocol(file: &str, text: &str, state_names: &[String]) -> Result<Option<ProtocolSpec>> {
     #[derive(Deserialize)]
     struct Only {
         protocol: Option<RawProtocol>,

@@ -90,8 +90,15 @@ pub struct FitOptions {
     pub starts: usize,
     /// Seed of the random starting points.
     pub seed: u64,
-    /// Maximum number of model evaluations per start (the minimiser's patience × (n_free + 1)).
+    /// Maximum number of model evaluations per start (one evaluation: one dataset's curve at one
+    /// set of parameter values, Jacobian columns included). A start that reaches it stops with the
+    /// best parameters it met, is marked not converged and says so. The uncertainty step after the
+    /// minimisation adds (2 × n_free + 1) × n_datasets evaluations.
     pub max_evaluations: usize,
+    /// Wall-clock budget of the whole minimisation, s (`None`: unlimited). When it runs out the
+    /// current start stops with the best parameters it met, no further start begins, and the
+    /// result is marked not converged with a warning.
+    pub time_budget_s: Option<f64>,
     /// Relative tolerance on the sum of squares and on the parameters.
     pub tolerance: f64,
     /// Scale the covariance by the reduced χ² (lmfit's default; right when σ is unknown).
@@ -106,6 +113,7 @@ impl Default for FitOptions {
             starts: 1,
             seed: 0,
             max_evaluations: 2000,
+            time_budget_s: None,
             tolerance: 1e-8,
             scale_covariance: true,
             step: 1e-6,
@@ -169,6 +177,108 @@ impl FitResult {
     }
 }
 
+/// Where a running fit stands (for progress displays).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FitProgress {
+    /// The current (or just finished) start, 0-based.
+    pub start: usize,
+    /// Starts finished so far.
+    pub starts_done: usize,
+    /// Starts in all.
+    pub starts: usize,
+    /// Model evaluations of the current start.
+    pub evaluations: usize,
+    /// The per-start budget ([`FitOptions::max_evaluations`]).
+    pub max_evaluations: usize,
+    /// Lowest χ² met so far in the current start (NaN before the first evaluation).
+    pub best_chi2: f64,
+}
+
+/// Why a start was stopped before convergence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stop {
+    Evaluations,
+    Time,
+}
+
+/// Limits of one start: the evaluation budget and the deadline, and the best point met.
+struct Budget<'a> {
+    max: usize,
+    used: AtomicUsize,
+    deadline: Option<std::time::Instant>,
+    stopped: std::sync::Mutex<Option<Stop>>,
+    best: std::sync::Mutex<(f64, Vec<f64>)>,
+    starts_done: usize,
+    starts: usize,
+    progress: &'a (dyn Fn(&FitProgress) + Sync),
+}
+
+impl Budget<'_> {
+    fn unlimited() -> Budget<'static> {
+        Budget {
+            max: usize::MAX,
+            used: AtomicUsize::new(0),
+            deadline: None,
+            stopped: std::sync::Mutex::new(None),
+            best: std::sync::Mutex::new((f64::NAN, Vec::new())),
+            starts_done: 0,
+            starts: 0,
+            progress: &|_| {},
+        }
+    }
+
+    /// Reserve `n` evaluations; `false` (and the start is stopped) when over budget or time.
+    fn reserve(&self, n: usize) -> bool {
+        if self.stopped().is_some() {
+            return false;
+        }
+        if self
+            .deadline
+            .is_some_and(|d| std::time::Instant::now() >= d)
+        {
+            self.stop(Stop::Time);
+            return false;
+        }
+        let before = self.used.fetch_add(n, Ordering::SeqCst);
+        if before.saturating_add(n) > self.max {
+            self.used.fetch_sub(n, Ordering::SeqCst);
+            self.stop(Stop::Evaluations);
+            return false;
+        }
+        true
+    }
+
+    fn stop(&self, why: Stop) {
+        let mut s = self.stopped.lock().expect("not poisoned");
+        if s.is_none() {
+            *s = Some(why);
+        }
+    }
+
+    fn stopped(&self) -> Option<Stop> {
+        *self.stopped.lock().expect("not poisoned")
+    }
+
+    /// Remember `theta` if its χ² is the lowest so far, and report progress.
+    fn offer(&self, chi2: f64, theta: &[f64]) {
+        let best = {
+            let mut b = self.best.lock().expect("not poisoned");
+            if chi2.is_finite() && (b.0.is_nan() || chi2 < b.0) {
+                *b = (chi2, theta.to_vec());
+            }
+            b.0
+        };
+        (self.progress)(&FitProgress {
+            start: self.starts_done,
+            starts_done: self.starts_done,
+            starts: self.starts,
+            evaluations: self.used.load(Ordering::Relaxed),
+            max_evaluations: self.max,
+            best_chi2: best,
+        });
+    }
+}
+
 struct Problem<'a, M: FitModel> {
     model: &'a M,
     params: &'a Parameters,
@@ -178,6 +288,7 @@ struct Problem<'a, M: FitModel> {
     step: f64,
     evaluations: &'a AtomicUsize,
     error: std::sync::Mutex<Option<Error>>,
+    budget: &'a Budget<'a>,
 }
 
 impl<M: FitModel> Problem<'_, M> {
@@ -191,6 +302,9 @@ impl<M: FitModel> Problem<'_, M> {
 
     /// Weighted residuals (y − f)/σ for all datasets, concatenated, at the free values `x_free`.
     fn weighted(&self, x_free: &[f64]) -> Result<Vec<f64>> {
+        if !self.budget.reserve(self.data.len()) {
+            return Err(Error::invalid("fit", "stopped (evaluation or time budget)"));
+        }
         let values = self.params.with_free(x_free)?;
         let parts: Vec<Result<Vec<f64>>> = self
             .data
@@ -224,6 +338,9 @@ impl<M: FitModel> Problem<'_, M> {
     }
 
     fn remember(&self, e: Error) {
+        if self.budget.stopped().is_some() {
+            return; // not a failure: the budget ran out
+        }
         let mut slot = self.error.lock().expect("not poisoned");
         if slot.is_none() {
             *slot = Some(e);
@@ -246,7 +363,11 @@ impl<M: FitModel> LeastSquaresProblem<f64, Dyn, Dyn> for Problem<'_, M> {
 
     fn residuals(&self) -> Option<DVector<f64>> {
         match self.weighted(&self.external(self.theta.as_slice())) {
-            Ok(r) => Some(DVector::from_vec(r)),
+            Ok(r) => {
+                let chi2: f64 = r.iter().map(|v| v * v).sum();
+                self.budget.offer(chi2, self.theta.as_slice());
+                Some(DVector::from_vec(r))
+            }
             Err(e) => {
                 self.remember(e);
                 None
@@ -295,6 +416,34 @@ pub fn fit<M: FitModel>(
     opts: &FitOptions,
     progress: &(dyn Fn(usize) + Sync),
 ) -> Result<FitResult> {
+    let done = AtomicUsize::new(0);
+    fit_with_progress(model, params, data, opts, &|p| {
+        if done.swap(p.starts_done, Ordering::Relaxed) != p.starts_done {
+            progress(p.starts_done);
+        }
+    })
+}
+
+/// [`fit`], telling `progress` where the fit stands after every evaluation of the residuals and
+/// after every start (for a progress display on a terminal).
+pub fn fit_with_progress<M: FitModel>(
+    model: &M,
+    params: &Parameters,
+    data: &[Dataset],
+    opts: &FitOptions,
+    progress: &(dyn Fn(&FitProgress) + Sync),
+) -> Result<FitResult> {
+    if let Some(t) = opts.time_budget_s {
+        if !(t.is_finite() && t > 0.0) {
+            return Err(Error::invalid(
+                "fit",
+                format!("time_budget_s must be a finite number of seconds > 0, got {t}"),
+            ));
+        }
+    }
+    let deadline = opts
+        .time_budget_s
+        .map(|t| std::time::Instant::now() + std::time::Duration::from_secs_f64(t.min(1e9)));
     if data.is_empty() {
         return Err(Error::invalid("fit", "no datasets"));
     }
@@ -322,7 +471,16 @@ pub fn fit<M: FitModel>(
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(opts.seed);
     let mut best: Option<(f64, Vec<f64>, String, bool, usize)> = None;
     let mut last_error: Option<Error> = None;
-    for start in 0..opts.starts.max(1) {
+    let mut stops = Vec::new();
+    let starts = opts.starts.max(1);
+    for start in 0..starts {
+        if deadline.is_some_and(|d| std::time::Instant::now() >= d) {
+            stops.push(format!(
+                "the time budget of {} s ran out after {start} of {starts} starts",
+                opts.time_budget_s.unwrap_or(0.0)
+            ));
+            break;
+        }
         let x0: Vec<f64> = free
             .iter()
             .map(|&i| {
@@ -342,6 +500,16 @@ pub fn fit<M: FitModel>(
             .zip(&x0)
             .map(|(&i, &x)| params.all()[i].to_internal(x))
             .collect();
+        let budget = Budget {
+            max: opts.max_evaluations,
+            used: AtomicUsize::new(0),
+            deadline,
+            stopped: std::sync::Mutex::new(None),
+            best: std::sync::Mutex::new((f64::NAN, Vec::new())),
+            starts_done: start,
+            starts,
+            progress,
+        };
         let problem = Problem {
             model,
             params,
@@ -351,37 +519,76 @@ pub fn fit<M: FitModel>(
             step: opts.step,
             evaluations: &evaluations,
             error: std::sync::Mutex::new(None),
+            budget: &budget,
         };
         let lm = LevenbergMarquardt::new()
             .with_ftol(opts.tolerance)
             .with_xtol(opts.tolerance)
             .with_patience((opts.max_evaluations / (free.len() + 1)).max(1));
         let (problem, report) = lm.minimize(problem);
-        progress(start + 1);
+        let stopped = budget.stopped();
+        progress(&FitProgress {
+            start,
+            starts_done: start + 1,
+            starts,
+            evaluations: budget.used.load(Ordering::Relaxed),
+            max_evaluations: budget.max,
+            best_chi2: budget.best.lock().expect("not poisoned").0,
+        });
         if let Some(e) = problem.error.lock().expect("not poisoned").take() {
             last_error = Some(e);
             continue;
         }
-        let x = problem.external(problem.theta.as_slice());
-        let chi2 = 2.0 * report.objective_function;
-        if chi2.is_finite() && best.as_ref().is_none_or(|b| chi2 < b.0) {
-            best = Some((
-                chi2,
-                x,
+        let (x, chi2, message, success) = match stopped {
+            None => (
+                problem.external(problem.theta.as_slice()),
+                2.0 * report.objective_function,
                 format!("{:?}", report.termination),
                 report.termination.was_successful(),
-                start,
-            ));
+            ),
+            Some(why) => {
+                let (chi2, theta) = budget.best.lock().expect("not poisoned").clone();
+                let why = match why {
+                    Stop::Evaluations => format!(
+                        "start {} stopped at max_evaluations = {} before converging",
+                        start + 1,
+                        opts.max_evaluations
+                    ),
+                    Stop::Time => format!(
+                        "start {} stopped by the time budget of {} s before converging",
+                        start + 1,
+                        opts.time_budget_s.unwrap_or(0.0)
+                    ),
+                };
+                stops.push(why.clone());
+                if theta.is_empty() {
+                    continue;
+                }
+                (problem.external(&theta), chi2, why, false)
+            }
+        };
+        if chi2.is_finite() && best.as_ref().is_none_or(|b| chi2 < b.0) {
+            best = Some((chi2, x, message, success, start));
+        }
+        if stopped == Some(Stop::Time) {
+            break;
         }
     }
     let Some((_, x_best, message, success, best_start)) = best else {
         return Err(last_error.unwrap_or_else(|| Error::Numerical {
             context: "fit".into(),
-            message: "no start produced a finite χ²".into(),
+            message: if stops.is_empty() {
+                "no start produced a finite χ²".into()
+            } else {
+                format!(
+                    "{}: no finite χ² yet (raise fit.max_evaluations or fit.time_budget_s)",
+                    stops.join("; ")
+                )
+            },
         }));
     };
     let values = params.with_free(&x_best)?;
-    uncertainties(
+    let mut result = uncertainties(
         model,
         params,
         data,
@@ -394,7 +601,22 @@ pub fn fit<M: FitModel>(
         success,
         evaluations.load(Ordering::Relaxed),
         best_start,
-    )
+    )?;
+    let mut first = Vec::new();
+    for d in data.iter().filter(|d| d.sigma.is_none()) {
+        first.push(format!(
+            "dataset `{}` has no uncertainties (sigma): its points are weighted equally, χ² is no goodness-of-fit measure, and the standard errors rest on the scatter around the fit (give sigma_nA or a sigma column)",
+            d.name
+        ));
+    }
+    for s in &stops {
+        if !result.message.contains(s.as_str()) {
+            first.push(s.clone());
+        }
+    }
+    first.append(&mut result.warnings);
+    result.warnings = first;
+    Ok(result)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -413,6 +635,7 @@ fn uncertainties<M: FitModel>(
     best_start: usize,
 ) -> Result<FitResult> {
     let counter = AtomicUsize::new(0);
+    let unlimited = Budget::unlimited();
     let problem = Problem {
         model,
         params,
@@ -422,6 +645,7 @@ fn uncertainties<M: FitModel>(
         step: opts.step,
         evaluations: &counter,
         error: std::sync::Mutex::new(None),
+        budget: &unlimited,
     };
     let r0 = problem.weighted(&x_best)?;
     let chi2: f64 = r0.iter().map(|r| r * r).sum();

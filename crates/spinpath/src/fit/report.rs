@@ -4,7 +4,7 @@
 use super::chain::ChainModel;
 use super::dots::DotsModel;
 use super::models::SpinEngineModel;
-use super::{fit, Dataset, FitResult};
+use super::{Dataset, FitResult};
 use crate::analysis::read::{read_trace, DataFile, Quantity};
 use crate::config::fit::{FitEngine, FitSpec};
 use crate::error::{Error, Result};
@@ -99,19 +99,35 @@ pub fn run_fit(
     data: &[Dataset],
     progress: &(dyn Fn(usize) + Sync),
 ) -> Result<FitResult> {
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    run_fit_with_progress(spec, data, &|p| {
+        if done.swap(p.starts_done, std::sync::atomic::Ordering::Relaxed) != p.starts_done {
+            progress(p.starts_done);
+        }
+    })
+}
+
+/// [`run_fit`] with the detailed progress of [`crate::fit::fit_with_progress`] (evaluations of the
+/// current start and the best χ² so far).
+pub fn run_fit_with_progress(
+    spec: &FitSpec,
+    data: &[Dataset],
+    progress: &(dyn Fn(&crate::fit::FitProgress) + Sync),
+) -> Result<FitResult> {
+    use crate::fit::fit_with_progress;
     let states: Vec<&str> = data.iter().map(|d| d.name.as_str()).collect();
     match &spec.engine {
         FitEngine::SpinEngine { spec: se, .. } => {
             let model = SpinEngineModel::new(*se, &spec.params, &states, spec.integration)?;
-            fit(&model, &spec.params, data, &spec.options, progress)
+            fit_with_progress(&model, &spec.params, data, &spec.options, progress)
         }
         FitEngine::Dots(m) => {
             let model = DotsModel::new((**m).clone(), &spec.params, &states)?;
-            fit(&model, &spec.params, data, &spec.options, progress)
+            fit_with_progress(&model, &spec.params, data, &spec.options, progress)
         }
         FitEngine::Chain(c) => {
             let model = ChainModel::new((**c).clone(), &spec.params, &states, spec.integration)?;
-            fit(&model, &spec.params, data, &spec.options, progress)
+            fit_with_progress(&model, &spec.params, data, &spec.options, progress)
         }
     }
 }

@@ -692,6 +692,10 @@ pub fn build_run(file: &str, text: &str, r: &RunSpec, model: &DotModel) -> Resul
 
 /// Parse a file and build the model (and the run, if `[dots_run]` is present).
 pub fn load(file: &str, text: &str) -> Result<(DotModel, Option<RunSettings>)> {
+    load_file(file, text).map_err(|e| e.in_file(file))
+}
+
+fn load_file(file: &str, text: &str) -> Result<(DotModel, Option<RunSettings>)> {
     let f = parse_file(file, text)?;
     let model = build_model(file, text, &f.dots)?;
     let run = match &f.dots_run {

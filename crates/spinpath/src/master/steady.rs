@@ -144,7 +144,7 @@ pub fn closed_class(rates: &RateSet) -> Result<Vec<usize>> {
         return Err(Error::Numerical {
             context: "steady state".into(),
             message: format!(
-                "{} closed sets of states that no rate connects (the steady state is not unique): at zero temperature, degenerate blockaded states cannot exchange electrons; raise the temperature, or check that every dot touches a lead with Γ > 0",
+                "{} closed sets of states that no rate connects (the steady state is not unique): the rates between them vanish — blockaded states whose thermally activated rates underflow (temperature far below the charging energies at this bias), or a dot that touches no lead with Γ > 0; raise the temperature or check the couplings",
                 closed.len()
             ),
         });

@@ -201,6 +201,21 @@ pub fn run_plan(
     Ok(out)
 }
 
+/// An error unless every measured point's index lies in `plan`.
+pub fn check_indices(plan: &[PlannedPoint], measured: &[MeasuredPoint]) -> Result<()> {
+    match measured.iter().find(|m| m.index >= plan.len()) {
+        Some(m) => Err(Error::invalid(
+            "protocol points",
+            format!(
+                "point {} does not belong to this plan of {} points (points of another run?)",
+                m.index,
+                plan.len()
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
 /// Column names of [`points_table`], in order.
 pub const POINT_COLUMNS: [&str; 17] = [
     "index",
@@ -282,8 +297,10 @@ pub fn parse_point_line(line: &str) -> Option<MeasuredPoint> {
     })
 }
 
-/// The table of all measured points (columns [`POINT_COLUMNS`]).
+/// The table of all measured points (columns [`POINT_COLUMNS`]). Every point's index must lie in
+/// the plan (an error otherwise, e.g. points of another, longer plan).
 pub fn points_table(plan: &[PlannedPoint], measured: &[MeasuredPoint]) -> Result<Table> {
+    check_indices(plan, measured)?;
     let mut t = Table::new();
     let col = |f: &dyn Fn(&PlannedPoint, &MeasuredPoint) -> f64| {
         measured
@@ -323,6 +340,23 @@ pub fn points_table(plan: &[PlannedPoint], measured: &[MeasuredPoint]) -> Result
     Ok(t)
 }
 
+/// Whether a logged line describes the planned point of its index: the plan's columns (set,
+/// repeat, segment, direction, sample, temperature, field, state, bias) must be the same text.
+fn logged_matches_plan(plan: &[PlannedPoint], m: &MeasuredPoint, line: &str) -> bool {
+    if m.index >= plan.len() {
+        return false;
+    }
+    let planned = point_line(plan, m);
+    let cols = |l: &str| -> Vec<String> {
+        let f: Vec<&str> = l.split(',').collect();
+        [1, 2, 3, 4, 5, 7, 8, 9, 10]
+            .iter()
+            .map(|&i| f.get(i).map_or_else(String::new, |s| s.to_string()))
+            .collect()
+    };
+    cols(&planned) == cols(line)
+}
+
 /// A resumable log of measured points: a CSV file appended line by line, plus (for junctions
 /// with an internal state) a checkpoint of that state written atomically beside it at most once a
 /// second. On resume, points after the last checkpoint are measured again from the restored state,
@@ -336,12 +370,16 @@ pub struct ResumeLog {
 }
 
 impl ResumeLog {
-    /// Open (or create) the log at `path`. Returns the log, the points already done and, for a
-    /// `stateful` junction, the state to restore. A torn last line is dropped; for a stateful
-    /// junction the points after the last checkpoint are dropped too (the file is truncated).
+    /// Open (or create) the log at `path` for a run of `plan`. Returns the log, the points already
+    /// done and, for a `stateful` junction, the state to restore. A torn last line is dropped; for
+    /// a stateful junction the points after the last checkpoint are dropped too (the file is
+    /// truncated). A logged point that is not the plan's point of that index (another run's log:
+    /// different length, biases, states or sets) is an error naming the file and line; nothing is
+    /// changed then.
     #[allow(clippy::type_complexity)]
     pub fn open(
         path: &std::path::Path,
+        plan: &[PlannedPoint],
         stateful: bool,
     ) -> Result<(ResumeLog, Vec<MeasuredPoint>, Option<Vec<f64>>)> {
         use std::io::{Seek, Write};
@@ -369,6 +407,18 @@ impl ResumeLog {
                 }
                 match parse_point_line(line.trim_end()) {
                     Some(m) if m.index == done.len() => {
+                        if !logged_matches_plan(plan, &m, line.trim_end()) {
+                            return Err(Error::Data {
+                                file: path.display().to_string(),
+                                line: done.len() + 2,
+                                message: format!(
+                                    "logged point {} is not point {} of this run's plan of {} points (the run file changed since the run was interrupted); start over with --force",
+                                    m.index,
+                                    m.index,
+                                    plan.len()
+                                ),
+                            });
+                        }
                         done.push(m);
                         ends.push(ends[ends.len() - 1] + line.len());
                     }

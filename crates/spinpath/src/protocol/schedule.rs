@@ -42,7 +42,7 @@ pub fn path(turning: &[f64], step: f64) -> Result<Vec<(f64, usize, &'static str)
         .sum::<f64>()
         + 1.0;
     if !(total.is_finite() && total <= MAX_POINTS as f64) {
-        return Err(Error::invalid("schedule", format!("the path through {turning:?} in steps of {step} would have {total} points; at most {}", MAX_POINTS)));
+        return Err(Error::invalid("schedule", format!("the path through {turning:?} in steps of {step} would have {total:.3e} points; at most {MAX_POINTS}")));
     }
     let mut out = Vec::new();
     for (segment, w) in turning.windows(2).enumerate() {
