@@ -56,18 +56,9 @@ pub struct Hopping {
     pub t_mev: f64,
 }
 
-/// A ferromagnetic lead in the wide-band limit.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Lead {
-    /// Coupling Γ (meV, spin-averaged) to each orbital; 0 where the lead does not touch it.
-    pub gamma_mev: Vec<f64>,
-    /// Spin polarisation p ∈ [−1, 1] along the lead's magnetisation.
-    pub polarization: f64,
-    /// Spin accumulation Δμ = μ_majority − μ_minority, meV.
-    pub spin_accumulation_mev: f64,
-    /// Electron temperature, K.
-    pub temperature_k: f64,
-}
+/// A ferromagnetic lead in the wide-band limit: Γ per orbital, polarisation, spin accumulation,
+/// temperature (the master equations' lead, shared).
+pub use crate::master::Lead;
 
 /// The whole device: orbitals, dots (charging groups), interactions, hopping, leads, states.
 #[derive(Debug, Clone, PartialEq)]
@@ -197,18 +188,12 @@ impl Device {
                     .push((i, -(o.zeeman_mev + o.exchange_ap_mev)));
             }
         }
-        let lead = |l: &crate::master::Lead| Lead {
-            gamma_mev: l.gamma_mev.clone(),
-            polarization: l.polarization,
-            spin_accumulation_mev: l.spin_accumulation_mev,
-            temperature_k: l.temperature_k,
-        };
         Device {
             orbitals,
             dots: model.dots.clone(),
             inter_dot_mev: model.inter_dot_mev.clone(),
             hoppings: Vec::new(),
-            leads: [lead(&model.leads[0]), lead(&model.leads[1])],
+            leads: model.leads.clone(),
             states: vec![p, ap],
             exchange_field: model.exchange_field,
             exchange_links: Vec::new(),
@@ -385,17 +370,11 @@ impl Device {
                 exchange_ap_mev: 0.0,
             });
         }
-        let lead = |l: &Lead| crate::master::Lead {
-            gamma_mev: l.gamma_mev.clone(),
-            polarization: l.polarization,
-            spin_accumulation_mev: l.spin_accumulation_mev,
-            temperature_k: l.temperature_k,
-        };
         let model = DotModel {
             dots: self.dots.clone(),
             orbitals,
             inter_dot_mev: self.inter_dot_mev.clone(),
-            leads: [lead(&self.leads[0]), lead(&self.leads[1])],
+            leads: self.leads.clone(),
             exchange_field: self.exchange_field,
         };
         model.validate()?;
