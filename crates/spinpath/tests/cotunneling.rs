@@ -407,3 +407,4 @@ fn monte_carlo_counts_cotunnelling_transfers() {
     );
     assert!((r.current_na - steady.current_na).abs() < 0.02 * steady.current_na);
 }
+
