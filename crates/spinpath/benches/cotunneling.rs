@@ -38,7 +38,10 @@ fn level() -> DotModel {
 }
 
 fn memristive() -> DotModel {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/memristive-cb.toml");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/memristive-cb.toml"
+    );
     let text = std::fs::read_to_string(path).unwrap();
     let (mut m, _) = spinpath::master::spec::load(path, &text).unwrap();
     for l in &mut m.leads {
@@ -53,7 +56,10 @@ fn point(rates: &RateSet) -> f64 {
 }
 
 fn bench(c: &mut Criterion) {
-    for (name, model, bias) in [("level_4_states", level(), 5.0), ("preset_64_states", memristive(), -50.0)] {
+    for (name, model, bias) in [
+        ("level_4_states", level(), 5.0),
+        ("preset_64_states", memristive(), -50.0),
+    ] {
         let prepared = CotunnelingPrepared::from_model(model.clone(), Magnet::P).unwrap();
         c.bench_function(&format!("cotunneling/{name}"), |b| {
             b.iter(|| {

@@ -65,7 +65,10 @@ fn pauli(m: &DotModel, v: f64, magnet: Magnet) -> PointResult {
 
 /// The memristive preset's dot model (examples/memristive-cb.toml), at 4.2 K.
 fn memristive() -> DotModel {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/memristive-cb.toml");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/memristive-cb.toml"
+    );
     let text = std::fs::read_to_string(path).unwrap();
     let (mut m, _) = spinpath::master::spec::load(path, &text).unwrap();
     for l in &mut m.leads {
@@ -168,7 +171,10 @@ fn elastic_and_spin_flip_cotunnelling_through_a_singly_occupied_level() {
         .filter(|t| t.exit.is_some() && t.from == t.to && t.from == 1)
         .map(|t| t.rate)
         .sum();
-    assert!(flips < 1e-4 * elastic, "U = 0 spin flips {flips} vs {elastic}");
+    assert!(
+        flips < 1e-4 * elastic,
+        "U = 0 spin flips {flips} vs {elastic}"
+    );
 }
 
 #[test]
@@ -220,7 +226,11 @@ fn inelastic_step_and_spin_heating_at_the_zeeman_energy() {
         (cot(&m, v + 0.01, Magnet::P).current_na - cot(&m, v - 0.01, Magnet::P).current_na) / 0.02
     };
     let (below, above) = (didv(0.35), didv(0.65));
-    assert!((below - c * s_up).abs() < 0.01 * c * s_up, "{below} vs {}", c * s_up);
+    assert!(
+        (below - c * s_up).abs() < 0.01 * c * s_up,
+        "{below} vs {}",
+        c * s_up
+    );
     let above_expect = (expect(0.66) - expect(0.64)) / 0.02;
     assert!(
         (above - above_expect).abs() < 0.01 * above_expect,
@@ -274,7 +284,8 @@ polarization = -0.3
                         && u.exit == Some((t.lead, t.spin))
                 })
                 .expect("reverse process");
-            let boltz = (-(sp.energies_mev[t.to as usize] - sp.energies_mev[t.from as usize]) / kt).exp();
+            let boltz =
+                (-(sp.energies_mev[t.to as usize] - sp.energies_mev[t.from as usize]) / kt).exp();
             assert!(
                 (t.rate - back.rate * boltz).abs() < 1e-6 * t.rate,
                 "{} → {}: {} vs {}",
@@ -288,7 +299,11 @@ polarization = -0.3
         assert!(checked > 20);
         let res = solve(&r);
         let scale = cot(&m, 1.0, magnet).current_na.abs();
-        assert!(res.current_na.abs() < 1e-9 * scale, "{magnet:?}: {}", res.current_na);
+        assert!(
+            res.current_na.abs() < 1e-9 * scale,
+            "{magnet:?}: {}",
+            res.current_na
+        );
         for s in 0..2 {
             assert!(res.current_spin_na[s].abs() < 1e-9 * scale);
         }
@@ -305,13 +320,19 @@ fn gamma_squared_scaling_in_the_gap_and_pauli_far_from_it() {
     let m1 = level(-15.0, 40.0, 0.0, 0.02, 0.03, 4.2);
     let m2 = level(-15.0, 40.0, 0.0, 0.04, 0.06, 4.2);
     for v in [1.0, 5.0, -8.0] {
-        let (i1, i2) = (cot(&m1, v, Magnet::P).current_na, cot(&m2, v, Magnet::P).current_na);
+        let (i1, i2) = (
+            cot(&m1, v, Magnet::P).current_na,
+            cot(&m2, v, Magnet::P).current_na,
+        );
         assert!((i2 / i1 - 4.0).abs() < 1e-3, "{v} mV: ratio {}", i2 / i1);
     }
     // Far outside the gap (sequential transport, |V|/2 beyond ε and ε + U by many kT) cotunnelling
     // is a small correction: within 2 % of Pauli.
     for v in [100.0, -100.0] {
-        let (c, s) = (cot(&m1, v, Magnet::P).current_na, pauli(&m1, v, Magnet::P).current_na);
+        let (c, s) = (
+            cot(&m1, v, Magnet::P).current_na,
+            pauli(&m1, v, Magnet::P).current_na,
+        );
         assert!((c - s).abs() < 0.02 * s.abs(), "{v} mV: {c} vs {s}");
     }
 }
@@ -329,7 +350,10 @@ fn continuous_and_monotone_across_the_resonance() {
         let s = pauli(&m, v, Magnet::P).current_na;
         assert!(c.is_finite() && c > 0.0, "{v} mV: {c}");
         assert!(c >= last, "{v} mV: {c} < {last}");
-        assert!(c >= s * 0.999, "{v} mV: cotunnelling {c} below sequential {s}");
+        assert!(
+            c >= s * 0.999,
+            "{v} mV: cotunnelling {c} below sequential {s}"
+        );
         if v > 13.0 {
             assert!((c - s) < 0.05 * s, "{v} mV: {c} vs {s}");
         }
@@ -349,15 +373,28 @@ fn spin_flip_cotunnelling_lifts_a_spin_blockade() {
     let v = 20.0;
     let s = pauli(&m, v, Magnet::AP);
     let c = cot(&m, v, Magnet::AP);
-    assert!(s.probabilities[0b01] > 0.999, "blockaded in ↑: {:?}", s.probabilities);
-    assert!(c.current_na > 1e6 * s.current_na.abs().max(1e-300), "{} vs {}", c.current_na, s.current_na);
+    assert!(
+        s.probabilities[0b01] > 0.999,
+        "blockaded in ↑: {:?}",
+        s.probabilities
+    );
+    assert!(
+        c.current_na > 1e6 * s.current_na.abs().max(1e-300),
+        "{} vs {}",
+        c.current_na,
+        s.current_na
+    );
     assert!(c.probabilities[0b01] < s.probabilities[0b01]);
     // The lifted current is second order in Γ_L: doubling Γ_L quadruples it (it stays the
     // bottleneck while Γ_L² Δ/E² ≪ Γ_R).
     let mut m2 = m.clone();
     m2.leads[0].gamma_mev[0] *= 2.0;
     let c2 = cot(&m2, v, Magnet::AP);
-    assert!((c2.current_na / c.current_na - 4.0).abs() < 0.2, "ratio {}", c2.current_na / c.current_na);
+    assert!(
+        (c2.current_na / c.current_na - 4.0).abs() < 0.2,
+        "ratio {}",
+        c2.current_na / c.current_na
+    );
 }
 
 #[test]
@@ -399,7 +436,8 @@ fn monte_carlo_counts_cotunnelling_transfers() {
     mc.reset(&steady.probabilities);
     let r = mc.step(&kernel, dwell).unwrap();
     assert!(
-        (r.current_na - steady.current_na).abs() < 5.0 * r.current_err_na.max(1e-3 * steady.current_na),
+        (r.current_na - steady.current_na).abs()
+            < 5.0 * r.current_err_na.max(1e-3 * steady.current_na),
         "MC {} ± {} vs steady {}",
         r.current_na,
         r.current_err_na,
@@ -407,4 +445,3 @@ fn monte_carlo_counts_cotunnelling_transfers() {
     );
     assert!((r.current_na - steady.current_na).abs() < 0.02 * steady.current_na);
 }
-

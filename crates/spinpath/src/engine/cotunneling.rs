@@ -472,13 +472,14 @@ mod tests {
         // ψ(1) = −γ, ψ(½) = −γ − 2 ln 2, ψ'(1) = π²/6, Im ψ(½ + iy) = (π/2) tanh(πy).
         let g = 0.577_215_664_901_532_9;
         assert!((digamma_complex(Complex64::new(1.0, 0.0)).re + g).abs() < 1e-13);
-        assert!(
-            (digamma_complex(Complex64::new(0.5, 0.0)).re + g + 2.0 * 2f64.ln()).abs() < 1e-13
-        );
+        assert!((digamma_complex(Complex64::new(0.5, 0.0)).re + g + 2.0 * 2f64.ln()).abs() < 1e-13);
         assert!((trigamma_complex(Complex64::new(1.0, 0.0)).re - PI * PI / 6.0).abs() < 1e-13);
         for y in [0.1, 1.0, 7.0, 300.0] {
             let im = digamma_complex(Complex64::new(0.5, y)).im;
-            assert!((im - PI / 2.0 * (PI * y).tanh()).abs() < 1e-12, "y={y}: {im}");
+            assert!(
+                (im - PI / 2.0 * (PI * y).tanh()).abs() < 1e-12,
+                "y={y}: {im}"
+            );
             // Re agrees with the master module's real-part routine.
             let re = crate::master::model::re_digamma_complex(0.5, y);
             assert!((digamma_complex(Complex64::new(0.5, y)).re - re).abs() < 1e-12);
@@ -501,7 +502,13 @@ mod tests {
             Complex64::new(3.0, 0.4),
         ] {
             let exact = win.cauchy(z);
-            let num = quad(&win, |w| (Complex64::new(w, 0.0) - z).inv(), -12.0, 12.0, 400_000);
+            let num = quad(
+                &win,
+                |w| (Complex64::new(w, 0.0) - z).inv(),
+                -12.0,
+                12.0,
+                400_000,
+            );
             assert!((exact - num).norm() < 1e-7, "z={z}: {exact} vs {num}");
             let exact_d = win.cauchy_derivative(z);
             let num_d = quad(
@@ -511,7 +518,10 @@ mod tests {
                 12.0,
                 400_000,
             );
-            assert!((exact_d - num_d).norm() < 1e-7, "z={z}: {exact_d} vs {num_d}");
+            assert!(
+                (exact_d - num_d).norm() < 1e-7,
+                "z={z}: {exact_d} vs {num_d}"
+            );
         }
         // A pair on one side of the axis is the plain integral (no subtraction).
         let (z1, w) = (Complex64::new(0.2, -0.4), Complex64::new(1.1, -0.3));
@@ -541,7 +551,13 @@ mod tests {
         assert!((vals[1] - vals[2]).abs() < 0.01 * vals[2].abs().max(1.0));
         // Far from the window the regulator does nothing: equals the plain integral ≈ F-weighted 1/x².
         let z = Complex64::new(20.0, -1e-3);
-        let plain = quad(&win, |w| Complex64::new(1.0 / ((w - 20.0) * (w - 20.0)), 0.0), -12.0, 12.0, 200_000);
+        let plain = quad(
+            &win,
+            |w| Complex64::new(1.0 / ((w - 20.0) * (w - 20.0)), 0.0),
+            -12.0,
+            12.0,
+            200_000,
+        );
         assert!((win.pair(z, z.conj()).re - plain.re).abs() < 1e-6 * plain.re);
     }
 }
