@@ -120,8 +120,11 @@ fn non_interacting_level_deep_in_the_gap_agrees_with_landauer() {
         let exact = bp.current();
         let c = cot(&m, v, Magnet::P).current_na;
         let s = pauli(&m, v, Magnet::P).current_na;
+        // The issue asks for 2 %; the intermediate state's width η = (Γ_L + Γ_R)/2 is the exact
+        // Breit–Wigner width and the Turek–Matveev term vanishes this far from resonance, so the
+        // agreement is in fact to round-off (measured ~1e-12).
         assert!(
-            (c - exact).abs() < 0.02 * exact.abs(),
+            (c - exact).abs() < 1e-8 * exact.abs(),
             "{v} mV: cotunnelling {c} nA vs Landauer {exact} nA"
         );
         assert!(s.abs() < 1e-6 * exact.abs(), "{v} mV: sequential {s} nA");
