@@ -448,3 +448,44 @@ fn monte_carlo_counts_cotunnelling_transfers() {
     );
     assert!((r.current_na - steady.current_na).abs() < 0.02 * steady.current_na);
 }
+
+#[test]
+fn unequal_lead_temperatures_are_refused_with_file_line_and_keys() {
+    let text = r#"
+[dots]
+temperature_K = 4.2
+[[dots.dot]]
+name = "d"
+charging_meV = 10.0
+orbitals = [{ energy_meV = 1.0 }]
+[dots.leads.left]
+gamma_meV = { d = 0.1 }
+[dots.leads.right]
+gamma_meV = { d = 0.1 }
+temperature_K = 10.0
+[dots_run]
+approach = "cotunneling"
+sweep_mV = [0.0, 1.0]
+step_mV = 0.5
+dwell_s = 0.0
+"#;
+    let err = spinpath::master::spec::load("hot.toml", text)
+        .unwrap_err()
+        .to_string();
+    for needle in [
+        "hot.toml",
+        "hot.toml:14:",
+        "dots_run.approach",
+        "right.temperature_K = 10",
+    ] {
+        assert!(err.contains(needle), "`{needle}` missing from: {err}");
+    }
+    // The library constructor refuses it too.
+    let (m, _) =
+        spinpath::master::spec::load("ok.toml", &text.replace("approach = \"cotunneling\"\n", ""))
+            .unwrap();
+    let e = CotunnelingPrepared::from_model(m, Magnet::P)
+        .err()
+        .expect("refused");
+    assert!(e.to_string().contains("temperature"), "{e}");
+}
