@@ -10,10 +10,12 @@
 //! |---|---|---|---|
 //! | `negf` | [`negf`] | non-interacting nearest-neighbour chain, any lead angles | stationary currents (Landauer–Büttiker) |
 //! | `pauli` | [`pauli`] | interacting dots, no hopping, collinear leads | classical rates between Fock states |
+//! | `cotunneling` | [`cotunneling`] | as `pauli` | sequential + cotunnelling rates between spectrum states |
 //!
 //! Adding an approach is one new file with a type implementing [`Approach`] plus one line in
 //! [`ApproachKind`] (its name and constructor).
 
+pub mod cotunneling;
 pub mod dynamics;
 pub mod negf;
 pub mod pauli;
@@ -91,17 +93,24 @@ pub enum ApproachKind {
     /// Sequential tunnelling (Pauli master equation), the default for interacting dots.
     #[default]
     Pauli,
+    /// Sequential plus cotunnelling (second-order) rates in one master equation.
+    Cotunneling,
 }
 
 impl ApproachKind {
     /// Every registered approach.
-    pub const ALL: [ApproachKind; 2] = [ApproachKind::Negf, ApproachKind::Pauli];
+    pub const ALL: [ApproachKind; 3] = [
+        ApproachKind::Negf,
+        ApproachKind::Pauli,
+        ApproachKind::Cotunneling,
+    ];
 
     /// The name used in files.
     pub fn name(self) -> &'static str {
         match self {
             ApproachKind::Negf => "negf",
             ApproachKind::Pauli => "pauli",
+            ApproachKind::Cotunneling => "cotunneling",
         }
     }
 
@@ -131,6 +140,7 @@ impl ApproachKind {
                 integration: settings.integration,
             }),
             ApproachKind::Pauli => Box::new(pauli::Pauli),
+            ApproachKind::Cotunneling => Box::new(cotunneling::Cotunneling),
         }
     }
 }

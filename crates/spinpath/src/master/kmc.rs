@@ -128,6 +128,9 @@ impl Gillespie {
             if chosen.lead == 0 {
                 counts[chosen.spin as usize] += i64::from(chosen.dn);
             }
+            if let Some((0, spin)) = chosen.exit {
+                counts[spin as usize] -= 1;
+            }
             self.state = chosen.to;
             trace.events += 1;
             if trace.history.len() < self.history_limit {

@@ -24,6 +24,10 @@ pub struct Transition {
     pub spin: u8,
     /// +1 when an electron enters the dots from the lead, −1 when it leaves to the lead.
     pub dn: i8,
+    /// Second-order (cotunnelling) transitions move an electron through the dots in one event: it
+    /// enters from `lead`/`spin` (`dn = +1`) and leaves to lead `exit.0` with spin `exit.1`
+    /// (0 left/right, 0 up/down). `None` for a sequential (single-electron) transition.
+    pub exit: Option<(u8, u8)>,
 }
 
 /// All transitions at one bias and magnetic configuration, grouped by initial state.
@@ -118,6 +122,7 @@ impl RateSet {
                             lead: r as u8,
                             spin: s as u8,
                             dn,
+                            exit: None,
                         });
                     }
                 }
@@ -144,6 +149,9 @@ impl RateSet {
         let mut j = [[0.0; 2]; 2];
         for t in &self.transitions {
             j[t.lead as usize][t.spin as usize] += f64::from(t.dn) * t.rate * p[t.from as usize];
+            if let Some((lead, spin)) = t.exit {
+                j[lead as usize][spin as usize] -= t.rate * p[t.from as usize];
+            }
         }
         j
     }

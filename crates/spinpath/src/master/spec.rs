@@ -595,6 +595,16 @@ pub fn build_run(file: &str, text: &str, r: &RunSpec, model: &DotModel) -> Resul
         })?,
         None => crate::engine::ApproachKind::Pauli,
     };
+    if approach == crate::engine::ApproachKind::Cotunneling {
+        let (tl, tr) = (model.leads[0].temperature_k, model.leads[1].temperature_k);
+        if tl != tr {
+            return Err(src.err(
+                r.approach.as_ref().map_or(0..0, |a| a.span()),
+                "dots_run.approach",
+                format!("approach \"cotunneling\" needs one lead temperature, but dots.leads.left.temperature_K = {tl} K and dots.leads.right.temperature_K = {tr} K; set them equal or use approach = \"pauli\""),
+            ));
+        }
+    }
     let solver = r.solver.unwrap_or(SolverKind::Transient);
     if approach == crate::engine::ApproachKind::Negf && solver == SolverKind::MonteCarlo {
         return Err(src.err(
