@@ -85,23 +85,30 @@ fn clean(mut p: Vec<f64>, context: &str) -> Result<Vec<f64>> {
 /// unreachable states; they carry no steady-state probability and are dropped. Two or more closed
 /// classes mean the steady state is not unique: an error.
 pub fn closed_class(rates: &RateSet) -> Result<Vec<usize>> {
-    let n = rates.n_states;
+    let to: Vec<u32> = rates.transitions.iter().map(|t| t.to).collect();
+    closed_class_graph(rates.n_states, &rates.offsets, &to)
+}
+
+/// [`closed_class`] of a directed graph in compressed rows: the edges leaving `s` go to
+/// `to[offsets[s]..offsets[s + 1]]`.
+fn closed_class_graph(n: usize, offsets: &[usize], to: &[u32]) -> Result<Vec<usize>> {
     // Kosaraju: first pass, iterative DFS finishing order on the forward graph.
     let mut visited = vec![false; n];
     let mut order = Vec::with_capacity(n);
+    let mut stack = Vec::with_capacity(n);
     for root in 0..n {
         if visited[root] {
             continue;
         }
         visited[root] = true;
-        let mut stack = vec![(root, rates.offsets[root])];
+        stack.push((root, offsets[root]));
         while let Some(&mut (s, ref mut next)) = stack.last_mut() {
-            if *next < rates.offsets[s + 1] {
-                let t = rates.transitions[*next].to as usize;
+            if *next < offsets[s + 1] {
+                let t = to[*next] as usize;
                 *next += 1;
                 if !visited[t] {
                     visited[t] = true;
-                    stack.push((t, rates.offsets[t]));
+                    stack.push((t, offsets[t]));
                 }
             } else {
                 order.push(s);
@@ -111,17 +118,20 @@ pub fn closed_class(rates: &RateSet) -> Result<Vec<usize>> {
     }
     // Reverse graph.
     let mut rev: Vec<Vec<usize>> = vec![Vec::new(); n];
-    for t in &rates.transitions {
-        rev[t.to as usize].push(t.from as usize);
+    for s in 0..n {
+        for &t in &to[offsets[s]..offsets[s + 1]] {
+            rev[t as usize].push(s);
+        }
     }
     let mut comp = vec![usize::MAX; n];
     let mut n_comp = 0;
+    let mut stack = Vec::with_capacity(n);
     for &root in order.iter().rev() {
         if comp[root] != usize::MAX {
             continue;
         }
         comp[root] = n_comp;
-        let mut stack = vec![root];
+        stack.push(root);
         while let Some(s) = stack.pop() {
             for &t in &rev[s] {
                 if comp[t] == usize::MAX {
@@ -134,9 +144,11 @@ pub fn closed_class(rates: &RateSet) -> Result<Vec<usize>> {
     }
     // Closed components: no transition leaves them.
     let mut open = vec![false; n_comp];
-    for t in &rates.transitions {
-        if comp[t.from as usize] != comp[t.to as usize] {
-            open[comp[t.from as usize]] = true;
+    for s in 0..n {
+        for &t in &to[offsets[s]..offsets[s + 1]] {
+            if comp[s] != comp[t as usize] {
+                open[comp[s]] = true;
+            }
         }
     }
     let closed: Vec<usize> = (0..n_comp).filter(|&c| !open[c]).collect();
@@ -144,7 +156,7 @@ pub fn closed_class(rates: &RateSet) -> Result<Vec<usize>> {
         return Err(Error::Numerical {
             context: "steady state".into(),
             message: format!(
-                "{} closed sets of states that no rate connects (the steady state is not unique): at zero temperature, degenerate blockaded states cannot exchange electrons; raise the temperature, or check that every dot touches a lead with Γ > 0",
+                "{} closed sets of states that no rate connects (the steady state is not unique): states that cannot exchange electrons with the rest — a lead at zero temperature, or a dot that no lead touches with Γ > 0",
                 closed.len()
             ),
         });
@@ -174,7 +186,25 @@ pub fn closed_class(rates: &RateSet) -> Result<Vec<usize>> {
 /// GTH is Gaussian elimination written without subtractions: every quantity is a sum of products of
 /// rates, so the result keeps full relative accuracy however stiff the rates are (a slow gating dot
 /// next to a fast transport dot, barriers of hundreds of k_BT).
+///
+/// In the linear domain, rates that underflow (barriers of thousands of k_BT at low temperature) cut
+/// the chain into several closed sets, and a tiny escape sum can overflow the elimination. Whenever the
+/// linear elimination cannot give a finite, normalised answer, or some rates are below
+/// [`TINY_RATE_MEV`](super::rates::TINY_RATE_MEV), the same elimination is redone in the log domain
+/// ([`solve_dense_log`]), where every rate of a T > 0 chain is finite. Results of chains without
+/// tiny rates are those of the linear elimination, unchanged.
 pub fn solve_dense(rates: &RateSet) -> Result<Vec<f64>> {
+    if !rates.tiny.is_empty() {
+        // The linear path is used if it resolves the chain; otherwise the log domain decides.
+        if let Ok(p) = solve_dense_linear(rates) {
+            return Ok(p);
+        }
+        return solve_dense_log(rates);
+    }
+    solve_dense_linear(rates)
+}
+
+fn solve_dense_linear(rates: &RateSet) -> Result<Vec<f64>> {
     let class = closed_class(rates)?;
     let m = class.len();
     let mut index = vec![usize::MAX; rates.n_states];
@@ -191,7 +221,7 @@ pub fn solve_dense(rates: &RateSet) -> Result<Vec<f64>> {
     }
     for k in (1..m).rev() {
         let s: f64 = a[k * m..k * m + k].iter().sum();
-        if s.is_nan() || s <= 0.0 {
+        if !s.is_finite() || s <= 0.0 {
             return Err(Error::Numerical {
                 context: "steady state (GTH)".into(),
                 message: format!("state {} has no path back (escape sum {s})", class[k]),
@@ -220,6 +250,106 @@ pub fn solve_dense(rates: &RateSet) -> Result<Vec<f64>> {
         p[s] = x[k];
     }
     clean(p, "steady state (GTH)")
+}
+
+/// ln(e^a + e^b) for a, b ∈ [−∞, ∞).
+#[inline]
+fn ln_add(a: f64, b: f64) -> f64 {
+    let (hi, lo) = if a >= b { (a, b) } else { (b, a) };
+    if lo == f64::NEG_INFINITY {
+        hi
+    } else {
+        hi + (lo - hi).exp().ln_1p()
+    }
+}
+
+/// ln Σ e^{x_i}.
+fn ln_sum(x: &[f64]) -> f64 {
+    let hi = x.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    if hi == f64::NEG_INFINITY {
+        return hi;
+    }
+    hi + x.iter().map(|&v| (v - hi).exp()).sum::<f64>().ln()
+}
+
+/// Steady state by the GTH elimination in the log domain: every matrix element is kept as its
+/// natural logarithm, sums become ln-sum-exp and divisions subtractions. Because GTH never
+/// subtracts, this is exact to round-off (relative error ~ 1e-15 · ln-range) for rates anywhere in
+/// e^(±10⁴) and beyond, which covers any T > 0: the connectivity is that of the physical chain,
+/// not of the rates that survive in `f64`. Probabilities below ~1e-308 come out as 0. Cost
+/// O(n³) exponentials: use [`solve_dense`], which only comes here when needed.
+pub fn solve_dense_log(rates: &RateSet) -> Result<Vec<f64>> {
+    let n = rates.n_states;
+    // Edges: the linear rates above the tiny limit and the logarithmic ones below it.
+    let mut edges: Vec<(u32, u32, f64)> = rates
+        .transitions
+        .iter()
+        .filter(|t| t.rate >= super::rates::TINY_RATE_MEV)
+        .map(|t| (t.from, t.to, t.rate.ln()))
+        .chain(rates.tiny.iter().map(|t| (t.from, t.to, t.ln_rate)))
+        .filter(|e| e.2 > f64::NEG_INFINITY)
+        .collect();
+    edges.sort_by_key(|e| e.0);
+    let mut offsets = vec![0usize; n + 1];
+    for e in &edges {
+        offsets[e.0 as usize + 1] += 1;
+    }
+    for s in 0..n {
+        offsets[s + 1] += offsets[s];
+    }
+    let to: Vec<u32> = edges.iter().map(|e| e.1).collect();
+    let class = closed_class_graph(n, &offsets, &to)?;
+    let m = class.len();
+    let mut index = vec![usize::MAX; n];
+    for (k, &s) in class.iter().enumerate() {
+        index[s] = k;
+    }
+    let mut a = vec![f64::NEG_INFINITY; m * m];
+    for &(from, to, ln) in &edges {
+        let (i, j) = (index[from as usize], index[to as usize]);
+        if i != usize::MAX && j != usize::MAX {
+            a[i * m + j] = ln_add(a[i * m + j], ln);
+        }
+    }
+    for k in (1..m).rev() {
+        let s = ln_sum(&a[k * m..k * m + k]);
+        if s.is_nan() || s == f64::NEG_INFINITY {
+            return Err(Error::Numerical {
+                context: "steady state (log-domain GTH)".into(),
+                message: format!("state {} has no path back", class[k]),
+            });
+        }
+        for i in 0..k {
+            a[i * m + k] -= s;
+        }
+        for i in 0..k {
+            let aik = a[i * m + k];
+            if aik == f64::NEG_INFINITY {
+                continue;
+            }
+            for j in 0..k {
+                let akj = a[k * m + j];
+                if akj > f64::NEG_INFINITY {
+                    a[i * m + j] = ln_add(a[i * m + j], aik + akj);
+                }
+            }
+        }
+    }
+    let mut x = vec![f64::NEG_INFINITY; m];
+    x[0] = 0.0;
+    for j in 1..m {
+        let mut acc = f64::NEG_INFINITY;
+        for i in 0..j {
+            acc = ln_add(acc, x[i] + a[i * m + j]);
+        }
+        x[j] = acc;
+    }
+    let total = ln_sum(&x);
+    let mut p = vec![0.0; n];
+    for (k, &s) in class.iter().enumerate() {
+        p[s] = (x[k] - total).exp();
+    }
+    clean(p, "steady state (log-domain GTH)")
 }
 
 /// Compressed sparse rows.
