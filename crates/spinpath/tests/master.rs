@@ -822,3 +822,30 @@ fn memristive_preset_solves_at_4k_1k_and_300_mk() {
         }
     }
 }
+
+/// Two methods agree: the linear-domain GTH and the log-domain GTH on the paper-2 preset at 10 K,
+/// where both apply. (With 1 − f computed by subtraction, rates below e^-37 vanished and the linear
+/// steady state put the gating dot in the wrong branch at 18 mV, AP: gate charge 2e-4 instead of 1.)
+#[test]
+fn linear_and_log_domain_gth_agree_on_the_preset() {
+    let text = std::fs::read_to_string(preset_path()).unwrap();
+    let (m, _) = spec::load("memristive-cb.toml", &text).unwrap();
+    let gate = m.dot_index("gate").unwrap();
+    for magnet in [Magnet::P, Magnet::AP] {
+        for i in 0..=64 {
+            let v = -320.0 + 10.0 * i as f64;
+            let r = RateSet::build(&m, v, magnet);
+            let a = steady::solve_dense(&r).unwrap();
+            let b = steady::solve_dense_log(&r).unwrap();
+            for (x, y) in a.iter().zip(&b) {
+                assert!((x - y).abs() < 1e-12, "V = {v}: {x} vs {y}");
+            }
+            let ia = PointResult::from_probabilities(&r, a);
+            let ib = PointResult::from_probabilities(&r, b);
+            assert!((ia.current_na - ib.current_na).abs() <= 1e-9 * ia.current_na.abs() + 1e-15);
+            if v == 20.0 && magnet == Magnet::AP {
+                assert!(ia.mean_charges(&m)[gate] > 0.99, "gating dot charged at 20 mV");
+            }
+        }
+    }
+}
