@@ -687,4 +687,12 @@ fn closed_form_on_a_long_chain_and_fallback_when_not_collinear() {
     let (c, st) = spin_engine_like(8.4, 63.0);
     let s = ChainSolver::new(&c, &st).unwrap();
     assert!(s.bias_point_exact(1.0).is_none());
+    // Opting in: the closed form where it applies, the quadrature elsewhere.
+    let q = s.bias_point(1.0, &Integration::default());
+    let s = s.with_closed_form(true);
+    assert_eq!(s.bias_point(1.0, &Integration::default()), q);
+    let p = ChainSolver::new(&chain, &MagneticState::parallel())
+        .unwrap()
+        .with_closed_form(true);
+    assert_eq!(p.bias_point(0.5, &tight), p.bias_point_exact(0.5).unwrap());
 }
