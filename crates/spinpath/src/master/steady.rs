@@ -204,15 +204,64 @@ pub fn solve_dense(rates: &RateSet) -> Result<Vec<f64>> {
     solve_dense_linear(rates)
 }
 
-fn solve_dense_linear(rates: &RateSet) -> Result<Vec<f64>> {
-    let class = closed_class(rates)?;
-    let m = class.len();
-    let mut index = vec![usize::MAX; rates.n_states];
-    for (k, &s) in class.iter().enumerate() {
-        index[s] = k;
+/// Per-thread scratch of the dense solver: the connectivity (closed class and its order) of the
+/// last transition pattern, and the elimination matrix. Bias sweeps and fits solve the same
+/// pattern over and over; only the rates change, so the graph analysis runs once per pattern and
+/// the elimination allocates nothing.
+#[derive(Default)]
+struct DenseScratch {
+    offsets: Vec<usize>,
+    to: Vec<u32>,
+    class: Vec<usize>,
+    index: Vec<usize>,
+    a: Vec<f64>,
+}
+
+impl DenseScratch {
+    fn same_pattern(&self, rates: &RateSet) -> bool {
+        !self.class.is_empty()
+            && self.offsets == rates.offsets
+            && self.to.len() == rates.transitions.len()
+            && self.to.iter().zip(&rates.transitions).all(|(&t, r)| t == r.to)
     }
+}
+
+thread_local! {
+    static DENSE: std::cell::RefCell<DenseScratch> = std::cell::RefCell::new(DenseScratch::default());
+}
+
+fn solve_dense_linear(rates: &RateSet) -> Result<Vec<f64>> {
+    DENSE.with(|cell| {
+        let mut guard = cell.borrow_mut();
+        let ws = &mut *guard;
+        if !ws.same_pattern(rates) {
+            ws.class.clear();
+            let class = closed_class(rates)?;
+            ws.offsets.clone_from(&rates.offsets);
+            ws.to.clear();
+            ws.to.extend(rates.transitions.iter().map(|t| t.to));
+            ws.index.clear();
+            ws.index.resize(rates.n_states, usize::MAX);
+            for (k, &s) in class.iter().enumerate() {
+                ws.index[s] = k;
+            }
+            ws.class = class;
+        }
+        gth_linear(rates, &ws.class, &ws.index, &mut ws.a)
+    })
+}
+
+/// The linear-domain GTH elimination on the closed class `class` (`index` maps states to it).
+fn gth_linear(
+    rates: &RateSet,
+    class: &[usize],
+    index: &[usize],
+    a: &mut Vec<f64>,
+) -> Result<Vec<f64>> {
+    let m = class.len();
     // a[i][j] = rate i → j within the class (row-major).
-    let mut a = vec![0.0; m * m];
+    a.clear();
+    a.resize(m * m, 0.0);
     for t in &rates.transitions {
         let (i, j) = (index[t.from as usize], index[t.to as usize]);
         if i != usize::MAX && j != usize::MAX {
@@ -240,14 +289,11 @@ fn solve_dense_linear(rates: &RateSet) -> Result<Vec<f64>> {
             }
         }
     }
-    let mut x = vec![0.0; m];
-    x[0] = 1.0;
-    for j in 1..m {
-        x[j] = (0..j).map(|i| x[i] * a[i * m + j]).sum();
-    }
+    // x_j accumulates in the output vector, indexed by state.
     let mut p = vec![0.0; rates.n_states];
-    for (k, &s) in class.iter().enumerate() {
-        p[s] = x[k];
+    p[class[0]] = 1.0;
+    for j in 1..m {
+        p[class[j]] = (0..j).map(|i| p[class[i]] * a[i * m + j]).sum();
     }
     clean(p, "steady state (GTH)")
 }
