@@ -719,7 +719,11 @@ fn preset_at_zero_bias_is_boltzmann_down_to_100_mk() {
         let kt = kt_mev(t);
         for magnet in [Magnet::P, Magnet::AP] {
             let res = steady_point(&m, 0.0, magnet);
-            assert!(res.current_na.abs() < 1e-12, "{t} K: I = {}", res.current_na);
+            assert!(
+                res.current_na.abs() < 1e-12,
+                "{t} K: I = {}",
+                res.current_na
+            );
             let lw: Vec<f64> = (0..m.n_states())
                 .map(|s| -m.state_energy(s, 0.0, magnet) / kt)
                 .collect();
@@ -812,13 +816,21 @@ fn memristive_preset_solves_at_4k_1k_and_300_mk() {
             let mut tr = Transient::default();
             let trans = protocol::run_sweep(&m, magnet, &points, run.dwell_s, &mut tr).unwrap();
             for r in steady.iter().chain(&trans) {
-                assert!(r.current_na.is_finite(), "{t} K {magnet:?} V = {}", r.bias_mv);
+                assert!(
+                    r.current_na.is_finite(),
+                    "{t} K {magnet:?} V = {}",
+                    r.bias_mv
+                );
                 let sum: f64 = r.probabilities.iter().sum();
                 assert!((sum - 1.0).abs() < 1e-12);
             }
             // Beyond both gap edges the transport dot conducts (|I| of order e·Γ/ħ ≈ nA).
             let top = steady.iter().find(|r| r.bias_mv == 320.0).unwrap();
-            assert!(top.current_na > 0.1, "{t} K: I(320 mV) = {}", top.current_na);
+            assert!(
+                top.current_na > 0.1,
+                "{t} K: I(320 mV) = {}",
+                top.current_na
+            );
         }
     }
 }
@@ -844,7 +856,10 @@ fn linear_and_log_domain_gth_agree_on_the_preset() {
             let ib = PointResult::from_probabilities(&r, b);
             assert!((ia.current_na - ib.current_na).abs() <= 1e-9 * ia.current_na.abs() + 1e-15);
             if v == 20.0 && magnet == Magnet::AP {
-                assert!(ia.mean_charges(&m)[gate] > 0.99, "gating dot charged at 20 mV");
+                assert!(
+                    ia.mean_charges(&m)[gate] > 0.99,
+                    "gating dot charged at 20 mV"
+                );
             }
         }
     }

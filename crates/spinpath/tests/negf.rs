@@ -574,7 +574,11 @@ fn closed_form_integrals_agree_with_quadrature() {
             for v in [-7.0, -0.3, 0.0, 0.9, 4.0] {
                 let q = s.bias_point(v, &very_tight);
                 let x = s.bias_point_exact(v).expect("collinear wide-band chain");
-                let scale = q.channel_current_na.iter().map(|c| c.abs()).fold(0.0, f64::max);
+                let scale = q
+                    .channel_current_na
+                    .iter()
+                    .map(|c| c.abs())
+                    .fold(0.0, f64::max);
                 for i in 0..4 {
                     let d = (q.channel_current_na[i] - x.channel_current_na[i]).abs();
                     assert!(
@@ -585,7 +589,11 @@ fn closed_form_integrals_agree_with_quadrature() {
                         x.channel_current_na[i]
                     );
                 }
-                let escale = q.channel_energy_nw.iter().map(|c| c.abs()).fold(0.0, f64::max);
+                let escale = q
+                    .channel_energy_nw
+                    .iter()
+                    .map(|c| c.abs())
+                    .fold(0.0, f64::max);
                 for i in 0..4 {
                     let d = (q.channel_energy_nw[i] - x.channel_energy_nw[i]).abs();
                     assert!(
@@ -672,7 +680,11 @@ fn closed_form_on_a_long_chain_and_fallback_when_not_collinear() {
         for v in [0.5, 3.0] {
             let q = s.bias_point(v, &tight);
             let x = s.bias_point_exact(v).unwrap();
-            let scale = q.channel_current_na.iter().map(|c| c.abs()).fold(0.0, f64::max);
+            let scale = q
+                .channel_current_na
+                .iter()
+                .map(|c| c.abs())
+                .fold(0.0, f64::max);
             for i in 0..4 {
                 assert!(
                     (q.channel_current_na[i] - x.channel_current_na[i]).abs() <= 1e-9 * scale,

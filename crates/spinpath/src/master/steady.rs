@@ -222,7 +222,11 @@ impl DenseScratch {
         !self.class.is_empty()
             && self.offsets == rates.offsets
             && self.to.len() == rates.transitions.len()
-            && self.to.iter().zip(&rates.transitions).all(|(&t, r)| t == r.to)
+            && self
+                .to
+                .iter()
+                .zip(&rates.transitions)
+                .all(|(&t, r)| t == r.to)
     }
 }
 
