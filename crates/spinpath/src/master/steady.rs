@@ -5,6 +5,11 @@
 //! solved densely by the Grassmann–Taksar–Heyman (GTH) elimination, which is exact to round-off for
 //! any stiffness; large ones by a sparse, Jacobi-preconditioned BiCGSTAB iteration on the balance
 //! equations with a residual check.
+//!
+//! At low temperature rates span more than the `f64` range (a 310 meV gap at 0.1 K is a factor
+//! e^(−36000)); they underflow and cut the chain into several closed sets. The dense solver then redoes
+//! the elimination in the log domain on the logarithms of all rates ([`solve_dense_log`]), so any
+//! T > 0 solves. The sparse path has no such fallback (it reports the closed sets).
 
 use super::rates::RateSet;
 use crate::error::{Error, Result};
