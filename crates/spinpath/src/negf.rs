@@ -738,9 +738,7 @@ impl ChainSolver {
         let mut particle = [0.0; 4];
         let mut energy = [0.0; 4];
         for i in 0..4 {
-            let p = &poles[c.spin_of[i]];
-            particle[i] = p.particle(mu[i], kts[i]);
-            energy[i] = p.energy(mu[i], kts[i]);
+            (particle[i], energy[i]) = poles[c.spin_of[i]].particle_and_energy(mu[i], kts[i]);
         }
         // J_i = Σ_j ∫ T_ij (f_i − f_j): channel i exchanges with the other lead's channel of the same
         // z-spin only.

@@ -71,24 +71,16 @@ pub(crate) struct SpinPoles {
 }
 
 impl SpinPoles {
-    /// ∫ T(E) f((E − μ)/kT) dE up to a constant common to all μ and T (dimensionless·meV).
-    pub fn particle(&self, mu: f64, kt: f64) -> f64 {
-        2.0 * self
-            .z
-            .iter()
-            .zip(&self.c)
-            .map(|(&z, &c)| (c * fermi_kernel(z, mu, kt)).re)
-            .sum::<f64>()
-    }
-
-    /// ∫ E·T(E) f((E − μ)/kT) dE up to a constant common to all μ and T (meV²).
-    pub fn energy(&self, mu: f64, kt: f64) -> f64 {
-        2.0 * self
-            .z
-            .iter()
-            .zip(&self.c)
-            .map(|(&z, &c)| (c * z * fermi_kernel(z, mu, kt)).re)
-            .sum::<f64>()
+    /// `(∫ T(E) f((E − μ)/kT) dE, ∫ E·T(E) f((E − μ)/kT) dE)` (meV, meV²), each up to a constant
+    /// common to all μ and T: one digamma per pole.
+    pub fn particle_and_energy(&self, mu: f64, kt: f64) -> (f64, f64) {
+        let (mut n, mut e) = (0.0, 0.0);
+        for (&z, &c) in self.z.iter().zip(&self.c) {
+            let ck = c * fermi_kernel(z, mu, kt);
+            n += ck.re;
+            e += (ck * z).re;
+        }
+        (2.0 * n, 2.0 * e)
     }
 
     /// T(E) from the expansion.
@@ -126,10 +118,34 @@ pub(crate) fn eigenvalues(heff: &[Complex64], hop: &[f64]) -> Option<Vec<Complex
 /// behaviour for inverse iteration at an eigenvalue; choose it ~1e-16 × the matrix norm, so that
 /// complex division does not underflow).
 fn tridiagonal_solve(diag: &[Complex64], off: &[f64], b: &mut [Complex64], tiny: f64) {
+    let mut scratch = TriScratch::default();
+    tridiagonal_solve_with(diag, off, b, tiny, &mut scratch);
+}
+
+/// Work arrays of [`tridiagonal_solve_with`].
+#[derive(Default)]
+struct TriScratch {
+    d: Vec<Complex64>,
+    du: Vec<Complex64>,
+    du2: Vec<Complex64>,
+}
+
+/// [`tridiagonal_solve`] with caller-owned work arrays (no allocation once they have grown).
+fn tridiagonal_solve_with(
+    diag: &[Complex64],
+    off: &[f64],
+    b: &mut [Complex64],
+    tiny: f64,
+    scratch: &mut TriScratch,
+) {
     let n = diag.len();
-    let mut d = diag.to_vec();
-    let mut du: Vec<Complex64> = off.iter().map(|&t| Complex64::new(t, 0.0)).collect();
-    let mut du2 = vec![Complex64::new(0.0, 0.0); n.saturating_sub(2)];
+    let TriScratch { d, du, du2 } = scratch;
+    d.clear();
+    d.extend_from_slice(diag);
+    du.clear();
+    du.extend(off.iter().map(|&t| Complex64::new(t, 0.0)));
+    du2.clear();
+    du2.resize(n.saturating_sub(2), Complex64::new(0.0, 0.0));
     for i in 0..n.saturating_sub(1) {
         let dl = Complex64::new(off[i], 0.0);
         if d[i].norm() >= dl.norm() {
@@ -328,6 +344,7 @@ impl ChainSolver {
         let mut r = Vec::with_capacity(n);
         let mut x = vec![Complex64::new(0.0, 0.0); n];
         let mut diag = vec![Complex64::new(0.0, 0.0); n];
+        let mut tri = TriScratch::default();
         for &z0 in eig.iter() {
             // Inverse iteration with Rayleigh-quotient refinement (complex symmetric: vᵀ, not v†).
             let mut zk = z0;
@@ -338,7 +355,7 @@ impl ChainSolver {
                 for j in 0..n {
                     diag[j] = heff[j] - zk;
                 }
-                tridiagonal_solve(&diag, &self.hop, &mut x, 1e-16 * scale);
+                tridiagonal_solve_with(&diag, &self.hop, &mut x, 1e-16 * scale, &mut tri);
                 let m = x.iter().map(|v| v.norm()).fold(0.0, f64::max);
                 if !(m.is_finite() && m > 0.0) {
                     return None;
