@@ -204,6 +204,12 @@ fn csqrt(z: Complex64) -> Complex64 {
     }
 }
 
+/// |Re z| + |Im z|: a cheap norm for convergence tests.
+#[inline]
+fn l1(z: Complex64) -> f64 {
+    z.re.abs() + z.im.abs()
+}
+
 /// Eigenvalues of the complex-symmetric tridiagonal matrix with diagonal `diag` and off-diagonal
 /// `off` (real), by the implicit QL iteration with Wilkinson-type shifts written for complex
 /// symmetric matrices (complex-orthogonal rotations, no conjugation): O(N²) in total, against O(N³)
@@ -220,8 +226,8 @@ pub(crate) fn tridiagonal_eigenvalues(diag: &[Complex64], off: &[f64]) -> Option
         loop {
             let mut m = l;
             while m + 1 < n {
-                let dd = d[m].norm() + d[m + 1].norm();
-                if e[m].norm() <= f64::EPSILON * dd {
+                let dd = l1(d[m]) + l1(d[m + 1]);
+                if l1(e[m]) <= f64::EPSILON * dd {
                     break;
                 }
                 m += 1;
@@ -235,7 +241,7 @@ pub(crate) fn tridiagonal_eigenvalues(diag: &[Complex64], off: &[f64]) -> Option
             }
             let mut g = (d[l + 1] - d[l]) / (2.0 * e[l]);
             let mut r = csqrt(g * g + 1.0);
-            let shifted = if (g + r).norm() >= (g - r).norm() {
+            let shifted = if (g + r).norm_sqr() >= (g - r).norm_sqr() {
                 g + r
             } else {
                 g - r
@@ -259,7 +265,7 @@ pub(crate) fn tridiagonal_eigenvalues(diag: &[Complex64], off: &[f64]) -> Option
                 let inv_r = r.inv();
                 s = f * inv_r;
                 c = g * inv_r;
-                if s.norm() > 1e4 || c.norm() > 1e4 {
+                if l1(s) > 1e4 || l1(c) > 1e4 {
                     return None;
                 }
                 g = d[i + 1] - p;
