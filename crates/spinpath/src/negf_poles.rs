@@ -116,15 +116,6 @@ pub(crate) fn eigenvalues(heff: &[Complex64], hop: &[f64]) -> Option<Vec<Complex
     Some((0..n).map(|k| tri[(k, k)]).collect())
 }
 
-/// Solve the tridiagonal system (M) x = b in place (partial pivoting), M with sub/super-diagonal
-/// `off` (symmetric pattern) and diagonal `diag`. Zero pivots are replaced by `tiny` (the intended
-/// behaviour for inverse iteration at an eigenvalue; choose it ~1e-16 × the matrix norm, so that
-/// complex division does not underflow).
-fn tridiagonal_solve(diag: &[Complex64], off: &[f64], b: &mut [Complex64], tiny: f64) {
-    let mut scratch = TriScratch::default();
-    tridiagonal_solve_with(diag, off, b, tiny, &mut scratch);
-}
-
 /// Work arrays of [`tridiagonal_solve_with`].
 #[derive(Default)]
 struct TriScratch {
@@ -133,7 +124,11 @@ struct TriScratch {
     du2: Vec<Complex64>,
 }
 
-/// [`tridiagonal_solve`] with caller-owned work arrays (no allocation once they have grown).
+/// Solve the tridiagonal system M x = b in place (partial pivoting), M with sub/super-diagonal
+/// `off` (symmetric pattern) and diagonal `diag`, using caller-owned work arrays (no allocation once
+/// they have grown). Zero pivots are replaced by `tiny` (the intended behaviour for inverse
+/// iteration at an eigenvalue; choose it ~1e-16 × the matrix norm, so that complex division does
+/// not underflow).
 fn tridiagonal_solve_with(
     diag: &[Complex64],
     off: &[f64],
@@ -527,7 +522,7 @@ mod tests {
     }
 
     #[test]
-    fn tridiagonal_solver_with_pivoting() {
+    fn tridiagonal_solver_with_pivoting_and_reused_scratch() {
         let diag = [
             Complex64::new(1e-9, 0.0),
             Complex64::new(2.0, -1.0),
@@ -553,7 +548,7 @@ mod tests {
                 v
             })
             .collect();
-        tridiagonal_solve(&diag, &off, &mut b, 1e-300);
+        tridiagonal_solve_with(&diag, &off, &mut b, 1e-300, &mut TriScratch::default());
         for i in 0..4 {
             assert!((b[i] - x[i]).norm() < 1e-13, "{i}: {} vs {}", b[i], x[i]);
         }
