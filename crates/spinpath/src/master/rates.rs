@@ -104,7 +104,7 @@ impl RateSet {
             .map(|k| model.spin_orbital_energy(k, bias_mv, magnet))
             .collect();
         let dot_of: Vec<usize> = (0..nso).map(|k| model.orbitals[k / 2].dot).collect();
-        let mut transitions = Vec::with_capacity(n_states * nso);
+        let mut transitions = Vec::with_capacity(2 * n_states * nso);
         let mut offsets = Vec::with_capacity(n_states + 1);
         let mut out_rate = vec![0.0; n_states];
         let mut tiny = Vec::new();
