@@ -105,6 +105,14 @@ fn bench(c: &mut Criterion) {
         },
     );
 
+    let r16 = RateSet::build(&dd, 6.0, Magnet::AP);
+    c.bench_function("steady_double_dot_16_states_solve_only", |b| {
+        b.iter(|| black_box(steady::solve(black_box(&r16), &opts).unwrap()))
+    });
+    c.bench_function("rates_double_dot_16_states_build_only", |b| {
+        b.iter(|| black_box(RateSet::build(&dd, black_box(6.0), Magnet::AP)))
+    });
+
     let big = six_orbitals();
     big.validate().unwrap();
     let mut g = c.benchmark_group("large");

@@ -56,6 +56,9 @@ fn iv_curves(c: &mut Criterion) {
     g.bench_function("bias_point_V=0.5mV", |b| {
         b.iter(|| black_box(solver.bias_point(black_box(0.5), &run.integration)))
     });
+    g.bench_function("bias_point_exact_V=0.5mV (poles + digamma)", |b| {
+        b.iter(|| black_box(solver.bias_point_exact(black_box(0.5)).expect("collinear")))
+    });
     let energies: Vec<f64> = (0..1000).map(|k| -20.0 + 0.04 * k as f64).collect();
     g.bench_function("spectrum_1000_energies_with_dos", |b| {
         b.iter(|| black_box(solver.spectrum(0.5, &energies)))
@@ -63,5 +66,49 @@ fn iv_curves(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, iv_curves);
+/// A collinear chain of `n` sites (spinterface-like ends, disordered middle), both leads 2 meV wide,
+/// 30 K, lever arms dropping linearly from ½ to −½.
+fn long_chain(n: usize) -> ChainSolver {
+    use spinpath::model::{Axis, Chain, Lead, MagneticState, Site};
+    let sites = (0..n)
+        .map(|j| Site {
+            name: format!("s{j}"),
+            energy: 0.3 * ((j * 7 % 11) as f64 - 5.0),
+            splitting: if j % 3 == 0 { 0.4 } else { 0.0 },
+            axis: Axis::Left,
+            lever_arm: 0.5 - j as f64 / (n - 1) as f64,
+        })
+        .collect();
+    let lead = |site| Lead {
+        site,
+        width: 2.0,
+        polarization: 0.4,
+        spin_accumulation: 0.0,
+        temperature: 30.0,
+    };
+    let chain = Chain::new(sites, vec![1.5; n - 1], lead(0), lead(n - 1)).expect("valid");
+    ChainSolver::new(&chain, &MagneticState::parallel()).expect("valid")
+}
+
+/// Cost per bias point against chain length (issue 18 item 2): quadrature and closed form.
+fn chain_length(c: &mut Criterion) {
+    let opts = spinpath::negf::Integration::default();
+    let mut g = c.benchmark_group("chain_length_per_bias_point");
+    g.sample_size(10);
+    for n in [16usize, 64, 256] {
+        let s = long_chain(n);
+        g.bench_function(format!("quadrature_N={n}"), |b| {
+            b.iter(|| black_box(s.bias_point(black_box(1.0), &opts)))
+        });
+        g.bench_function(format!("exact_N={n}"), |b| {
+            b.iter(|| black_box(s.bias_point_exact(black_box(1.0)).expect("collinear")))
+        });
+        g.bench_function(format!("resonances_N={n}"), |b| {
+            b.iter(|| black_box(s.resonances(black_box(1.0))))
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, iv_curves, chain_length);
 criterion_main!(benches);

@@ -707,3 +707,181 @@ fn agrees_with_the_coherent_negf_engine_for_a_single_level_when_kt_much_larger_t
         }
     }
 }
+
+/// ln Σ e^{x_i}.
+fn ln_sum(x: &[f64]) -> f64 {
+    let hi = x.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    hi + x.iter().map(|v| (v - hi).exp()).sum::<f64>().ln()
+}
+
+/// ln f((E − μ)/kT) written without underflow.
+fn ln_f(e: f64, mu: f64, kt: f64) -> f64 {
+    let y = (e - mu) / kt;
+    if y > 0.0 {
+        -y - (-y).exp().ln_1p()
+    } else {
+        -y.exp().ln_1p()
+    }
+}
+
+/// Issue 10 item 5: at zero bias the paper-2 preset (310 meV gap, a gating dot 2 eV deep) is in
+/// equilibrium at every temperature: the steady state must be the Boltzmann distribution, computed
+/// here in the log domain, and the current must vanish. Before the log-domain elimination the
+/// rates underflowed and the solver failed below 10 K ("closed sets", "escape sum NaN").
+#[test]
+fn preset_at_zero_bias_is_boltzmann_down_to_100_mk() {
+    let text = std::fs::read_to_string(preset_path()).unwrap();
+    let (model, _) = spec::load("memristive-cb.toml", &text).unwrap();
+    for &t in &[10.0, 4.2, 1.0, 0.3, 0.1] {
+        let mut m = model.clone();
+        for l in m.leads.iter_mut() {
+            l.temperature_k = t;
+        }
+        let kt = kt_mev(t);
+        for magnet in [Magnet::P, Magnet::AP] {
+            let res = steady_point(&m, 0.0, magnet);
+            assert!(
+                res.current_na.abs() < 1e-12,
+                "{t} K: I = {}",
+                res.current_na
+            );
+            let lw: Vec<f64> = (0..m.n_states())
+                .map(|s| -m.state_energy(s, 0.0, magnet) / kt)
+                .collect();
+            let z = ln_sum(&lw);
+            for s in 0..m.n_states() {
+                let exact = (lw[s] - z).exp();
+                assert!(
+                    (res.probabilities[s] - exact).abs() < 1e-9,
+                    "{t} K {magnet:?} state {}: {} vs Boltzmann {exact}",
+                    m.state_label(s),
+                    res.probabilities[s]
+                );
+            }
+        }
+    }
+}
+
+/// A single spinful level in a 310 meV Coulomb gap (ε = −155 meV, U = 310 meV) at 0.1 K, unpolarised
+/// leads: by spin symmetry the master equation is a birth–death chain 0 ↔ 1 ↔ 2 whose steady state
+/// and current have a closed form, evaluated here in the log domain. Inside the gap the spin doublet
+/// is degenerate and its two states only connect through e^(−18000) processes — the linear-domain
+/// solver saw two closed sets there.
+#[test]
+fn coulomb_gap_of_310_mev_at_100_mk_matches_birth_death_closed_form() {
+    let (eps, u, gl, gr, t) = (-155.0, 310.0, 0.02, 0.01, 0.1);
+    let m = single_level(eps, u, gl, gr, 0.0, 0.0, t);
+    let kt = kt_mev(t);
+    for i in 0..=80 {
+        let v = -400.0 + 10.0 * i as f64;
+        let mu = [v / 2.0, -v / 2.0];
+        let g = [gl, gr];
+        // ln of the rates per lead: in/out of level ε (0 ↔ 1σ) and ε + U (1σ ↔ 2).
+        let ln_in = |r: usize, e: f64| g[r].ln() + ln_f(e, mu[r], kt);
+        let ln_out = |r: usize, e: f64| g[r].ln() + ln_f(mu[r], e, kt);
+        let add = |a: f64, b: f64| ln_sum(&[a, b]);
+        let (in0, out1) = (
+            add(ln_in(0, eps), ln_in(1, eps)),
+            add(ln_out(0, eps), ln_out(1, eps)),
+        );
+        let (in1, out2) = (
+            add(ln_in(0, eps + u), ln_in(1, eps + u)),
+            add(ln_out(0, eps + u), ln_out(1, eps + u)),
+        );
+        // p_1 is the total of both spins: p1/p0 = 2·W_in(ε)/W_out(ε), p2/p1 = W_in(ε+U)/(2·W_out(ε+U)).
+        let l1 = std::f64::consts::LN_2 + in0 - out1;
+        let l2 = l1 + in1 - std::f64::consts::LN_2 - out2;
+        let z = ln_sum(&[0.0, l1, l2]);
+        let (p0, p1, p2) = ((-z).exp(), (l1 - z).exp(), (l2 - z).exp());
+        // Electrons entering from the left lead per ħ.
+        let rate = |l: f64| l.exp();
+        let j = 2.0 * p0 * rate(ln_in(0, eps)) - p1 * rate(ln_out(0, eps))
+            + p1 * rate(ln_in(0, eps + u))
+            - 2.0 * p2 * rate(ln_out(0, eps + u));
+        let exact = E_OVER_HBAR_NA_PER_MEV * j;
+        let res = steady_point(&m, v, Magnet::P);
+        assert!(res.current_na.is_finite());
+        let scale = E_OVER_HBAR_NA_PER_MEV * gl * gr / (gl + gr);
+        assert!(
+            (res.current_na - exact).abs() <= 1e-9 * exact.abs() + 1e-12 * scale,
+            "V = {v} mV: I = {} vs closed form {exact}",
+            res.current_na
+        );
+        let n = res.probabilities[1] + res.probabilities[2] + 2.0 * res.probabilities[3];
+        assert!((n - (p1 + 2.0 * p2)).abs() < 1e-9, "V = {v}: <N> = {n}");
+        // Spin symmetry of the degenerate doublet.
+        assert!((res.probabilities[1] - res.probabilities[2]).abs() < 1e-12);
+    }
+    // The test can fail: outside the gap the current is the full sequential current.
+    let res = steady_point(&m, 350.0, Magnet::P);
+    assert!(res.current_na > 0.1 * E_OVER_HBAR_NA_PER_MEV * gl * gr / (gl + gr));
+}
+
+/// The paper-2 preset runs with the steady and the transient solver at 4.2, 1 and 0.3 K (issue 10
+/// item 5): finite currents everywhere, and the transient (which starts from the steady state)
+/// follows the steady state where the dwell is long against every relevant rate (the open gap).
+#[test]
+fn memristive_preset_solves_at_4k_1k_and_300_mk() {
+    let text = std::fs::read_to_string(preset_path()).unwrap();
+    let (model, run) = spec::load("memristive-cb.toml", &text).unwrap();
+    let run = run.unwrap();
+    let points = protocol::sweep_points(&[0.0, 320.0, -320.0, 320.0, 0.0], 8.0);
+    for &t in &[4.2, 1.0, 0.3] {
+        let mut m = model.clone();
+        for l in m.leads.iter_mut() {
+            l.temperature_k = t;
+        }
+        for magnet in [Magnet::P, Magnet::AP] {
+            let mut st = spinpath::master::SteadyState::default();
+            let steady = protocol::run_sweep(&m, magnet, &points, run.dwell_s, &mut st).unwrap();
+            let mut tr = Transient::default();
+            let trans = protocol::run_sweep(&m, magnet, &points, run.dwell_s, &mut tr).unwrap();
+            for r in steady.iter().chain(&trans) {
+                assert!(
+                    r.current_na.is_finite(),
+                    "{t} K {magnet:?} V = {}",
+                    r.bias_mv
+                );
+                let sum: f64 = r.probabilities.iter().sum();
+                assert!((sum - 1.0).abs() < 1e-12);
+            }
+            // Beyond both gap edges the transport dot conducts (|I| of order e·Γ/ħ ≈ nA).
+            let top = steady.iter().find(|r| r.bias_mv == 320.0).unwrap();
+            assert!(
+                top.current_na > 0.1,
+                "{t} K: I(320 mV) = {}",
+                top.current_na
+            );
+        }
+    }
+}
+
+/// Two methods agree: the linear-domain GTH and the log-domain GTH on the paper-2 preset at 10 K,
+/// where both apply. (With 1 − f computed by subtraction, rates below e^-37 vanished and the linear
+/// steady state put the gating dot in the wrong branch at 18 mV, AP: gate charge 2e-4 instead of 1.)
+#[test]
+fn linear_and_log_domain_gth_agree_on_the_preset() {
+    let text = std::fs::read_to_string(preset_path()).unwrap();
+    let (m, _) = spec::load("memristive-cb.toml", &text).unwrap();
+    let gate = m.dot_index("gate").unwrap();
+    for magnet in [Magnet::P, Magnet::AP] {
+        for i in 0..=64 {
+            let v = -320.0 + 10.0 * i as f64;
+            let r = RateSet::build(&m, v, magnet);
+            let a = steady::solve_dense(&r).unwrap();
+            let b = steady::solve_dense_log(&r).unwrap();
+            for (x, y) in a.iter().zip(&b) {
+                assert!((x - y).abs() < 1e-12, "V = {v}: {x} vs {y}");
+            }
+            let ia = PointResult::from_probabilities(&r, a);
+            let ib = PointResult::from_probabilities(&r, b);
+            assert!((ia.current_na - ib.current_na).abs() <= 1e-9 * ia.current_na.abs() + 1e-15);
+            if v == 20.0 && magnet == Magnet::AP {
+                assert!(
+                    ia.mean_charges(&m)[gate] > 0.99,
+                    "gating dot charged at 20 mV"
+                );
+            }
+        }
+    }
+}

@@ -30,6 +30,32 @@ pub struct Transition {
     pub exit: Option<(u8, u8)>,
 }
 
+/// A transition whose rate is too small for a linear-domain `f64` (below [`TINY_RATE_MEV`], possibly
+/// underflowed to zero), kept by its natural logarithm.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LogRate {
+    /// Initial state (bitmask).
+    pub from: u32,
+    /// Final state (bitmask).
+    pub to: u32,
+    /// ln(W / 1 meV): finite for any T > 0 and Γ > 0, however large the barrier in units of k_BT.
+    pub ln_rate: f64,
+}
+
+/// Rates below this (meV) are also recorded as logarithms in [`RateSet::tiny`]: the linear domain
+/// loses them to underflow (a 310 meV barrier at 1 K is a factor e^-3600).
+pub const TINY_RATE_MEV: f64 = 1e-250;
+
+/// ln f(y) for the Fermi function f(y) = 1/(1 + e^y), without overflow or underflow.
+#[inline]
+fn ln_fermi(y: f64) -> f64 {
+    if y > 0.0 {
+        -y - (-y).exp().ln_1p()
+    } else {
+        -y.exp().ln_1p()
+    }
+}
+
 /// All transitions at one bias and magnetic configuration, grouped by initial state.
 #[derive(Debug, Clone)]
 pub struct RateSet {
@@ -43,6 +69,11 @@ pub struct RateSet {
     pub out_rate: Vec<f64>,
     /// Bias, mV.
     pub bias_mv: f64,
+    /// Transitions with a non-zero coupling whose rate is below [`TINY_RATE_MEV`] (those that
+    /// underflowed to zero are missing from `transitions`), as logarithms, sorted by `from`. The
+    /// steady-state solver falls back to a log-domain elimination on them when the linear one cannot
+    /// resolve the chain (very low temperature, barriers of thousands of k_BT).
+    pub tiny: Vec<LogRate>,
 }
 
 impl RateSet {
@@ -77,9 +108,10 @@ impl RateSet {
             .map(|k| model.spin_orbital_energy(k, bias_mv, magnet))
             .collect();
         let dot_of: Vec<usize> = (0..nso).map(|k| model.orbitals[k / 2].dot).collect();
-        let mut transitions = Vec::with_capacity(n_states * nso);
+        let mut transitions = Vec::with_capacity(2 * n_states * nso);
         let mut offsets = Vec::with_capacity(n_states + 1);
         let mut out_rate = vec![0.0; n_states];
+        let mut tiny = Vec::new();
         let mut charges = vec![0u32; nd];
         for (state, out) in out_rate.iter_mut().enumerate() {
             offsets.push(transitions.len());
@@ -107,12 +139,21 @@ impl RateSet {
                         continue;
                     }
                     let (mu, kt, fac) = par[s];
-                    let f = fermi(de, mu, kt);
+                    // 1 − f(E − μ) is written f(μ − E): no cancellation deep below μ.
                     let (rate, dn) = if occupied {
-                        (g * fac * (1.0 - f), -1)
+                        (g * fac * fermi(mu, de, kt), -1)
                     } else {
-                        (g * fac * f, 1)
+                        (g * fac * fermi(de, mu, kt), 1)
                     };
+                    if rate < TINY_RATE_MEV && g * fac > 0.0 && kt > 0.0 {
+                        let y = (de - mu) / kt;
+                        let ln_f = if occupied { ln_fermi(-y) } else { ln_fermi(y) };
+                        tiny.push(LogRate {
+                            from: state as u32,
+                            to: (state ^ (1 << k)) as u32,
+                            ln_rate: (g * fac).ln() + ln_f,
+                        });
+                    }
                     if rate > 0.0 {
                         *out += rate;
                         transitions.push(Transition {
@@ -135,6 +176,7 @@ impl RateSet {
             offsets,
             out_rate,
             bias_mv,
+            tiny,
         }
     }
 

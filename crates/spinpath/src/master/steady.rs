@@ -5,6 +5,11 @@
 //! solved densely by the Grassmann–Taksar–Heyman (GTH) elimination, which is exact to round-off for
 //! any stiffness; large ones by a sparse, Jacobi-preconditioned BiCGSTAB iteration on the balance
 //! equations with a residual check.
+//!
+//! At low temperature rates span more than the `f64` range (a 310 meV gap at 0.1 K is a factor
+//! e^(−36000)); they underflow and cut the chain into several closed sets. The dense solver then redoes
+//! the elimination in the log domain on the logarithms of all rates ([`solve_dense_log`]), so any
+//! T > 0 solves. The sparse path has no such fallback (it reports the closed sets).
 
 use super::rates::RateSet;
 use crate::error::{Error, Result};
@@ -85,23 +90,30 @@ fn clean(mut p: Vec<f64>, context: &str) -> Result<Vec<f64>> {
 /// unreachable states; they carry no steady-state probability and are dropped. Two or more closed
 /// classes mean the steady state is not unique: an error.
 pub fn closed_class(rates: &RateSet) -> Result<Vec<usize>> {
-    let n = rates.n_states;
+    let to: Vec<u32> = rates.transitions.iter().map(|t| t.to).collect();
+    closed_class_graph(rates.n_states, &rates.offsets, &to)
+}
+
+/// [`closed_class`] of a directed graph in compressed rows: the edges leaving `s` go to
+/// `to[offsets[s]..offsets[s + 1]]`.
+fn closed_class_graph(n: usize, offsets: &[usize], to: &[u32]) -> Result<Vec<usize>> {
     // Kosaraju: first pass, iterative DFS finishing order on the forward graph.
     let mut visited = vec![false; n];
     let mut order = Vec::with_capacity(n);
+    let mut stack = Vec::with_capacity(n);
     for root in 0..n {
         if visited[root] {
             continue;
         }
         visited[root] = true;
-        let mut stack = vec![(root, rates.offsets[root])];
+        stack.push((root, offsets[root]));
         while let Some(&mut (s, ref mut next)) = stack.last_mut() {
-            if *next < rates.offsets[s + 1] {
-                let t = rates.transitions[*next].to as usize;
+            if *next < offsets[s + 1] {
+                let t = to[*next] as usize;
                 *next += 1;
                 if !visited[t] {
                     visited[t] = true;
-                    stack.push((t, rates.offsets[t]));
+                    stack.push((t, offsets[t]));
                 }
             } else {
                 order.push(s);
@@ -111,17 +123,20 @@ pub fn closed_class(rates: &RateSet) -> Result<Vec<usize>> {
     }
     // Reverse graph.
     let mut rev: Vec<Vec<usize>> = vec![Vec::new(); n];
-    for t in &rates.transitions {
-        rev[t.to as usize].push(t.from as usize);
+    for s in 0..n {
+        for &t in &to[offsets[s]..offsets[s + 1]] {
+            rev[t as usize].push(s);
+        }
     }
     let mut comp = vec![usize::MAX; n];
     let mut n_comp = 0;
+    let mut stack = Vec::with_capacity(n);
     for &root in order.iter().rev() {
         if comp[root] != usize::MAX {
             continue;
         }
         comp[root] = n_comp;
-        let mut stack = vec![root];
+        stack.push(root);
         while let Some(s) = stack.pop() {
             for &t in &rev[s] {
                 if comp[t] == usize::MAX {
@@ -134,9 +149,11 @@ pub fn closed_class(rates: &RateSet) -> Result<Vec<usize>> {
     }
     // Closed components: no transition leaves them.
     let mut open = vec![false; n_comp];
-    for t in &rates.transitions {
-        if comp[t.from as usize] != comp[t.to as usize] {
-            open[comp[t.from as usize]] = true;
+    for s in 0..n {
+        for &t in &to[offsets[s]..offsets[s + 1]] {
+            if comp[s] != comp[t as usize] {
+                open[comp[s]] = true;
+            }
         }
     }
     let closed: Vec<usize> = (0..n_comp).filter(|&c| !open[c]).collect();
@@ -144,7 +161,7 @@ pub fn closed_class(rates: &RateSet) -> Result<Vec<usize>> {
         return Err(Error::Numerical {
             context: "steady state".into(),
             message: format!(
-                "{} closed sets of states that no rate connects (the steady state is not unique): the rates between them vanish — blockaded states whose thermally activated rates underflow (temperature far below the charging energies at this bias), or a dot that touches no lead with Γ > 0; raise the temperature or check the couplings",
+                "{} closed sets of states that no rate connects (the steady state is not unique): states that cannot exchange electrons with the rest — a lead at zero temperature, or a dot that no lead touches with Γ > 0",
                 closed.len()
             ),
         });
@@ -174,15 +191,86 @@ pub fn closed_class(rates: &RateSet) -> Result<Vec<usize>> {
 /// GTH is Gaussian elimination written without subtractions: every quantity is a sum of products of
 /// rates, so the result keeps full relative accuracy however stiff the rates are (a slow gating dot
 /// next to a fast transport dot, barriers of hundreds of k_BT).
+///
+/// In the linear domain, rates that underflow (barriers of thousands of k_BT at low temperature) cut
+/// the chain into several closed sets, and a tiny escape sum can overflow the elimination. Whenever the
+/// linear elimination cannot give a finite, normalised answer, or some rates are below
+/// [`TINY_RATE_MEV`](super::rates::TINY_RATE_MEV), the same elimination is redone in the log domain
+/// ([`solve_dense_log`]), where every rate of a T > 0 chain is finite. Results of chains without
+/// tiny rates are those of the linear elimination, unchanged.
 pub fn solve_dense(rates: &RateSet) -> Result<Vec<f64>> {
-    let class = closed_class(rates)?;
-    let m = class.len();
-    let mut index = vec![usize::MAX; rates.n_states];
-    for (k, &s) in class.iter().enumerate() {
-        index[s] = k;
+    if !rates.tiny.is_empty() {
+        // The linear path is used if it resolves the chain; otherwise the log domain decides.
+        if let Ok(p) = solve_dense_linear(rates) {
+            return Ok(p);
+        }
+        return solve_dense_log(rates);
     }
+    solve_dense_linear(rates)
+}
+
+/// Per-thread scratch of the dense solver: the connectivity (closed class and its order) of the
+/// last transition pattern, and the elimination matrix. Bias sweeps and fits solve the same
+/// pattern over and over; only the rates change, so the graph analysis runs once per pattern and
+/// the elimination allocates nothing.
+#[derive(Default)]
+struct DenseScratch {
+    offsets: Vec<usize>,
+    to: Vec<u32>,
+    class: Vec<usize>,
+    index: Vec<usize>,
+    a: Vec<f64>,
+}
+
+impl DenseScratch {
+    fn same_pattern(&self, rates: &RateSet) -> bool {
+        !self.class.is_empty()
+            && self.offsets == rates.offsets
+            && self.to.len() == rates.transitions.len()
+            && self
+                .to
+                .iter()
+                .zip(&rates.transitions)
+                .all(|(&t, r)| t == r.to)
+    }
+}
+
+thread_local! {
+    static DENSE: std::cell::RefCell<DenseScratch> = std::cell::RefCell::new(DenseScratch::default());
+}
+
+fn solve_dense_linear(rates: &RateSet) -> Result<Vec<f64>> {
+    DENSE.with(|cell| {
+        let mut guard = cell.borrow_mut();
+        let ws = &mut *guard;
+        if !ws.same_pattern(rates) {
+            ws.class.clear();
+            let class = closed_class(rates)?;
+            ws.offsets.clone_from(&rates.offsets);
+            ws.to.clear();
+            ws.to.extend(rates.transitions.iter().map(|t| t.to));
+            ws.index.clear();
+            ws.index.resize(rates.n_states, usize::MAX);
+            for (k, &s) in class.iter().enumerate() {
+                ws.index[s] = k;
+            }
+            ws.class = class;
+        }
+        gth_linear(rates, &ws.class, &ws.index, &mut ws.a)
+    })
+}
+
+/// The linear-domain GTH elimination on the closed class `class` (`index` maps states to it).
+fn gth_linear(
+    rates: &RateSet,
+    class: &[usize],
+    index: &[usize],
+    a: &mut Vec<f64>,
+) -> Result<Vec<f64>> {
+    let m = class.len();
     // a[i][j] = rate i → j within the class (row-major).
-    let mut a = vec![0.0; m * m];
+    a.clear();
+    a.resize(m * m, 0.0);
     for t in &rates.transitions {
         let (i, j) = (index[t.from as usize], index[t.to as usize]);
         if i != usize::MAX && j != usize::MAX {
@@ -191,7 +279,7 @@ pub fn solve_dense(rates: &RateSet) -> Result<Vec<f64>> {
     }
     for k in (1..m).rev() {
         let s: f64 = a[k * m..k * m + k].iter().sum();
-        if s.is_nan() || s <= 0.0 {
+        if !s.is_finite() || s <= 0.0 {
             return Err(Error::Numerical {
                 context: "steady state (GTH)".into(),
                 message: format!("state {} has no path back (escape sum {s})", class[k]),
@@ -210,16 +298,113 @@ pub fn solve_dense(rates: &RateSet) -> Result<Vec<f64>> {
             }
         }
     }
-    let mut x = vec![0.0; m];
-    x[0] = 1.0;
-    for j in 1..m {
-        x[j] = (0..j).map(|i| x[i] * a[i * m + j]).sum();
-    }
+    // x_j accumulates in the output vector, indexed by state.
     let mut p = vec![0.0; rates.n_states];
-    for (k, &s) in class.iter().enumerate() {
-        p[s] = x[k];
+    p[class[0]] = 1.0;
+    for j in 1..m {
+        p[class[j]] = (0..j).map(|i| p[class[i]] * a[i * m + j]).sum();
     }
     clean(p, "steady state (GTH)")
+}
+
+/// ln(e^a + e^b) for a, b ∈ [−∞, ∞).
+#[inline]
+fn ln_add(a: f64, b: f64) -> f64 {
+    let (hi, lo) = if a >= b { (a, b) } else { (b, a) };
+    if lo == f64::NEG_INFINITY {
+        hi
+    } else {
+        hi + (lo - hi).exp().ln_1p()
+    }
+}
+
+/// ln Σ e^{x_i}.
+fn ln_sum(x: &[f64]) -> f64 {
+    let hi = x.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    if hi == f64::NEG_INFINITY {
+        return hi;
+    }
+    hi + x.iter().map(|&v| (v - hi).exp()).sum::<f64>().ln()
+}
+
+/// Steady state by the GTH elimination in the log domain: every matrix element is kept as its
+/// natural logarithm, sums become ln-sum-exp and divisions subtractions. Because GTH never
+/// subtracts, this is exact to round-off (relative error ~ 1e-15 · ln-range) for rates anywhere in
+/// e^(±10⁴) and beyond, which covers any T > 0: the connectivity is that of the physical chain,
+/// not of the rates that survive in `f64`. Probabilities below ~1e-308 come out as 0. Cost
+/// O(n³) exponentials: use [`solve_dense`], which only comes here when needed.
+pub fn solve_dense_log(rates: &RateSet) -> Result<Vec<f64>> {
+    let n = rates.n_states;
+    // Edges: the linear rates above the tiny limit and the logarithmic ones below it.
+    let mut edges: Vec<(u32, u32, f64)> = rates
+        .transitions
+        .iter()
+        .filter(|t| t.rate >= super::rates::TINY_RATE_MEV)
+        .map(|t| (t.from, t.to, t.rate.ln()))
+        .chain(rates.tiny.iter().map(|t| (t.from, t.to, t.ln_rate)))
+        .filter(|e| e.2 > f64::NEG_INFINITY)
+        .collect();
+    edges.sort_by_key(|e| e.0);
+    let mut offsets = vec![0usize; n + 1];
+    for e in &edges {
+        offsets[e.0 as usize + 1] += 1;
+    }
+    for s in 0..n {
+        offsets[s + 1] += offsets[s];
+    }
+    let to: Vec<u32> = edges.iter().map(|e| e.1).collect();
+    let class = closed_class_graph(n, &offsets, &to)?;
+    let m = class.len();
+    let mut index = vec![usize::MAX; n];
+    for (k, &s) in class.iter().enumerate() {
+        index[s] = k;
+    }
+    let mut a = vec![f64::NEG_INFINITY; m * m];
+    for &(from, to, ln) in &edges {
+        let (i, j) = (index[from as usize], index[to as usize]);
+        if i != usize::MAX && j != usize::MAX {
+            a[i * m + j] = ln_add(a[i * m + j], ln);
+        }
+    }
+    for k in (1..m).rev() {
+        let s = ln_sum(&a[k * m..k * m + k]);
+        if s.is_nan() || s == f64::NEG_INFINITY {
+            return Err(Error::Numerical {
+                context: "steady state (log-domain GTH)".into(),
+                message: format!("state {} has no path back", class[k]),
+            });
+        }
+        for i in 0..k {
+            a[i * m + k] -= s;
+        }
+        for i in 0..k {
+            let aik = a[i * m + k];
+            if aik == f64::NEG_INFINITY {
+                continue;
+            }
+            for j in 0..k {
+                let akj = a[k * m + j];
+                if akj > f64::NEG_INFINITY {
+                    a[i * m + j] = ln_add(a[i * m + j], aik + akj);
+                }
+            }
+        }
+    }
+    let mut x = vec![f64::NEG_INFINITY; m];
+    x[0] = 0.0;
+    for j in 1..m {
+        let mut acc = f64::NEG_INFINITY;
+        for i in 0..j {
+            acc = ln_add(acc, x[i] + a[i * m + j]);
+        }
+        x[j] = acc;
+    }
+    let total = ln_sum(&x);
+    let mut p = vec![0.0; n];
+    for (k, &s) in class.iter().enumerate() {
+        p[s] = (x[k] - total).exp();
+    }
+    clean(p, "steady state (log-domain GTH)")
 }
 
 /// Compressed sparse rows.
