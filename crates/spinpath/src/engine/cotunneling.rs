@@ -373,6 +373,8 @@ pub fn rate_set(n_states: usize, mut transitions: Vec<Transition>, bias_mv: f64)
         offsets,
         out_rate,
         bias_mv,
+        // Cotunnelling rates are kept in the linear domain only (no log-domain fallback yet).
+        tiny: Vec::new(),
     }
 }
 
