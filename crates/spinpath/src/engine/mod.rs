@@ -9,14 +9,19 @@
 //! | approach | file | device it takes | kernel |
 //! |---|---|---|---|
 //! | `negf` | [`negf`] | non-interacting nearest-neighbour chain, any lead angles | stationary currents (Landauer–Büttiker) |
-//! | `pauli` | [`pauli`] | interacting dots, no hopping, collinear leads | classical rates between Fock states |
+//! | `pauli` | [`pauli`] | interacting dots, collinear leads (hopping/exchange: in the eigenbasis, [`manybody`]) | classical rates between many-body states |
+//! | `1vn` | [`onevn`] | interacting dots with hopping/exchange, any lead angles | Liouvillian over the density matrix |
+//! | `redfield` | [`redfield`] | as `1vn` | Liouvillian over the density matrix |
 //!
 //! Adding an approach is one new file with a type implementing [`Approach`] plus one line in
 //! [`ApproachKind`] (its name and constructor).
 
 pub mod dynamics;
+pub mod manybody;
 pub mod negf;
+pub mod onevn;
 pub mod pauli;
+pub mod redfield;
 pub mod spectrum;
 
 use crate::device::Device;
@@ -34,6 +39,9 @@ pub enum Kernel {
     /// A stationary coherent result (no internal state): every dynamics gives the same answer,
     /// Monte Carlo does not apply.
     Coherent(Box<BiasPoint>),
+    /// A generator over the density matrix (populations and coherences; 1vN, Redfield): steady
+    /// and transient dynamics apply, Monte Carlo does not.
+    Liouvillian(Box<manybody::Liouvillian>),
 }
 
 impl Kernel {
@@ -42,6 +50,7 @@ impl Kernel {
         match self {
             Kernel::Rates(r) => r.n_states,
             Kernel::Coherent(_) => 0,
+            Kernel::Liouvillian(l) => l.dim(),
         }
     }
     /// Bias of this kernel, mV.
@@ -49,6 +58,7 @@ impl Kernel {
         match self {
             Kernel::Rates(r) => r.bias_mv,
             Kernel::Coherent(p) => p.bias_mv,
+            Kernel::Liouvillian(l) => l.bias_mv,
         }
     }
 }
@@ -91,17 +101,28 @@ pub enum ApproachKind {
     /// Sequential tunnelling (Pauli master equation), the default for interacting dots.
     #[default]
     Pauli,
+    /// First-order von Neumann: populations and coherences of the many-body eigenstates.
+    OneVn,
+    /// Redfield (Born–Markov without the secular approximation).
+    Redfield,
 }
 
 impl ApproachKind {
     /// Every registered approach.
-    pub const ALL: [ApproachKind; 2] = [ApproachKind::Negf, ApproachKind::Pauli];
+    pub const ALL: [ApproachKind; 4] = [
+        ApproachKind::Negf,
+        ApproachKind::Pauli,
+        ApproachKind::OneVn,
+        ApproachKind::Redfield,
+    ];
 
     /// The name used in files.
     pub fn name(self) -> &'static str {
         match self {
             ApproachKind::Negf => "negf",
             ApproachKind::Pauli => "pauli",
+            ApproachKind::OneVn => "1vn",
+            ApproachKind::Redfield => "redfield",
         }
     }
 
@@ -131,6 +152,8 @@ impl ApproachKind {
                 integration: settings.integration,
             }),
             ApproachKind::Pauli => Box::new(pauli::Pauli),
+            ApproachKind::OneVn => Box::new(onevn::OneVn),
+            ApproachKind::Redfield => Box::new(redfield::Redfield),
         }
     }
 }
