@@ -583,7 +583,7 @@ impl ManyBody {
     /// The density-matrix generator at `bias_mv` under `rule` (1vN or Redfield).
     pub fn liouvillian(&self, bias_mv: f64, rule: Rule) -> Result<Liouvillian> {
         let sp = self.spectrum(bias_mv);
-        Liouvillian::build(self, &sp, bias_mv, rule)
+        Liouvillian::from_spectrum(self, &sp, bias_mv, rule)
     }
 }
 
@@ -621,7 +621,13 @@ pub struct Liouvillian {
 }
 
 impl Liouvillian {
-    fn build(mb: &ManyBody, sp: &Spectrum, bias_mv: f64, rule: Rule) -> Result<Liouvillian> {
+    /// The generator for a given spectrum (its amplitudes define the basis; tests rotate it).
+    pub fn from_spectrum(
+        mb: &ManyBody,
+        sp: &Spectrum,
+        bias_mv: f64,
+        rule: Rule,
+    ) -> Result<Liouvillian> {
         let n = sp.len();
         if n > MAX_DENSITY_MATRIX_STATES {
             return Err(Error::invalid(
