@@ -107,7 +107,18 @@ fn exchange_spectrum_singlet_triplet_and_dm() {
     // vector D gives {J/4, J/4, −J/4 ± ½√(J² + |D|²)} whatever its direction (with D ⟂ z the
     // S_z blocks are lost: the N-only diagonalisation must give the same numbers).
     let (j, d) = (0.8, 0.6);
-    let base = |extra: &str| serial([-1.0, -1.0], [50.0, 50.0], 0.0, 0.0, [0.01, 0.01], 0.0, 4.2, extra);
+    let base = |extra: &str| {
+        serial(
+            [-1.0, -1.0],
+            [50.0, 50.0],
+            0.0,
+            0.0,
+            [0.01, 0.01],
+            0.0,
+            4.2,
+            extra,
+        )
+    };
     let levels = |dev: &Device| {
         let mb = ManyBody::new(dev, &dev.states[0], "1vn", true).unwrap();
         let sp = mb.spectrum(0.0);
@@ -123,10 +134,14 @@ fn exchange_spectrum_singlet_triplet_and_dm() {
     for (a, b) in e.iter().zip(want) {
         assert!((a - b).abs() < 1e-12, "{e:?}");
     }
-    let r = 0.5 * (j * j + d * d as f64).sqrt();
+    let r = 0.5 * (j * j + d * d).sqrt();
     let mut want = [0.25 * j, 0.25 * j, -0.25 * j + r, -0.25 * j - r];
     want.sort_by(f64::total_cmp);
-    for (dm, conserves) in [("[0.0, 0.0, 0.6]", true), ("[0.6, 0.0, 0.0]", false), ("[0.0, 0.36, 0.48]", false)] {
+    for (dm, conserves) in [
+        ("[0.0, 0.0, 0.6]", true),
+        ("[0.6, 0.0, 0.0]", false),
+        ("[0.0, 0.36, 0.48]", false),
+    ] {
         let (e, c) = levels(&base(&format!("exchange_J_meV = {j}\ndm_meV = {dm}")));
         assert_eq!(c, conserves);
         assert_eq!(e.len(), 4);
@@ -156,7 +171,16 @@ fn dense(sp: &Spectrum, orbital: usize, spin: u8) -> nalgebra::DMatrix<Complex64
 #[test]
 fn eigenbasis_amplitudes_anticommute() {
     // {d_k, d†_k'} = δ_kk' must survive the change to the eigenbasis (hopping + DM exchange).
-    let dev = serial([0.1, 0.5], [3.0, 2.0], 1.0, 0.7, [0.01, 0.01], 0.0, 4.2, "exchange_J_meV = 0.3\ndm_meV = [0.2, 0.1, 0.3]");
+    let dev = serial(
+        [0.1, 0.5],
+        [3.0, 2.0],
+        1.0,
+        0.7,
+        [0.01, 0.01],
+        0.0,
+        4.2,
+        "exchange_J_meV = 0.3\ndm_meV = [0.2, 0.1, 0.3]",
+    );
     let mb = ManyBody::new(&dev, &dev.states[0], "1vn", true).unwrap();
     let sp = mb.spectrum(0.3);
     let id = nalgebra::DMatrix::<Complex64>::identity(sp.len(), sp.len());
@@ -165,7 +189,11 @@ fn eigenbasis_amplitudes_anticommute() {
             let a = dense(&sp, k / 2, (k % 2) as u8);
             let b = dense(&sp, kp / 2, (kp % 2) as u8);
             let ac = a.adjoint() * &b + &b * a.adjoint();
-            let want = if k == kp { id.clone() } else { id.clone() * Complex64::new(0.0, 0.0) };
+            let want = if k == kp {
+                id.clone()
+            } else {
+                id.clone() * Complex64::new(0.0, 0.0)
+            };
             assert!((ac - want).norm() < 1e-10, "k={k} k'={kp}");
         }
     }
@@ -211,17 +239,28 @@ polarization = -0.3
         dm_mev: [0.0; 3],
     });
     assert!(dev.is_many_body());
-    for (state, magnet) in [("P", spinpath::master::Magnet::P), ("AP", spinpath::master::Magnet::AP)] {
+    for (state, magnet) in [
+        ("P", spinpath::master::Magnet::P),
+        ("AP", spinpath::master::Magnet::AP),
+    ] {
         for v in [-4.0, -1.1, 0.0, 0.6, 2.5, 7.0] {
             let got = steady(&dev, "pauli", state, v);
             let rates = RateSet::build(&model, v, magnet);
             let p = spinpath::master::steady::solve(&rates, &Default::default()).unwrap();
             let want = PointResult::from_probabilities(&rates, p);
             let scale = want.current_na.abs().max(1e-6);
-            assert!((got.current_na - want.current_na).abs() < 1e-9 * scale, "{state} {v}: {} vs {}", got.current_na, want.current_na);
+            assert!(
+                (got.current_na - want.current_na).abs() < 1e-9 * scale,
+                "{state} {v}: {} vs {}",
+                got.current_na,
+                want.current_na
+            );
             for s in 0..2 {
                 assert!((got.current_spin_na[s] - want.current_spin_na[s]).abs() < 1e-9 * scale);
-                assert!((got.current_right_spin_na[s] - want.current_right_spin_na[s]).abs() < 1e-9 * scale);
+                assert!(
+                    (got.current_right_spin_na[s] - want.current_right_spin_na[s]).abs()
+                        < 1e-9 * scale
+                );
             }
             for (a, b) in got.probabilities.iter().zip(&want.probabilities) {
                 assert!((a - b).abs() < 1e-10);
@@ -235,16 +274,36 @@ fn density_matrix_equals_pauli_when_no_coherence_is_fed() {
     // Serial double dot without hopping: the left lead touches only `l`, the right only `r`, so no
     // coherence between equal-charge states is ever fed, and 1vN and Redfield populations obey
     // the Pauli equation exactly.
-    let dev0 = serial([0.2, -0.3], [4.0, 4.0], 1.0, 0.0, [0.02, 0.03], 0.3, 3.0, "exchange_J_meV = 0.0");
+    let dev0 = serial(
+        [0.2, -0.3],
+        [4.0, 4.0],
+        1.0,
+        0.0,
+        [0.02, 0.03],
+        0.3,
+        3.0,
+        "exchange_J_meV = 0.0",
+    );
     let mut dev = dev0.clone();
-    dev.exchanges.push(spinpath::device::Exchange { a: 0, b: 1, j_mev: 0.0, jz_mev: 0.0, dm_mev: [0.0; 3] });
+    dev.exchanges.push(spinpath::device::Exchange {
+        a: 0,
+        b: 1,
+        j_mev: 0.0,
+        jz_mev: 0.0,
+        dm_mev: [0.0; 3],
+    });
     for state in ["P", "AP"] {
         for v in [-3.0, -0.5, 0.0, 1.0, 6.0] {
             let p = steady(&dev, "pauli", state, v);
             for a in ["1vn", "redfield"] {
                 let q = steady(&dev, a, state, v);
                 let scale = p.current_na.abs().max(1e-3);
-                assert!((p.current_na - q.current_na).abs() < 1e-9 * scale, "{a} {state} {v}: {} vs {}", q.current_na, p.current_na);
+                assert!(
+                    (p.current_na - q.current_na).abs() < 1e-9 * scale,
+                    "{a} {state} {v}: {} vs {}",
+                    q.current_na,
+                    p.current_na
+                );
                 for (x, y) in p.probabilities.iter().zip(&q.probabilities) {
                     assert!((x - y).abs() < 1e-9);
                 }
@@ -255,15 +314,31 @@ fn density_matrix_equals_pauli_when_no_coherence_is_fed() {
 
 #[test]
 fn equilibrium_has_no_current_and_gibbs_populations() {
-    let dev = serial([0.1, 0.3], [2.0, 2.5], 0.8, 0.25, [0.02, 0.01], 0.5, 5.0, "exchange_J_meV = 0.1");
+    let dev = serial(
+        [0.1, 0.3],
+        [2.0, 2.5],
+        0.8,
+        0.25,
+        [0.02, 0.01],
+        0.5,
+        5.0,
+        "exchange_J_meV = 0.1",
+    );
     // Pauli: exactly zero at V = 0 (detailed balance in the eigenbasis).
     for state in ["P", "AP"] {
         let r = steady(&dev, "pauli", state, 0.0);
         let on = steady(&dev, "pauli", state, 2.0).current_na.abs();
         assert!(on > 1e-3, "no current at 2 mV ({on})");
-        assert!(r.current_na.abs() < 1e-10 * on, "{state}: I(0) = {}", r.current_na);
+        assert!(
+            r.current_na.abs() < 1e-10 * on,
+            "{state}: I(0) = {}",
+            r.current_na
+        );
         for s in 0..2 {
-            assert!(r.current_spin_na[s].abs() < 1e-10 * on, "{state}: spin current at V = 0");
+            assert!(
+                r.current_spin_na[s].abs() < 1e-10 * on,
+                "{state}: spin current at V = 0"
+            );
         }
     }
     // 1vN and Redfield are first order in Γ: their V = 0 current is a second-order artefact of
@@ -271,13 +346,25 @@ fn equilibrium_has_no_current_and_gibbs_populations() {
     // density_matrix_equals_pauli_when_no_coherence_is_fed). Check that it is O(Γ²): relative to
     // the current at 2 mV it halves with Γ, and it is below Γ/k_BT of it.
     let ratio = |g: f64, a: &str| {
-        let d = serial([0.1, 0.3], [2.0, 2.5], 0.8, 0.25, [g, g / 2.0], 0.5, 5.0, "exchange_J_meV = 0.1");
+        let d = serial(
+            [0.1, 0.3],
+            [2.0, 2.5],
+            0.8,
+            0.25,
+            [g, g / 2.0],
+            0.5,
+            5.0,
+            "exchange_J_meV = 0.1",
+        );
         steady(&d, a, "P", 0.0).current_na / steady(&d, a, "P", 2.0).current_na
     };
     for a in ["1vn", "redfield"] {
         let (r1, r2) = (ratio(0.01, a), ratio(0.005, a));
         assert!(r1.abs() < 0.01 / spinpath::units::kt_mev(5.0), "{a}: {r1}");
-        assert!((r1 / r2 - 2.0).abs() < 0.1, "{a}: not second order: {r1} {r2}");
+        assert!(
+            (r1 / r2 - 2.0).abs() < 0.1,
+            "{a}: not second order: {r1} {r2}"
+        );
     }
     // Pauli in the eigenbasis: Gibbs populations p ∝ exp(−E/kT) (μ = 0) at V = 0.
     let mb = ManyBody::new(&dev, &dev.states[0], "pauli", false).unwrap();
@@ -293,7 +380,16 @@ fn equilibrium_has_no_current_and_gibbs_populations() {
 
 #[test]
 fn generators_conserve_the_trace_and_transient_reaches_steady() {
-    let dev = serial([0.1, 0.3], [2.0, 2.5], 0.8, 0.25, [0.02, 0.01], 0.5, 5.0, "exchange_J_meV = 0.1\ndm_meV = [0.05, 0.0, 0.02]");
+    let dev = serial(
+        [0.1, 0.3],
+        [2.0, 2.5],
+        0.8,
+        0.25,
+        [0.02, 0.01],
+        0.5,
+        5.0,
+        "exchange_J_meV = 0.1\ndm_meV = [0.05, 0.0, 0.02]",
+    );
     for rule in [Rule::OneVn, Rule::Redfield] {
         for v in [-2.0, 0.7, 3.0] {
             let l = liouvillian(&dev, rule, "P", v);
@@ -311,7 +407,9 @@ fn generators_conserve_the_trace_and_transient_reaches_steady() {
             }
             // Through the dynamics object as well.
             let mut tr = Transient::default();
-            let r = tr.step(&Kernel::Liouvillian(Box::new(l.clone())), 1e-6).unwrap();
+            let r = tr
+                .step(&Kernel::Liouvillian(Box::new(l.clone())), 1e-6)
+                .unwrap();
             let rs = l.result(&ss);
             assert!((r.current_na - rs.current_na).abs() < 1e-9 * rs.current_na.abs().max(1e-6));
             // Weak coupling: ρ stays positive.
@@ -323,7 +421,16 @@ fn generators_conserve_the_trace_and_transient_reaches_steady() {
 #[test]
 fn bias_reversal_symmetry_of_a_mirror_symmetric_double_dot() {
     // Equal dots, equal couplings, no lever arms: mirroring swaps the leads, so I(−V) = −I(V).
-    let dev = serial([0.5, 0.5], [3.0, 3.0], 1.0, 0.2, [0.02, 0.02], 0.0, 3.0, "exchange_J_meV = 0.05");
+    let dev = serial(
+        [0.5, 0.5],
+        [3.0, 3.0],
+        1.0,
+        0.2,
+        [0.02, 0.02],
+        0.0,
+        3.0,
+        "exchange_J_meV = 0.05",
+    );
     for a in ["pauli", "1vn", "redfield"] {
         for v in [0.4, 1.5, 3.3, 8.0] {
             let p = steady(&dev, a, "P", v).current_na;
@@ -362,7 +469,10 @@ fn resonant_serial_transport_t_small_and_large() {
             assert!((x - want).abs() < 0.05 * want, "{a} t={t}: {x} vs {want}");
         }
         let p = run(t, "pauli");
-        assert!(p > 10.0 * want, "Pauli should miss the t ≪ Γ limit: {p} vs {want}");
+        assert!(
+            p > 10.0 * want,
+            "Pauli should miss the t ≪ Γ limit: {p} vs {want}"
+        );
     }
 }
 
@@ -371,22 +481,42 @@ fn pauli_spin_blockade_rectifies() {
     // (0,1) ground state; forward bias (0,1) → (1,1) → (0,2) → (0,1) is blocked once a (1,1)
     // triplet is loaded (one orbital on the right dot: no (0,2) triplet); reverse bias goes through
     // the (0,2) singlet and any (1,1) state empties to the left: no blockade.
-    let dev = serial([-2.0, -5.0], [10.0, 5.0], 2.0, 0.05, [0.01, 0.01], 0.0, 1.0, "");
+    let dev = serial(
+        [-2.0, -5.0],
+        [10.0, 5.0],
+        2.0,
+        0.05,
+        [0.01, 0.01],
+        0.0,
+        1.0,
+        "",
+    );
     for a in ["pauli", "1vn", "redfield"] {
         let fwd = steady(&dev, a, "P", 2.0).current_na;
         let rev = steady(&dev, a, "P", -2.0).current_na;
         assert!(rev < 0.0 && fwd >= -1e-12, "{a}: {fwd} {rev}");
-        assert!(rev.abs() > 10.0 * fwd.abs(), "{a}: rectification {} (fwd {fwd}, rev {rev})", rev.abs() / fwd.abs().max(1e-300));
+        assert!(
+            rev.abs() > 10.0 * fwd.abs(),
+            "{a}: rectification {} (fwd {fwd}, rev {rev})",
+            rev.abs() / fwd.abs().max(1e-300)
+        );
         // Blocked in a triplet: (1,1) triplet population ≈ 1 at forward bias.
         let p = steady(&dev, a, "P", 2.0);
         let (s_uu, s_dd) = (0b0101usize, 0b1010usize);
-        assert!(p.probabilities[s_uu] + p.probabilities[s_dd] > 0.6, "{a}: {:?}", p.probabilities);
+        assert!(
+            p.probabilities[s_uu] + p.probabilities[s_dd] > 0.6,
+            "{a}: {:?}",
+            p.probabilities
+        );
     }
 }
 
 /// 2·S_z of the Fock state an eigenstate is filed under (the S_z of the eigenstate when H conserves it).
 fn two_sz(s: usize) -> i32 {
-    (0..8).filter(|k| s >> k & 1 == 1).map(|k| if k % 2 == 0 { 1 } else { -1 }).sum()
+    (0..8)
+        .filter(|k| s >> k & 1 == 1)
+        .map(|k| if k % 2 == 0 { 1 } else { -1 })
+        .sum()
 }
 
 /// Rotate the basis inside every degenerate pair (equal N and S_z) of a spectrum by a fixed unitary.
@@ -415,13 +545,25 @@ fn rotate_degenerate(sp: &Spectrum) -> Spectrum {
     }
     let mut out = sp.clone();
     out.amplitudes.clear();
-    for orbital in 0..sp.amplitudes.iter().map(|a| a.orbital + 1).max().unwrap_or(0) {
+    for orbital in 0..sp
+        .amplitudes
+        .iter()
+        .map(|a| a.orbital + 1)
+        .max()
+        .unwrap_or(0)
+    {
         for spin in 0..2u8 {
             let m = u.adjoint() * dense(sp, orbital, spin) * &u;
             for to in 0..n {
                 for from in 0..n {
                     if m[(to, from)].norm() > 1e-14 {
-                        out.amplitudes.push(Amplitude { to, from, orbital, spin, value: m[(to, from)] });
+                        out.amplitudes.push(Amplitude {
+                            to,
+                            from,
+                            orbital,
+                            spin,
+                            value: m[(to, from)],
+                        });
                     }
                 }
             }
@@ -462,7 +604,13 @@ gamma_meV = { a = 0.005, b = 0.03 }
 polarization = 0.3
 "#;
     let (mut dev, _, _) = spinpath::master::spec::load_device("par.toml", text).unwrap();
-    dev.exchanges.push(spinpath::device::Exchange { a: 0, b: 1, j_mev: 0.0, jz_mev: 0.0, dm_mev: [0.0; 3] });
+    dev.exchanges.push(spinpath::device::Exchange {
+        a: 0,
+        b: 1,
+        j_mev: 0.0,
+        jz_mev: 0.0,
+        dm_mev: [0.0; 3],
+    });
     for state in ["P", "AP"] {
         let mb = ManyBody::new(&dev, dev.state(state).unwrap(), "1vn", true).unwrap();
         for v in [0.9, 2.0, -1.5] {
@@ -474,7 +622,10 @@ polarization = 0.3
                 let i0 = l0.result(&l0.steady().unwrap()).current_na;
                 let i1 = l1.result(&l1.steady().unwrap()).current_na;
                 assert!(i0.abs() > 1e-4);
-                assert!((i0 - i1).abs() < 1e-9 * i0.abs(), "{state} {v} {rule:?}: {i0} vs {i1}");
+                assert!(
+                    (i0 - i1).abs() < 1e-9 * i0.abs(),
+                    "{state} {v} {rule:?}: {i0} vs {i1}"
+                );
             }
         }
     }
@@ -482,7 +633,16 @@ polarization = 0.3
 
 #[test]
 fn onevn_and_redfield_agree_at_weak_coupling() {
-    let dev = serial([0.2, 0.4], [3.0, 3.0], 1.0, 0.15, [0.002, 0.002], 0.3, 4.0, "exchange_J_meV = 0.05");
+    let dev = serial(
+        [0.2, 0.4],
+        [3.0, 3.0],
+        1.0,
+        0.15,
+        [0.002, 0.002],
+        0.3,
+        4.0,
+        "exchange_J_meV = 0.05",
+    );
     for state in ["P", "AP"] {
         for v in [0.8, 1.6, -2.4] {
             let a = steady(&dev, "1vn", state, v).current_na;
@@ -513,31 +673,62 @@ gamma_meV = { l = 0.01 }
 gamma_meV = { r = 0.01 }
 "#;
     // The orbital-resolved form: 1×2.
-    let (dev, _, _) = spinpath::master::spec::load_device("ok.toml", &good.replace("HOP", "hopping_meV = [[0.1, 0.2]]")).unwrap();
+    let (dev, _, _) = spinpath::master::spec::load_device(
+        "ok.toml",
+        &good.replace("HOP", "hopping_meV = [[0.1, 0.2]]"),
+    )
+    .unwrap();
     assert_eq!(dev.hoppings.len(), 2);
-    assert_eq!((dev.hoppings[1].a, dev.hoppings[1].b, dev.hoppings[1].t_mev), (0, 2, 0.2));
+    assert_eq!(
+        (dev.hoppings[1].a, dev.hoppings[1].b, dev.hoppings[1].t_mev),
+        (0, 2, 0.2)
+    );
     // Number form: orbital 0 to orbital 0 only.
-    let (dev, _, _) = spinpath::master::spec::load_device("ok.toml", &good.replace("HOP", "hopping_meV = 0.1")).unwrap();
+    let (dev, _, _) =
+        spinpath::master::spec::load_device("ok.toml", &good.replace("HOP", "hopping_meV = 0.1"))
+            .unwrap();
     assert_eq!(dev.hoppings.len(), 1);
-    let e = spinpath::master::spec::load_device("bad.toml", &good.replace("HOP", "hopping_meV = [[0.1], [0.2]]"))
-        .unwrap_err()
-        .to_string();
-    assert!(e.contains("bad.toml:13") && e.contains("dots.coupling[0].hopping_meV") && e.contains("1×2"), "{e}");
-    let e = spinpath::master::spec::load_device("bad.toml", &good.replace("HOP", "dm_meV = [0.1, 0.2]"))
-        .unwrap_err()
-        .to_string();
-    assert!(e.contains("dots.coupling[0].dm_meV") && e.contains("three"), "{e}");
-    let e = spinpath::master::spec::load_device("bad.toml", &good.replace("HOP", "exchange_J_meV = 1e9"))
-        .unwrap_err()
-        .to_string();
-    assert!(e.contains("exchange_J_meV") && e.contains("[-10000, 10000]"), "{e}");
+    let e = spinpath::master::spec::load_device(
+        "bad.toml",
+        &good.replace("HOP", "hopping_meV = [[0.1], [0.2]]"),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("bad.toml:13")
+            && e.contains("dots.coupling[0].hopping_meV")
+            && e.contains("1×2"),
+        "{e}"
+    );
+    let e = spinpath::master::spec::load_device(
+        "bad.toml",
+        &good.replace("HOP", "dm_meV = [0.1, 0.2]"),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("dots.coupling[0].dm_meV") && e.contains("three"),
+        "{e}"
+    );
+    let e = spinpath::master::spec::load_device(
+        "bad.toml",
+        &good.replace("HOP", "exchange_J_meV = 1e9"),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("exchange_J_meV") && e.contains("[-10000, 10000]"),
+        "{e}"
+    );
     // The constant-interaction loader refuses a many-body file instead of dropping the hopping.
     let e = spinpath::master::spec::load("hop.toml", &good.replace("HOP", "hopping_meV = 0.1"))
         .unwrap_err()
         .to_string();
     assert!(e.contains("hopping") && e.contains("run file"), "{e}");
     // Pauli refuses non-collinear leads and names the approaches that handle them.
-    let (dev, _, _) = spinpath::master::spec::load_device("ok.toml", &good.replace("HOP", "hopping_meV = 0.1")).unwrap();
+    let (dev, _, _) =
+        spinpath::master::spec::load_device("ok.toml", &good.replace("HOP", "hopping_meV = 0.1"))
+            .unwrap();
     let mut tilted = dev.states[0].clone();
     tilted.angle_deg = 90.0;
     let pauli = ApproachKind::Pauli.build(&ApproachSettings::default());
@@ -546,17 +737,32 @@ gamma_meV = { r = 0.01 }
     // 1vN takes it.
     let onevn = ApproachKind::OneVn.build(&ApproachSettings::default());
     let k = onevn.prepare(&dev, &tilted).unwrap().kernel(1.0).unwrap();
-    assert!(SteadyState::default().step(&k, 0.0).unwrap().current_na.is_finite());
+    assert!(SteadyState::default()
+        .step(&k, 0.0)
+        .unwrap()
+        .current_na
+        .is_finite());
     // Monte Carlo over a density matrix is refused at parse time.
     let run = format!("{}\n[dots_run]\nsweep_mV = [0.0, 1.0]\nstep_mV = 0.5\ndwell_s = 1e-3\napproach = \"1vn\"\nsolver = \"monte-carlo\"\n", good.replace("HOP", "hopping_meV = 0.1"));
-    let e = spinpath::master::spec::load_device("mc.toml", &run).unwrap_err().to_string();
+    let e = spinpath::master::spec::load_device("mc.toml", &run)
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("dots_run.solver") && e.contains("steady"), "{e}");
 }
 
 #[test]
 fn collinear_limits_of_the_lead_angle() {
     // θ → 0 and θ → 180° under 1vN approach the P and AP results continuously.
-    let dev = serial([0.2, 0.4], [3.0, 3.0], 1.0, 0.15, [0.01, 0.01], 0.5, 4.0, "");
+    let dev = serial(
+        [0.2, 0.4],
+        [3.0, 3.0],
+        1.0,
+        0.15,
+        [0.01, 0.01],
+        0.5,
+        4.0,
+        "",
+    );
     let a = ApproachKind::OneVn.build(&ApproachSettings::default());
     let at = |deg: f64| {
         let mut st = dev.states[0].clone();
@@ -570,5 +776,8 @@ fn collinear_limits_of_the_lead_angle() {
     assert!((at(1e-4) - p).abs() < 1e-6 * p.abs());
     assert!((at(180.0 - 1e-4) - ap).abs() < 1e-6 * ap.abs());
     let mid = at(90.0);
-    assert!(mid < p.max(ap) && mid > p.min(ap), "{mid} not between {p} and {ap}");
+    assert!(
+        mid < p.max(ap) && mid > p.min(ap),
+        "{mid} not between {p} and {ap}"
+    );
 }

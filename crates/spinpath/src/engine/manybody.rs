@@ -98,10 +98,7 @@ fn hop(s: usize, p: usize, q: usize) -> Option<(usize, f64)> {
     if s1 >> p & 1 == 1 {
         return None;
     }
-    Some((
-        s1 | (1 << p),
-        fermion_sign(s1, q) * fermion_sign(s1, p),
-    ))
+    Some((s1 | (1 << p), fermion_sign(s1, q) * fermion_sign(s1, p)))
 }
 
 /// Twice S_z of a Fock state.
@@ -233,7 +230,10 @@ impl ManyBody {
                 ));
             }
             if !h.t_mev.is_finite() {
-                return Err(unfit(approach, format!("hopping {} meV is not finite", h.t_mev)));
+                return Err(unfit(
+                    approach,
+                    format!("hopping {} meV is not finite", h.t_mev),
+                ));
             }
         }
         let mut terms = Vec::new();
@@ -244,7 +244,10 @@ impl ManyBody {
                     format!("exchange between orbitals {} and {} is invalid", e.a, e.b),
                 ));
             }
-            if !(e.j_mev.is_finite() && e.jz_mev.is_finite() && e.dm_mev.iter().all(|x| x.is_finite())) {
+            if !(e.j_mev.is_finite()
+                && e.jz_mev.is_finite()
+                && e.dm_mev.iter().all(|x| x.is_finite()))
+            {
                 return Err(unfit(approach, "an exchange coupling is not finite".into()));
             }
             terms.extend(exchange_terms(e));
@@ -381,7 +384,8 @@ impl ManyBody {
             let mut start = 0;
             while start < d {
                 let mut end = start + 1;
-                while end < d && (vals[end] - vals[start]).abs() <= 1e-9 * (1.0 + vals[start].abs()) {
+                while end < d && (vals[end] - vals[start]).abs() <= 1e-9 * (1.0 + vals[start].abs())
+                {
                     end += 1;
                 }
                 if end - start > 1 {
@@ -776,10 +780,10 @@ impl Liouvillian {
             .map(|ch| (ch.lead, ch.report_spin))
             .collect();
         let add = |col: usize,
-                       coef: Complex64,
-                       out: &[(usize, usize, Complex64, usize)],
-                       gen: &mut DMatrix<f64>,
-                       flux: &mut [[DVector<f64>; 2]; 2]| {
+                   coef: Complex64,
+                   out: &[(usize, usize, Complex64, usize)],
+                   gen: &mut DMatrix<f64>,
+                   flux: &mut [[DVector<f64>; 2]; 2]| {
             for &(b, bp, v, c) in out {
                 if b > bp {
                     continue;

@@ -49,7 +49,7 @@ pub struct Spectrum {
 
 /// Fermionic sign of d†_k acting on the bitmask `state` (k not occupied): (−1)^{# occupied < k}.
 pub fn fermion_sign(state: usize, k: usize) -> f64 {
-    if (state & ((1usize << k) - 1)).count_ones() % 2 == 0 {
+    if (state & ((1usize << k) - 1)).count_ones().is_multiple_of(2) {
         1.0
     } else {
         -1.0

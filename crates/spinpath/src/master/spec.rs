@@ -797,7 +797,11 @@ pub fn build_terms(
                     let t = check(*t)?;
                     for (&i, &j) in oa.iter().zip(&ob) {
                         if t != 0.0 {
-                            terms.hoppings.push(Hopping { a: i, b: j, t_mev: t });
+                            terms.hoppings.push(Hopping {
+                                a: i,
+                                b: j,
+                                t_mev: t,
+                            });
                         }
                     }
                 }
@@ -830,8 +834,20 @@ pub fn build_terms(
                 }
             }
         }
-        let j = src.opt(&cs.exchange_j_mev, &format!("{key}.exchange_J_meV"), -1e4, 1e4, 0.0)?;
-        let jz = src.opt(&cs.exchange_jz_mev, &format!("{key}.exchange_Jz_meV"), -1e4, 1e4, 0.0)?;
+        let j = src.opt(
+            &cs.exchange_j_mev,
+            &format!("{key}.exchange_J_meV"),
+            -1e4,
+            1e4,
+            0.0,
+        )?;
+        let jz = src.opt(
+            &cs.exchange_jz_mev,
+            &format!("{key}.exchange_Jz_meV"),
+            -1e4,
+            1e4,
+            0.0,
+        )?;
         let mut dm = [0.0; 3];
         if let Some(d) = &cs.dm_mev {
             let v = d.get_ref();
