@@ -686,20 +686,53 @@ impl Liouvillian {
                 down[c][hi].push(lo);
             }
         }
-        // x'(E) = f/2 + iφ/2π, y'(E) = (1 − f)/2 + iφ/2π at E = E_hi − E_lo, per channel.
+        // Factor pairs the generator reads: for every coupled (hi, lo), (hi, any state of lo's
+        // coherence group) and (any state of hi's group, lo).
+        let mut group_of = vec![usize::MAX; n];
+        let mut groups: Vec<Vec<usize>> = Vec::new();
+        for s in 0..n {
+            if group_of[s] == usize::MAX {
+                let g = groups.len();
+                let members: Vec<usize> = (s..n).filter(|&t| key(t) == key(s)).collect();
+                for &t in &members {
+                    group_of[t] = g;
+                }
+                groups.push(members);
+            }
+        }
+        let mut needed = vec![false; n * n];
+        for list in &couplings {
+            for &(hi, lo, _) in list {
+                for &t in &groups[group_of[lo]] {
+                    needed[hi * n + t] = true;
+                }
+                for &t in &groups[group_of[hi]] {
+                    needed[t * n + lo] = true;
+                }
+            }
+        }
+        // x'(E) = f/2 + iφ/2π, y'(E) = (1 − f)/2 + iφ/2π at E = E_hi − E_lo, per channel; channels
+        // with the same (μ, T) share them.
         let mut xf = vec![vec![C0; n * n]; nch];
         let mut yf = vec![vec![C0; n * n]; nch];
+        let mut done: Vec<(f64, f64, usize)> = Vec::new();
         for (c, ch) in mb.channels.iter().enumerate() {
             if ch.gamma_mev.iter().all(|&g| g == 0.0) {
                 continue;
             }
             let mu = mb.channel_mu(ch, bias_mv);
             let kt = ch.kt_mev;
+            if let Some(&(_, _, c0)) = done.iter().find(|d| d.0 == mu && d.1 == kt) {
+                xf[c] = xf[c0].clone();
+                yf[c] = yf[c0].clone();
+                continue;
+            }
+            done.push((mu, kt, c));
             let w = std::f64::consts::TAU * kt;
             let log_d = (mb.band_mev / w).ln();
             for hi in 0..n {
                 for lo in 0..n {
-                    if sp.n_electrons[hi] != sp.n_electrons[lo] + 1 {
+                    if !needed[hi * n + lo] {
                         continue;
                     }
                     let de = e[hi] - e[lo];
