@@ -773,6 +773,7 @@ impl Liouvillian {
         ];
         let ovn = rule == Rule::OneVn;
         let mut contrib: Vec<(usize, usize, Complex64, usize)> = Vec::new();
+        let mut adjoint: Vec<(usize, usize, Complex64, usize)> = Vec::new();
         // D[E_jk] for an ordered pair: contributions (b, b', value, channel or usize::MAX).
         let apply = |j: usize, k: usize, out: &mut Vec<(usize, usize, Complex64, usize)>| {
             out.clear();
@@ -869,11 +870,13 @@ impl Liouvillian {
                 add(col, one, &contrib, &mut gen, &mut flux);
             } else {
                 // ρ = x (E_jk + E_kj) + y i(E_jk − E_kj).
+                // D[E_kj] = D[E_jk]† (the generator preserves Hermiticity).
                 add(col, one, &contrib, &mut gen, &mut flux);
                 add(col + 1, i, &contrib, &mut gen, &mut flux);
-                apply(k, j, &mut contrib);
-                add(col, one, &contrib, &mut gen, &mut flux);
-                add(col + 1, -i, &contrib, &mut gen, &mut flux);
+                adjoint.clear();
+                adjoint.extend(contrib.iter().map(|&(b, bp, v, c)| (bp, b, v.conj(), c)));
+                add(col, one, &adjoint, &mut gen, &mut flux);
+                add(col + 1, -i, &adjoint, &mut gen, &mut flux);
             }
         }
         Ok(Liouvillian {
