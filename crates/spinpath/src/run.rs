@@ -184,8 +184,7 @@ impl RunFile {
     fn parse_dots(file: &str, text: &str) -> Result<RunFile> {
         let states = ["P".to_string(), "AP".to_string()];
         let protocol = crate::config::protocol::parse_protocol(file, text, &states)?;
-        let (model, settings) = crate::master::spec::load(file, text)?;
-        let device = Device::from_dot_model(&model);
+        let (device, model, settings) = crate::master::spec::load_device(file, text)?;
         let mut output = settings.as_ref().and_then(|s| s.output.clone());
         let job = match (protocol, settings) {
             (Some(spec), settings) => {
@@ -462,6 +461,12 @@ pub fn dots_output(
     json["approach"] = Value::String(run.approach.name().into());
     json["n_states"] = serde_json::json!(model.n_states());
     if let Some(mc) = &run.monte_carlo {
+        if device.is_many_body() {
+            return Err(Error::invalid(
+                "dots_run.monte_carlo",
+                format!("{file}: Monte Carlo time traces use the Fock-state rates, but the device has hopping or exchange between dots; remove [dots_run.monte_carlo]"),
+            ));
+        }
         let series = mp::monte_carlo_series(model, run.seed, run.max_events, mc)?;
         out.tables.push(("kmc_trace.csv".into(), series.trace));
         if let Some(h) = series.history {

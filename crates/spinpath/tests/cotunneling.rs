@@ -51,7 +51,7 @@ fn cot_rates(m: &DotModel, v: f64, magnet: Magnet) -> RateSet {
     let prepared = CotunnelingPrepared::from_model(m.clone(), magnet).unwrap();
     match prepared.kernel(v).unwrap() {
         Kernel::Rates(r) => r,
-        Kernel::Coherent(_) => panic!("cotunnelling gives rates"),
+        _ => panic!("cotunnelling gives rates"),
     }
 }
 
@@ -430,7 +430,7 @@ fn monte_carlo_counts_cotunnelling_transfers() {
     let kernel = Kernel::Rates(cot_rates(&m, 0.5, Magnet::P));
     let steady = solve(match &kernel {
         Kernel::Rates(r) => r,
-        Kernel::Coherent(_) => unreachable!(),
+        _ => unreachable!(),
     });
     // ~2e5 transfers in the dwell.
     let rate_per_s = steady.current_na * 1e-9 / spinpath::master::model::ELEMENTARY_CHARGE_C;

@@ -56,6 +56,27 @@ pub struct Hopping {
     pub t_mev: f64,
 }
 
+/// Exchange between the spins of two orbitals (many-body approaches), meV:
+/// H = J·S_a·S_b + J_z·S^z_a S^z_b + D·(S_a × S_b), spins S = σ/2 (ħ = 1). J > 0 is
+/// antiferromagnetic (the singlet lies lowest).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Exchange {
+    /// First orbital.
+    pub a: usize,
+    /// Second orbital (≠ `a`).
+    pub b: usize,
+    /// Heisenberg J, meV.
+    pub j_mev: f64,
+    /// Ising J_z (z components only), meV.
+    pub jz_mev: f64,
+    /// Dzyaloshinskii–Moriya vector D (x, y, z), meV.
+    pub dm_mev: [f64; 3],
+}
+
+/// Default half band width of the leads for the principal-value (level-renormalisation) terms of
+/// the 1vN and Redfield approaches, meV.
+pub const DEFAULT_BAND_MEV: f64 = 1.0e4;
+
 /// A ferromagnetic lead in the wide-band limit: Γ per orbital, polarisation, spin accumulation,
 /// temperature (the master equations' lead, shared).
 pub use crate::master::Lead;
@@ -72,6 +93,11 @@ pub struct Device {
     pub inter_dot_mev: Vec<Vec<f64>>,
     /// Hoppings between orbitals.
     pub hoppings: Vec<Hopping>,
+    /// Exchange couplings between orbital spins (many-body approaches); empty: none.
+    pub exchanges: Vec<Exchange>,
+    /// Half band width D of the leads (meV): the band is [−D, D] around the Fermi level; enters
+    /// the principal-value terms of 1vN and Redfield only.
+    pub band_mev: f64,
     /// Left and right leads.
     pub leads: [Lead; 2],
     /// Magnetic states the device can be put in (P and AP by default).
@@ -144,6 +170,8 @@ impl Device {
             dots,
             inter_dot_mev: vec![vec![0.0; n]; n],
             hoppings,
+            exchanges: Vec::new(),
+            band_mev: DEFAULT_BAND_MEV,
             leads: [lead(chain.left()), lead(chain.right())],
             states,
             exchange_field: ExchangeField::None,
@@ -193,6 +221,8 @@ impl Device {
             dots: model.dots.clone(),
             inter_dot_mev: model.inter_dot_mev.clone(),
             hoppings: Vec::new(),
+            exchanges: Vec::new(),
+            band_mev: DEFAULT_BAND_MEV,
             leads: model.leads.clone(),
             states: vec![p, ap],
             exchange_field: model.exchange_field,
@@ -222,10 +252,17 @@ impl Device {
         })
     }
 
+    /// True when the dots' Hamiltonian is not diagonal in the Fock states (non-zero hopping or an
+    /// exchange coupling): the master equations then work in its eigenbasis.
+    pub fn is_many_body(&self) -> bool {
+        self.hoppings.iter().any(|h| h.t_mev != 0.0) || !self.exchanges.is_empty()
+    }
+
     /// True when no charging or inter-dot interaction is present (a non-interacting device).
     pub fn is_non_interacting(&self) -> bool {
         self.dots.iter().all(|d| d.charging_mev == 0.0)
             && self.inter_dot_mev.iter().flatten().all(|&u| u == 0.0)
+            && self.exchanges.is_empty()
     }
 
     /// A copy with every lead at temperature `t_k` (K).
@@ -252,6 +289,9 @@ impl Device {
         }
         if self.exchange_field != ExchangeField::None {
             return Err(unfit(A, "the lead-induced exchange field (exchange_field) belongs to the master equations; the coherent engine includes the leads exactly".into()));
+        }
+        if !self.exchanges.is_empty() {
+            return Err(unfit(A, "exchange between dots is an interaction; use approach = \"pauli\", \"1vn\" or \"redfield\"".into()));
         }
         let n = self.orbitals.len();
         let mut t = vec![0.0; n.saturating_sub(1)];
@@ -319,7 +359,7 @@ impl Device {
         };
         if let Some(h) = self.hoppings.iter().find(|h| h.t_mev != 0.0) {
             return Err(unfit(approach, format!(
-                "sequential tunnelling between dots needs no coherent hopping, but orbitals `{}` and `{}` are coupled by {} meV; use approach = \"negf\" for a non-interacting chain",
+                "the Fock-state master equation needs no coherent hopping, but orbitals `{}` and `{}` are coupled by {} meV; the many-body approaches (pauli in the eigenbasis, 1vn, redfield) handle it",
                 self.orbitals[h.a].name, self.orbitals[h.b].name, h.t_mev
             )));
         }

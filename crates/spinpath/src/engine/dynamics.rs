@@ -63,6 +63,10 @@ pub fn steady_state(kernel: &Kernel, options: &steady::SteadyOptions) -> Result<
     match kernel {
         Kernel::Rates(r) => steady::solve(r, options),
         Kernel::Coherent(_) => Ok(Vec::new()),
+        Kernel::Liouvillian(l) => {
+            let x = l.steady()?;
+            Ok(l.result(&x).probabilities)
+        }
     }
 }
 
@@ -85,6 +89,7 @@ impl Dynamics for SteadyState {
                 Ok(PointResult::from_probabilities(rates, p))
             }
             Kernel::Coherent(b) => Ok(coherent_result(b)),
+            Kernel::Liouvillian(l) => Ok(l.result(&l.steady()?)),
         }
     }
 }
@@ -94,6 +99,8 @@ impl Dynamics for SteadyState {
 pub struct Transient {
     /// Current probabilities.
     pub p: Vec<f64>,
+    /// Current density-matrix vector (density-matrix kernels); empty until the first such step.
+    pub rho: Vec<f64>,
 }
 
 impl Transient {
@@ -113,11 +120,22 @@ impl Dynamics for Transient {
     }
     fn reset(&mut self, p: &[f64]) {
         self.p = p.to_vec();
+        // A density matrix restarts from the steady state of the next kernel.
+        self.rho.clear();
     }
     fn step(&mut self, kernel: &Kernel, dwell_s: f64) -> Result<PointResult> {
         match kernel {
             Kernel::Rates(rates) => self.advance(rates, dwell_s),
             Kernel::Coherent(b) => Ok(coherent_result(b)),
+            Kernel::Liouvillian(l) => {
+                if self.rho.len() != l.dim() {
+                    self.rho = l.steady()?;
+                }
+                self.rho = l.evolve(&self.rho, dwell_s)?;
+                let r = l.result(&self.rho);
+                self.p = r.probabilities.clone();
+                Ok(r)
+            }
         }
     }
 }
@@ -151,7 +169,7 @@ impl MonteCarlo {
 pub fn needs_rates(what: &str) -> Error {
     Error::invalid(
         "dynamics",
-        format!("{what} needs a kernel of classical rates (approach = \"pauli\"); a coherent (negf) kernel is stationary: use solver = \"steady\""),
+        format!("{what} needs a kernel of classical rates (approach = \"pauli\"); a coherent (negf) kernel is stationary and a density-matrix (1vn, redfield) kernel has coherences, not jumps: use solver = \"steady\" or \"transient\""),
     )
 }
 

@@ -9,7 +9,9 @@
 //! | approach | file | device it takes | kernel |
 //! |---|---|---|---|
 //! | `negf` | [`negf`] | non-interacting nearest-neighbour chain, any lead angles | stationary currents (Landauer–Büttiker) |
-//! | `pauli` | [`pauli`] | interacting dots, no hopping, collinear leads | classical rates between Fock states |
+//! | `pauli` | [`pauli`] | interacting dots, collinear leads (hopping/exchange: in the eigenbasis, [`manybody`]) | classical rates between many-body states |
+//! | `1vn` | [`onevn`] | interacting dots with hopping/exchange, any lead angles | Liouvillian over the density matrix |
+//! | `redfield` | [`redfield`] | as `1vn` | Liouvillian over the density matrix |
 //! | `cotunneling` | [`cotunneling`] | as `pauli` | sequential + cotunnelling rates between spectrum states |
 //!
 //! Adding an approach is one new file with a type implementing [`Approach`] plus one line in
@@ -17,8 +19,11 @@
 
 pub mod cotunneling;
 pub mod dynamics;
+pub mod manybody;
 pub mod negf;
+pub mod onevn;
 pub mod pauli;
+pub mod redfield;
 pub mod spectrum;
 
 use crate::device::Device;
@@ -36,6 +41,9 @@ pub enum Kernel {
     /// A stationary coherent result (no internal state): every dynamics gives the same answer,
     /// Monte Carlo does not apply.
     Coherent(Box<BiasPoint>),
+    /// A generator over the density matrix (populations and coherences; 1vN, Redfield): steady
+    /// and transient dynamics apply, Monte Carlo does not.
+    Liouvillian(Box<manybody::Liouvillian>),
 }
 
 impl Kernel {
@@ -44,6 +52,7 @@ impl Kernel {
         match self {
             Kernel::Rates(r) => r.n_states,
             Kernel::Coherent(_) => 0,
+            Kernel::Liouvillian(l) => l.dim(),
         }
     }
     /// Bias of this kernel, mV.
@@ -51,6 +60,7 @@ impl Kernel {
         match self {
             Kernel::Rates(r) => r.bias_mv,
             Kernel::Coherent(p) => p.bias_mv,
+            Kernel::Liouvillian(l) => l.bias_mv,
         }
     }
 }
@@ -95,14 +105,20 @@ pub enum ApproachKind {
     Pauli,
     /// Sequential plus cotunnelling (second-order) rates in one master equation.
     Cotunneling,
+    /// First-order von Neumann: populations and coherences of the many-body eigenstates.
+    OneVn,
+    /// Redfield (Born–Markov without the secular approximation).
+    Redfield,
 }
 
 impl ApproachKind {
     /// Every registered approach.
-    pub const ALL: [ApproachKind; 3] = [
+    pub const ALL: [ApproachKind; 5] = [
         ApproachKind::Negf,
         ApproachKind::Pauli,
         ApproachKind::Cotunneling,
+        ApproachKind::OneVn,
+        ApproachKind::Redfield,
     ];
 
     /// The name used in files.
@@ -111,6 +127,8 @@ impl ApproachKind {
             ApproachKind::Negf => "negf",
             ApproachKind::Pauli => "pauli",
             ApproachKind::Cotunneling => "cotunneling",
+            ApproachKind::OneVn => "1vn",
+            ApproachKind::Redfield => "redfield",
         }
     }
 
@@ -141,6 +159,8 @@ impl ApproachKind {
             }),
             ApproachKind::Pauli => Box::new(pauli::Pauli),
             ApproachKind::Cotunneling => Box::new(cotunneling::Cotunneling),
+            ApproachKind::OneVn => Box::new(onevn::OneVn),
+            ApproachKind::Redfield => Box::new(redfield::Redfield),
         }
     }
 }

@@ -1,5 +1,8 @@
 //! The Pauli (sequential-tunnelling) master equation: Fermi-golden-rule rates between Fock states
-//! of the interacting dots, spin-polarised leads, collinear magnetisations.
+//! of the interacting dots, spin-polarised leads, collinear magnetisations. A device with hopping or
+//! exchange between dots is solved in the eigenbasis of its many-body Hamiltonian
+//! ([`super::manybody`]); without them the Fock states are the eigenstates and the rates are the
+//! same.
 
 use super::{Approach, Kernel, Prepared};
 use crate::device::Device;
@@ -15,12 +18,18 @@ pub struct Pauli;
 pub struct PauliPrepared {
     model: DotModel,
     magnet: Magnet,
+    /// The many-body Hamiltonian when the device has hopping or exchange.
+    many_body: Option<super::manybody::ManyBody>,
 }
 
 impl PauliPrepared {
     /// Prepare directly from a validated dot model (library use, benchmarks).
     pub fn from_model(model: DotModel, magnet: Magnet) -> Self {
-        PauliPrepared { model, magnet }
+        PauliPrepared {
+            model,
+            magnet,
+            many_body: None,
+        }
     }
 }
 
@@ -29,8 +38,20 @@ impl Approach for Pauli {
         "pauli"
     }
     fn prepare(&self, device: &Device, state: &MagneticState) -> Result<Box<dyn Prepared>> {
+        if device.is_many_body() {
+            let mb = super::manybody::ManyBody::new(device, state, self.name(), false)?;
+            return Ok(Box::new(PauliPrepared {
+                model: mb.model.clone(),
+                magnet: mb.magnet,
+                many_body: Some(mb),
+            }));
+        }
         let (model, magnet) = device.to_dot_model(state, self.name())?;
-        Ok(Box::new(PauliPrepared { model, magnet }))
+        Ok(Box::new(PauliPrepared {
+            model,
+            magnet,
+            many_body: None,
+        }))
     }
 }
 
@@ -41,6 +62,9 @@ impl Prepared for PauliPrepared {
                 "bias",
                 format!("bias {bias_mv} mV is not finite"),
             ));
+        }
+        if let Some(mb) = &self.many_body {
+            return Ok(Kernel::Rates(mb.pauli_rates(bias_mv)));
         }
         Ok(Kernel::Rates(RateSet::build(
             &self.model,

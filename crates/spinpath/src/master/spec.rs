@@ -40,6 +40,10 @@ pub struct DotsSection {
     pub leads: LeadsSpec,
     /// `[dots.electrostatics]`.
     pub electrostatics: Option<ElectrostaticsSpec>,
+    /// Half band width D of the leads (meV) for the principal-value terms of 1vN and Redfield;
+    /// default [`crate::device::DEFAULT_BAND_MEV`].
+    #[serde(rename = "band_meV")]
+    pub band_mev: Option<Spanned<f64>>,
 }
 
 /// `[[dots.dot]]`.
@@ -77,15 +81,39 @@ pub struct OrbitalSpec {
     pub exchange_ap_mev: Option<Spanned<f64>>,
 }
 
-/// `[[dots.coupling]]`: capacitive coupling between two dots.
+/// `[[dots.coupling]]`: capacitive coupling, tunnelling and exchange between two dots.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CouplingSpec {
     /// The two dot names.
     pub dots: Spanned<Vec<String>>,
-    /// Energy per electron pair (meV).
+    /// Capacitive energy per electron pair (meV), default 0.
     #[serde(rename = "energy_meV")]
-    pub energy_mev: Spanned<f64>,
+    pub energy_mev: Option<Spanned<f64>>,
+    /// Spin-conserving hopping t (meV): one number links orbital k of the first dot to orbital k
+    /// of the second (for every k both have); a matrix `[[t_00, t_01, ...], ...]` (rows: the first
+    /// dot's orbitals, columns: the second's) gives every pair.
+    #[serde(rename = "hopping_meV")]
+    pub hopping_mev: Option<Spanned<HoppingSpec>>,
+    /// Heisenberg exchange J (meV) between the dots' spins: J·S_1·S_2 (J > 0 antiferromagnetic).
+    #[serde(rename = "exchange_J_meV")]
+    pub exchange_j_mev: Option<Spanned<f64>>,
+    /// Ising exchange J_z (meV): J_z·S^z_1·S^z_2.
+    #[serde(rename = "exchange_Jz_meV")]
+    pub exchange_jz_mev: Option<Spanned<f64>>,
+    /// Dzyaloshinskii–Moriya vector D = [D_x, D_y, D_z] (meV): D·(S_1 × S_2).
+    #[serde(rename = "dm_meV")]
+    pub dm_mev: Option<Spanned<Vec<f64>>>,
+}
+
+/// `hopping_meV`: one amplitude or an orbital-resolved matrix.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum HoppingSpec {
+    /// Orbital k to orbital k.
+    Same(f64),
+    /// Rows: orbitals of the first dot; columns: orbitals of the second.
+    Matrix(Vec<Vec<f64>>),
 }
 
 /// `[dots.leads]`.
@@ -421,9 +449,11 @@ pub fn build_model(file: &str, text: &str, s: &DotsSection) -> Result<DotModel> 
                 "the two dots must differ",
             ));
         }
-        let e = src.num(&cs.energy_mev, &format!("{key}.energy_meV"), 0.0, 1e6)?;
-        inter[a][b] = e;
-        inter[b][a] = e;
+        if let Some(v) = &cs.energy_mev {
+            let e = src.num(v, &format!("{key}.energy_meV"), 0.0, 1e6)?;
+            inter[a][b] = e;
+            inter[b][a] = e;
+        }
     }
     let mut leads = Vec::new();
     for (side, ls) in [("left", &s.leads.left), ("right", &s.leads.right)] {
@@ -613,6 +643,17 @@ pub fn build_run(file: &str, text: &str, r: &RunSpec, model: &DotModel) -> Resul
             "approach \"negf\" is stationary (coherent): use solver = \"steady\" (or \"transient\"); Monte Carlo needs approach = \"pauli\"",
         ));
     }
+    if matches!(
+        approach,
+        crate::engine::ApproachKind::OneVn | crate::engine::ApproachKind::Redfield
+    ) && solver == SolverKind::MonteCarlo
+    {
+        return Err(src.err(
+            r.approach.as_ref().map_or(0..0, |a| a.span()),
+            "dots_run.solver",
+            format!("approach \"{}\" evolves a density matrix with coherences, not classical jumps: use solver = \"steady\" or \"transient\"; Monte Carlo needs approach = \"pauli\"", approach.name()),
+        ));
+    }
     if solver == SolverKind::Transient && model.n_states() > super::transient::MAX_TRANSIENT_STATES
     {
         return Err(Error::Config {
@@ -700,7 +741,177 @@ pub fn build_run(file: &str, text: &str, r: &RunSpec, model: &DotModel) -> Resul
     })
 }
 
-/// Parse a file and build the model (and the run, if `[dots_run]` is present).
+/// The many-body terms of `[dots]`: hoppings and exchanges between orbitals, and the band width.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ManyBodyTerms {
+    /// Spin-conserving hoppings.
+    pub hoppings: Vec<crate::device::Hopping>,
+    /// Exchange couplings.
+    pub exchanges: Vec<crate::device::Exchange>,
+    /// Half band width, meV (`None`: the default).
+    pub band_mev: Option<f64>,
+}
+
+impl ManyBodyTerms {
+    /// True when the file has hopping or exchange (the Fock states are not eigenstates).
+    pub fn is_many_body(&self) -> bool {
+        !self.hoppings.is_empty() || !self.exchanges.is_empty()
+    }
+}
+
+/// Read the hopping/exchange keys of `[[dots.coupling]]` and `band_meV` (errors name file, line,
+/// key and range).
+pub fn build_terms(
+    file: &str,
+    text: &str,
+    s: &DotsSection,
+    model: &DotModel,
+) -> Result<ManyBodyTerms> {
+    use crate::device::{Exchange, Hopping};
+    let src = Src { file, text };
+    let orbitals_of = |d: usize| -> Vec<usize> {
+        (0..model.orbitals.len())
+            .filter(|&i| model.orbitals[i].dot == d)
+            .collect()
+    };
+    let mut terms = ManyBodyTerms::default();
+    if let Some(b) = &s.band_mev {
+        terms.band_mev = Some(src.num(b, "dots.band_meV", 1e-3, 1e9)?);
+        if *b.get_ref() <= 0.0 {
+            return Err(src.err(b.span(), "dots.band_meV", "must be > 0 meV"));
+        }
+    }
+    for (c, cs) in s.coupling.iter().enumerate() {
+        let key = format!("dots.coupling[{c}]");
+        // Names were validated by build_model.
+        let names = cs.dots.get_ref();
+        let (Some(a), Some(b)) = (model.dot_index(&names[0]), model.dot_index(&names[1])) else {
+            continue;
+        };
+        let (oa, ob) = (orbitals_of(a), orbitals_of(b));
+        if let Some(h) = &cs.hopping_mev {
+            let hkey = format!("{key}.hopping_meV");
+            let check = |t: f64| -> Result<f64> {
+                if t.is_finite() && t.abs() <= 1e4 {
+                    Ok(t)
+                } else {
+                    Err(src.err(
+                        h.span(),
+                        &hkey,
+                        format!("value {t} is outside the allowed range [-10000, 10000] meV"),
+                    ))
+                }
+            };
+            match h.get_ref() {
+                HoppingSpec::Same(t) => {
+                    let t = check(*t)?;
+                    for (&i, &j) in oa.iter().zip(&ob) {
+                        if t != 0.0 {
+                            terms.hoppings.push(Hopping {
+                                a: i,
+                                b: j,
+                                t_mev: t,
+                            });
+                        }
+                    }
+                }
+                HoppingSpec::Matrix(rows) => {
+                    if rows.len() != oa.len() || rows.iter().any(|r| r.len() != ob.len()) {
+                        return Err(src.err(
+                            h.span(),
+                            &hkey,
+                            format!(
+                                "a {}×{} matrix is needed (rows: orbitals of `{}`, columns: orbitals of `{}`)",
+                                oa.len(),
+                                ob.len(),
+                                names[0],
+                                names[1]
+                            ),
+                        ));
+                    }
+                    for (r, row) in rows.iter().enumerate() {
+                        for (q, &t) in row.iter().enumerate() {
+                            let t = check(t)?;
+                            if t != 0.0 {
+                                terms.hoppings.push(Hopping {
+                                    a: oa[r],
+                                    b: ob[q],
+                                    t_mev: t,
+                                });
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let j = src.opt(
+            &cs.exchange_j_mev,
+            &format!("{key}.exchange_J_meV"),
+            -1e4,
+            1e4,
+            0.0,
+        )?;
+        let jz = src.opt(
+            &cs.exchange_jz_mev,
+            &format!("{key}.exchange_Jz_meV"),
+            -1e4,
+            1e4,
+            0.0,
+        )?;
+        let mut dm = [0.0; 3];
+        if let Some(d) = &cs.dm_mev {
+            let v = d.get_ref();
+            if v.len() != 3 || v.iter().any(|x| !x.is_finite() || x.abs() > 1e4) {
+                return Err(src.err(
+                    d.span(),
+                    &format!("{key}.dm_meV"),
+                    "three finite components [D_x, D_y, D_z] within ±10000 meV are needed",
+                ));
+            }
+            dm = [v[0], v[1], v[2]];
+        }
+        if j != 0.0 || jz != 0.0 || dm.iter().any(|&x| x != 0.0) {
+            for &i in &oa {
+                for &k in &ob {
+                    terms.exchanges.push(Exchange {
+                        a: i,
+                        b: k,
+                        j_mev: j,
+                        jz_mev: jz,
+                        dm_mev: dm,
+                    });
+                }
+            }
+        }
+    }
+    Ok(terms)
+}
+
+/// Parse a file into a [`crate::device::Device`] with its many-body terms, the constant-interaction
+/// model and the run settings.
+pub fn load_device(
+    file: &str,
+    text: &str,
+) -> Result<(crate::device::Device, DotModel, Option<RunSettings>)> {
+    let f = parse_file(file, text)?;
+    let model = build_model(file, text, &f.dots)?;
+    let terms = build_terms(file, text, &f.dots, &model)?;
+    let run = match &f.dots_run {
+        Some(r) => Some(build_run(file, text, r, &model)?),
+        None => None,
+    };
+    let mut device = crate::device::Device::from_dot_model(&model);
+    device.hoppings = terms.hoppings;
+    device.exchanges = terms.exchanges;
+    if let Some(b) = terms.band_mev {
+        device.band_mev = b;
+    }
+    Ok((device, model, run))
+}
+
+/// Parse a file and build the constant-interaction model (and the run, if `[dots_run]` is
+/// present). A file with hopping or exchange between dots is refused (the model cannot hold
+/// them): load it with [`load_device`].
 pub fn load(file: &str, text: &str) -> Result<(DotModel, Option<RunSettings>)> {
     load_file(file, text).map_err(|e| e.in_file(file))
 }
@@ -708,6 +919,13 @@ pub fn load(file: &str, text: &str) -> Result<(DotModel, Option<RunSettings>)> {
 fn load_file(file: &str, text: &str) -> Result<(DotModel, Option<RunSettings>)> {
     let f = parse_file(file, text)?;
     let model = build_model(file, text, &f.dots)?;
+    if build_terms(file, text, &f.dots, &model)?.is_many_body() {
+        return Err(Error::Config {
+            location: file.into(),
+            key: "dots.coupling".into(),
+            message: "this file has hopping or exchange between dots (a many-body device); it runs as a run file (`spinpath run`, RunFile), not as a constant-interaction dot model".into(),
+        });
+    }
     let run = match &f.dots_run {
         Some(r) => Some(build_run(file, text, r, &model)?),
         None => None,

@@ -144,6 +144,33 @@ impl Junction for DeviceJunction {
                 })
             }
             Kernel::Rates(r) => r,
+            Kernel::Liouvillian(l) => {
+                // Density-matrix kernels (1vn, redfield): the junction's memory is the ρ vector.
+                let x = match dynamics {
+                    DynamicsKind::MonteCarlo => return Err(needs_rates("Monte Carlo")),
+                    DynamicsKind::Steady => l.steady()?,
+                    DynamicsKind::Transient => {
+                        let start = if self.p.len() == l.dim() {
+                            self.p.clone()
+                        } else {
+                            l.steady()?
+                        };
+                        l.evolve(&start, dwell_s.max(0.0))?
+                    }
+                };
+                let r = l.result(&x);
+                self.p = x;
+                let gate = match (self.gating_dot, prepared.dot_model()) {
+                    (Some(g), Some(model)) => r.mean_charges(model)[g],
+                    _ => 0.0,
+                };
+                return Ok(Reading {
+                    current_na: r.current_na,
+                    current_up_na: r.current_spin_na[0],
+                    current_down_na: r.current_spin_na[1],
+                    branch: branch_of_charge(self.gating_dot, gate),
+                });
+            }
         };
         let model = prepared
             .dot_model()
