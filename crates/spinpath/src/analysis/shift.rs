@@ -382,21 +382,29 @@ pub fn rolling_shift(p: &Trace, ap: &Trace, opts: ShiftOptions) -> Result<Vec<Sh
             });
     let range = hi - lo;
     let mut max_shift = 0.25 * opts.window.min(range);
-    loop {
-        let fits = rolling_shift_bounded(
+    let run = |m: f64| {
+        rolling_shift_bounded(
             p,
             ap,
             ShiftOptions {
-                max_shift: Some(max_shift),
+                max_shift: Some(m),
                 ..opts
             },
-        )?;
-        let stuck = fits.iter().any(|f| f.at_bound);
-        if !stuck || !(2.0 * max_shift <= 0.5 * range) {
-            return Ok(fits);
-        }
+        )
+    };
+    let defined = |f: &[ShiftFit]| f.iter().filter(|f| f.shift.is_finite()).count();
+    let mut fits = run(max_shift)?;
+    // A wider search uses fewer points (their shifted positions must stay inside the AP curve):
+    // keep it only while it leaves as many windows defined.
+    while fits.iter().any(|f| f.at_bound) && 2.0 * max_shift <= 0.5 * range {
         max_shift *= 2.0;
+        let wider = run(max_shift)?;
+        if defined(&wider) < defined(&fits) {
+            break;
+        }
+        fits = wider;
     }
+    Ok(fits)
 }
 
 fn rolling_shift_bounded(p: &Trace, ap: &Trace, opts: ShiftOptions) -> Result<Vec<ShiftFit>> {
