@@ -392,14 +392,7 @@ fn shift_cmd(args: &AnalyzeArgs, out: &mut Out) -> anyhow::Result<String> {
     out.json("summary.json", &summary)?;
     out.svg("shift.svg", &outputs::shift_figure(&p, &ap, &fits, &unit))?;
     if fits.iter().any(|f| f.at_bound) && !shift::weighted_mean_shift(&fits).is_finite() {
-        bail!(
-            "every window's shift ended on the search bound ({}): the shift lies outside the \
-             searched range; raise --max-shift or widen --shift-window",
-            args.max_shift.map_or(
-                "the default search, widened up to half the bias range".into(),
-                |m| format!("±{m} mV")
-            )
-        );
+        s += "  no shift reported: every defined window ended on the search bound; raise --max-shift or widen --shift-window\n";
     }
     Ok(s)
 }

@@ -573,3 +573,21 @@ fn peak_widths_are_corrected_for_the_derivative_smoothing() {
         }
     }
 }
+
+#[test]
+fn programmed_bias_is_preferred_to_its_noisy_read_back() {
+    let mut noise = Noise(3);
+    let mut s = String::from("Measured Voltage (V),Source Voltage (V),Current (A)\n");
+    for v in sweep(3.0, 0.1) {
+        s += &format!(
+            "{:.6e},{:.6e},{:.9e}\n",
+            (v + 0.02 * noise.gauss()) * 1e-3,
+            v * 1e-3,
+            truth(v) * 1e-9
+        );
+    }
+    let l = iv(&write("readback.csv", &s));
+    assert_eq!(l.report.x.name, "Source Voltage (V)");
+    assert_eq!(derivative::split_segments(&l.trace.x).len(), 4);
+    assert_iv_truth(&l, 1e-6);
+}

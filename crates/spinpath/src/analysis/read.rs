@@ -1577,14 +1577,19 @@ impl DataFile {
             }
             return Ok(Some(i));
         }
+        // The current: the measured reading. The swept quantity (bias, field): the programmed
+        // value, which is clean and monotonic, rather than a noisy read-back.
+        let keys: &[&str] = if want == Quantity::Current {
+            &["meas", "read", "sense", "sens"]
+        } else {
+            &["source", "set", "sweep", "program", "applied", "bias"]
+        };
         let preferred: Vec<usize> = cands
             .iter()
             .copied()
             .filter(|&i| {
                 let l = self.names[i].to_lowercase();
-                ["meas", "read", "sense", "sens"]
-                    .iter()
-                    .any(|k| l.contains(k))
+                keys.iter().any(|k| l.contains(k))
             })
             .collect();
         if preferred.len() == 1 {

@@ -392,17 +392,23 @@ pub fn rolling_shift(p: &Trace, ap: &Trace, opts: ShiftOptions) -> Result<Vec<Sh
             },
         )
     };
-    let defined = |f: &[ShiftFit]| f.iter().filter(|f| f.shift.is_finite()).count();
+    // Windows with a shift inside the bound: the ones that count.
+    let useful = |f: &[ShiftFit]| {
+        f.iter()
+            .filter(|f| f.shift.is_finite() && !f.at_bound)
+            .count()
+    };
     let mut fits = run(max_shift)?;
-    // A wider search uses fewer points (their shifted positions must stay inside the AP curve):
-    // keep it only while it leaves as many windows defined.
-    while fits.iter().any(|f| f.at_bound) && 2.0 * max_shift <= 0.5 * range {
+    // A wider search uses fewer points (their shifted positions must stay inside the AP curve), so
+    // every width up to half the range is tried while windows stick at the bound, and the one with
+    // the most windows inside their bound is kept (the narrowest on a tie).
+    let mut current = fits.clone();
+    while current.iter().any(|f| f.at_bound) && 2.0 * max_shift <= 0.5 * range {
         max_shift *= 2.0;
-        let wider = run(max_shift)?;
-        if defined(&wider) < defined(&fits) {
-            break;
+        current = run(max_shift)?;
+        if useful(&current) > useful(&fits) {
+            fits = current.clone();
         }
-        fits = wider;
     }
     Ok(fits)
 }
