@@ -9,7 +9,7 @@ use spinpath::analysis::read::{
     self, bias_from_lines, bias_from_name, read_trace, AxisSpec, DataFile, Quantity,
 };
 use spinpath::analysis::{interp_sorted, power, shift, stats, tmr, Trace};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 const G: f64 = 0.8;
 const C: f64 = 0.01;
@@ -59,7 +59,7 @@ fn auto() -> AxisSpec {
     AxisSpec::default()
 }
 
-fn iv(p: &PathBuf) -> read::Loaded {
+fn iv(p: &Path) -> read::Loaded {
     read_trace(p, Quantity::Voltage, &auto(), Quantity::Current, &auto()).unwrap()
 }
 
