@@ -8,193 +8,15 @@
 use anyhow::{bail, Context};
 use serde_json::{json, Value};
 use spinpath::analysis::derivative::{self, Method};
-use spinpath::analysis::read::{
-    self as read, AxisSpec, ColumnSel, DataFile, Loaded, Quantity, ReadReport, Unit,
-};
+use spinpath::analysis::read::{self as read, AxisSpec, DataFile, Loaded, Quantity, ReadReport};
 use spinpath::analysis::{jumps, outputs, peaks, power, shift, stats, tmr, Trace};
 use spinpath::plot::Figure;
 use spinpath::table::Table;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-/// The analyses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Analysis {
-    /// dI/dV of I(V) sweeps, per segment and averaged over repeated sweeps.
-    Didv,
-    /// TMR(V) from a P and an AP I(V) file (in that order).
-    Tmr,
-    /// Output power, open-circuit voltage, short-circuit current of I(V) sweeps.
-    Power,
-    /// Peaks of dI/dV (or of a given column) and peak pairs with a common spacing.
-    Peaks,
-    /// Voltage shift of the AP conductance onto the P conductance (P file first, then AP).
-    Shift,
-    /// Current histograms per bias and ON/MID/OFF branches.
-    Stats,
-    /// Current jumps, their sign sequence and the success table of write/read cycles.
-    Jumps,
-    /// I(H) loops: P and AP levels, TMR, switching fields.
-    Ih,
-}
-
-impl Analysis {
-    fn name(self) -> &'static str {
-        match self {
-            Analysis::Didv => "didv",
-            Analysis::Tmr => "tmr",
-            Analysis::Power => "power",
-            Analysis::Peaks => "peaks",
-            Analysis::Shift => "shift",
-            Analysis::Stats => "stats",
-            Analysis::Jumps => "jumps",
-            Analysis::Ih => "ih",
-        }
-    }
-}
-
-/// Derivative method.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum DerivMethod {
-    /// Savitzky–Golay (local polynomial fit).
-    Sg,
-    /// Three-point finite difference.
-    Fd,
-}
-
-/// What the peak and shift analyses look at.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Signal {
-    /// dI/dV of the current column (averaged over the sweep's segments).
-    Didv,
-    /// The y column itself (e.g. a conductance or TMR column), unconverted.
-    Raw,
-}
-
-/// Which I(H) level is P.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum PLevelArg {
-    /// The level at the largest |H| (saturated, parallel).
-    Auto,
-    /// The higher current.
-    High,
-    /// The lower current.
-    Low,
-}
-
-/// Half level of the FWHM.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum HalfArg {
-    /// height − prominence/2 (half-maximum above the local background).
-    Prominence,
-    /// height/2 (zero baseline).
-    Zero,
-}
-
-/// Arguments of `spinpath analyze`.
-#[derive(clap::Args, Debug)]
-pub struct AnalyzeArgs {
-    /// The analysis to run.
-    #[arg(value_enum)]
-    pub analysis: Analysis,
-    /// Data files (CSV, TSV or whitespace-separated; `#`, `%`, `//` comments).
-    #[arg(required = true)]
-    pub files: Vec<PathBuf>,
-    /// Output folder (default `out/analyze-<analysis>`).
-    #[arg(short, long)]
-    pub output: Option<PathBuf>,
-    /// Replace the files of an existing output folder.
-    #[arg(long)]
-    pub force: bool,
-
-    /// x column (bias, field or time): header name or 0-based index (default: found from units and
-    /// names).
-    #[arg(long)]
-    pub x: Option<ColumnSel>,
-    /// y column (current, or the signal with `--signal raw`): header name or 0-based index.
-    #[arg(long)]
-    pub y: Option<ColumnSel>,
-    /// Unit of the x column (V, mV, uV, T, mT, Oe, s, ms, us); default from its header, else mV/Oe/s.
-    #[arg(long)]
-    pub x_unit: Option<Unit>,
-    /// Unit of the y column (A, mA, uA, nA, pA); default from its header, else nA.
-    #[arg(long)]
-    pub y_unit: Option<Unit>,
-
-    /// Derivative method (didv, peaks, shift).
-    #[arg(long, value_enum, default_value_t = DerivMethod::Sg)]
-    pub method: DerivMethod,
-    /// Savitzky–Golay window in points (odd).
-    #[arg(long, default_value_t = 7)]
-    pub window: usize,
-    /// Savitzky–Golay polynomial order.
-    #[arg(long, default_value_t = 2)]
-    pub order: usize,
-    /// Common bias grid step in mV (default: the median bias step of the data).
-    #[arg(long)]
-    pub grid_step: Option<f64>,
-
-    /// tmr: |I_AP| in nA at or below which the TMR is left undefined (default 3σ of the AP noise).
-    #[arg(long)]
-    pub min_ap_current: Option<f64>,
-
-    /// peaks, shift: analyse dI/dV of the current, or the y column as it is.
-    #[arg(long, value_enum, default_value_t = Signal::Didv)]
-    pub signal: Signal,
-    /// peaks: minimum prominence (units of the signal; default max(5σ noise, 5 % of range)).
-    #[arg(long)]
-    pub min_prominence: Option<f64>,
-    /// peaks: look for dips instead of peaks.
-    #[arg(long)]
-    pub dips: bool,
-    /// peaks: half level of the FWHM.
-    #[arg(long, value_enum, default_value_t = HalfArg::Prominence)]
-    pub half_level: HalfArg,
-    /// peaks: tolerance in mV for a common peak spacing across files (default 3 grid steps).
-    #[arg(long)]
-    pub spacing_tol: Option<f64>,
-
-    /// shift: window width in mV.
-    #[arg(long, default_value_t = 40.0)]
-    pub shift_window: f64,
-    /// shift: distance between windows in mV (default a quarter of the window).
-    #[arg(long)]
-    pub shift_step: Option<f64>,
-    /// shift: largest |shift| searched, mV (default a quarter of the window or of the bias range).
-    #[arg(long)]
-    pub max_shift: Option<f64>,
-
-    /// stats: histogram bin in nA (default 1.5σ of the reading noise, from consecutive samples).
-    #[arg(long)]
-    pub bin: Option<f64>,
-    /// stats: biases closer than this (mV) form one group.
-    #[arg(long, default_value_t = 1e-6)]
-    pub bias_tol: f64,
-    /// stats: smallest occupation (fraction) of a branch.
-    #[arg(long, default_value_t = 0.05)]
-    pub min_occupation: f64,
-
-    /// jumps: detection threshold in robust standard deviations of the point-to-point differences.
-    #[arg(long, default_value_t = 6.0)]
-    pub threshold: f64,
-    /// jumps: column holding each sample's write/read cycle number.
-    #[arg(long)]
-    pub cycle_column: Option<ColumnSel>,
-    /// jumps: cycles of this many consecutive samples (alternative to --cycle-column).
-    #[arg(long)]
-    pub cycle_samples: Option<usize>,
-    /// jumps: the sequence of a successful cycle, e.g. `PN`.
-    #[arg(long)]
-    pub expect: Option<String>,
-
-    /// ih: bias of each loop file in mV, in file order (default: read from a `<number>mV` in the
-    /// file name).
-    #[arg(long, num_args = 1.., allow_negative_numbers = true)]
-    pub bias: Vec<f64>,
-    /// ih: which current level is P.
-    #[arg(long, value_enum, default_value_t = PLevelArg::Auto)]
-    pub p_level: PLevelArg,
-}
+mod args;
+pub use args::*;
 
 /// The output folder: checked before any work, created when the first file is written.
 struct Out {
@@ -479,32 +301,14 @@ fn signal_curve(
         }
         Signal::Raw => {
             let df = DataFile::read(f)?;
-            let xi = df
-                .resolve(args.x.as_ref(), Quantity::Voltage, &[])?
-                .context("no bias column")?;
-            let yi = match &args.y {
-                Some(sel) => df.index_of(sel)?,
-                None => (0..df.names.len())
-                    .find(|&i| i != xi)
-                    .context("no signal column")?,
-            };
-            let (x, x_note) = df.values(xi, Quantity::Voltage, args.x_unit)?;
-            let y = df.raw_values(yi)?;
-            let note = json!({"file": f.display().to_string(), "encoding": df.encoding, "format": df.format,
-                "x": x_note, "y": format!("`{}` (column {yi}) as written", df.names[yi])});
-            eprintln!(
-                "read {}: x {x_note}; y `{}` as written",
-                f.display(),
-                df.names[yi]
+            let (x, y) = axes(args);
+            let (t, x_note, y_note) = df.raw_signal(&x, y.column.as_ref())?;
+            eprintln!("read {}: x {x_note}; y {y_note}", f.display());
+            out.reads.push(
+                json!({"file": f.display().to_string(), "encoding": df.encoding,
+                "format": df.format, "x": x_note, "y": y_note}),
             );
-            out.reads.push(note);
-            let (x, y): (Vec<f64>, Vec<f64>) = x
-                .into_iter()
-                .zip(y)
-                .filter(|(a, b)| a.is_finite() && b.is_finite())
-                .unzip();
             // Average repeated sweeps of a raw column too, so that the curve is single-valued.
-            let t = Trace::new(x, y)?;
             let avg = derivative::averaged_current(&t, args.grid_step)?;
             let (x, y) = avg.covered();
             Ok((x, y, "signal".into()))
@@ -588,11 +392,7 @@ fn shift_cmd(args: &AnalyzeArgs, out: &mut Out) -> anyhow::Result<String> {
     out.json("summary.json", &summary)?;
     out.svg("shift.svg", &outputs::shift_figure(&p, &ap, &fits, &unit))?;
     if fits.iter().any(|f| f.at_bound) && !shift::weighted_mean_shift(&fits).is_finite() {
-        bail!(
-            "every window's shift ended on the search bound (±{} mV): the shift lies outside the \
-             searched range; raise --max-shift or widen --shift-window",
-            args.max_shift.map_or("default".into(), |m| m.to_string())
-        );
+        s += "  no shift reported: every defined window ended on the search bound; raise --max-shift or widen --shift-window\n";
     }
     Ok(s)
 }
@@ -619,11 +419,6 @@ fn stats_cmd(args: &AnalyzeArgs, out: &mut Out) -> anyhow::Result<String> {
         let name = f.display().to_string();
         s += &r.text(&name, l.trace.len(), bin, args.min_occupation, sigma);
         let (n_bias, multi) = r.counts();
-        let source = if args.bin.is_some() {
-            "given"
-        } else {
-            "1.5 sigma of the reading noise"
-        };
         files.push(
             json!({"file": name, "bias_values": n_bias, "multi_branch_bias_values": multi,
             "bin_nA": bin, "bin_source": source, "noise_sigma_nA": sigma}),
@@ -639,61 +434,6 @@ fn stats_cmd(args: &AnalyzeArgs, out: &mut Out) -> anyhow::Result<String> {
     Ok(s)
 }
 
-/// The columns of a jumps file: x (time, a chosen column or the sample index) and its name, the
-/// current in nA, and the cycle numbers if a cycle column is given; rows with a missing or
-/// overflow value in any of them are dropped.
-fn jumps_columns(
-    args: &AnalyzeArgs,
-    f: &Path,
-    out: &mut Out,
-) -> anyhow::Result<(Vec<f64>, String, Vec<f64>, Option<Vec<f64>>, String)> {
-    let df = DataFile::read(f)?;
-    let cyc_col = args
-        .cycle_column
-        .as_ref()
-        .map(|c| df.index_of(c))
-        .transpose()?;
-    let excl: Vec<usize> = cyc_col.into_iter().collect();
-    let is_time = |i: usize| {
-        df.header_unit(i)
-            .is_some_and(|u| u.quantity == Quantity::Time)
-    };
-    let xi = match &args.x {
-        Some(sel) => Some(df.index_of(sel)?),
-        None => (0..df.names.len()).find(|&i| !excl.contains(&i) && is_time(i)),
-    };
-    let mut ex = excl.clone();
-    ex.extend(xi);
-    let yi = df
-        .resolve(args.y.as_ref(), Quantity::Current, &ex)?
-        .context("no current column")?;
-    let (y, y_note) = df.values(yi, Quantity::Current, args.y_unit)?;
-    eprintln!("read {}: y {y_note}", f.display());
-    out.reads.push(
-        json!({"file": f.display().to_string(), "encoding": df.encoding,
-        "format": df.format, "y": y_note}),
-    );
-    let (x, x_name) = match xi {
-        Some(i) if is_time(i) || args.x_unit.is_some() => (
-            df.values(i, Quantity::Time, args.x_unit)?.0,
-            "time_s".to_string(),
-        ),
-        Some(i) => (df.raw_values(i)?, "x".to_string()),
-        None => (
-            (0..y.len()).map(|i| i as f64).collect(),
-            "sample".to_string(),
-        ),
-    };
-    let cycle = cyc_col.map(|c| df.raw_values(c)).transpose()?;
-    let keep: Vec<usize> = (0..y.len())
-        .filter(|&k| {
-            x[k].is_finite() && y[k].is_finite() && cycle.as_ref().is_none_or(|c| c[k].is_finite())
-        })
-        .collect();
-    let pick = |v: &[f64]| keep.iter().map(|&k| v[k]).collect::<Vec<f64>>();
-    Ok((pick(&x), x_name, pick(&y), cycle.map(|c| pick(&c)), y_note))
-}
-
 fn jumps_cmd(args: &AnalyzeArgs, out: &mut Out) -> anyhow::Result<String> {
     let mut s = String::new();
     let mut all_seqs: Vec<(i64, String)> = Vec::new();
@@ -701,7 +441,25 @@ fn jumps_cmd(args: &AnalyzeArgs, out: &mut Out) -> anyhow::Result<String> {
     let mut files = Vec::new();
     let mut cycle_offset = 0i64;
     for f in &args.files {
-        let (x, x_name, y, cycle_raw, y_note) = jumps_columns(args, f, out)?;
+        let df = DataFile::read(f)?;
+        let (_, ys) = axes(args);
+        let read::TimeTrace {
+            x,
+            x_name,
+            y,
+            cycle: cycle_raw,
+            y_note,
+        } = df.time_trace(
+            args.x.as_ref(),
+            args.x_unit,
+            &ys,
+            args.cycle_column.as_ref(),
+        )?;
+        eprintln!("read {}: y {y_note}", f.display());
+        out.reads.push(
+            json!({"file": f.display().to_string(), "encoding": df.encoding,
+            "format": df.format, "y": y_note}),
+        );
         let opts = jumps::JumpOptions {
             threshold: args.threshold,
             ..Default::default()
@@ -751,35 +509,6 @@ fn jumps_cmd(args: &AnalyzeArgs, out: &mut Out) -> anyhow::Result<String> {
     Ok(s)
 }
 
-/// The bias of an I(H) loop in mV: `--bias`, else a value in the file name (`_1mV`, `_0p8mV`), else
-/// one stated in its comment or metadata lines (`bias = 1 mV`); name and text must agree.
-fn loop_bias(args: &AnalyzeArgs, k: usize, f: &Path, l: &Loaded) -> anyhow::Result<f64> {
-    if let Some(b) = args.bias.get(k) {
-        return Ok(*b);
-    }
-    let name = f
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let from_name = read::bias_from_name(&name);
-    let from_text = read::bias_from_lines(&l.text_lines);
-    match (from_name, from_text) {
-        (Some(a), Some((b, line))) if (a - b).abs() > 1e-9 * a.abs().max(1e-9) => bail!(
-            "{}: the file name says a bias of {a} mV but line {line} says {b} mV; give the bias with --bias",
-            f.display()
-        ),
-        (Some(a), _) => {
-            eprintln!("  bias {a} mV from the file name");
-            Ok(a)
-        }
-        (None, Some((b, line))) => {
-            eprintln!("  bias {b} mV from line {line}");
-            Ok(b)
-        }
-        (None, None) => Ok(f64::NAN),
-    }
-}
-
 fn ih_cmd(args: &AnalyzeArgs, out: &mut Out) -> anyhow::Result<String> {
     if !args.bias.is_empty() && args.bias.len() != args.files.len() {
         bail!(
@@ -801,7 +530,16 @@ fn ih_cmd(args: &AnalyzeArgs, out: &mut Out) -> anyhow::Result<String> {
     for (k, f) in args.files.iter().enumerate() {
         let l = load(f, Quantity::Field, args, out, false)?;
         let r = tmr::ih_loop(&l.trace, opts).with_context(|| format!("{}", f.display()))?;
-        let bias = loop_bias(args, k, f, &l)?;
+        let bias = match args.bias.get(k) {
+            Some(b) => *b,
+            None => match l.stated_bias()? {
+                Some((b, from)) => {
+                    eprintln!("  bias {b} mV from {from}");
+                    b
+                }
+                None => f64::NAN,
+            },
+        };
         let pre = prefix(args, f);
         out.csv(&format!("{pre}ih.csv"), &r.table(&l.trace)?)?;
         out.csv(&format!("{pre}switches.csv"), &r.switch_table()?)?;

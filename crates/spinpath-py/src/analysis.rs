@@ -75,6 +75,28 @@ fn method(name: &str, window: usize, order: usize) -> PyResult<Method> {
     Ok(m)
 }
 
+/// Read a trace as `read_trace` and `read_report` do (column selections and units from Python).
+fn load(
+    path: &std::path::Path,
+    x_quantity: &str,
+    x: Option<&Bound<'_, PyAny>>,
+    y: Option<&Bound<'_, PyAny>>,
+    x_unit: Option<&str>,
+    y_unit: Option<&str>,
+    y_quantity: &str,
+) -> PyResult<spinpath::analysis::read::Loaded> {
+    let xs = AxisSpec {
+        column: column_sel(x, "x")?,
+        unit: unit(x_unit)?,
+    };
+    let ys = AxisSpec {
+        column: column_sel(y, "y")?,
+        unit: unit(y_unit)?,
+    };
+    let (xq, yq) = (quantity(x_quantity)?, quantity(y_quantity)?);
+    spinpath::analysis::read::read_trace(path, xq, &xs, yq, &ys).map_err(py_err)
+}
+
 /// Read an x and a y column of a data file, converted to mV/nA/Oe/s. Returns
 /// `(x, y, x_note, y_note, comments)`.
 #[pyfunction]
@@ -97,16 +119,7 @@ fn read_trace<'py>(
     String,
     Vec<String>,
 )> {
-    let xs = AxisSpec {
-        column: column_sel(x, "x")?,
-        unit: unit(x_unit)?,
-    };
-    let ys = AxisSpec {
-        column: column_sel(y, "y")?,
-        unit: unit(y_unit)?,
-    };
-    let (xq, yq) = (quantity(x_quantity)?, quantity(y_quantity)?);
-    let l = spinpath::analysis::read::read_trace(&path, xq, &xs, yq, &ys).map_err(py_err)?;
+    let l = load(&path, x_quantity, x, y, x_unit, y_unit, y_quantity)?;
     if l.trace.len() < min_rows {
         return Err(bad(format!(
             "{}: only {} data row(s); need at least {min_rows}",
@@ -139,16 +152,7 @@ fn read_report<'py>(
     y_unit: Option<&str>,
     y_quantity: &str,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let xs = AxisSpec {
-        column: column_sel(x, "x")?,
-        unit: unit(x_unit)?,
-    };
-    let ys = AxisSpec {
-        column: column_sel(y, "y")?,
-        unit: unit(y_unit)?,
-    };
-    let (xq, yq) = (quantity(x_quantity)?, quantity(y_quantity)?);
-    let l = spinpath::analysis::read::read_trace(&path, xq, &xs, yq, &ys).map_err(py_err)?;
+    let l = load(&path, x_quantity, x, y, x_unit, y_unit, y_quantity)?;
     json_of(py, l.report.to_json())
 }
 

@@ -9,7 +9,7 @@ use spinpath::analysis::read::{
     self, bias_from_lines, bias_from_name, read_trace, AxisSpec, DataFile, Quantity,
 };
 use spinpath::analysis::{interp_sorted, power, shift, stats, tmr, Trace};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 const G: f64 = 0.8;
 const C: f64 = 0.01;
@@ -59,7 +59,7 @@ fn auto() -> AxisSpec {
     AxisSpec::default()
 }
 
-fn iv(p: &PathBuf) -> read::Loaded {
+fn iv(p: &Path) -> read::Loaded {
     read_trace(p, Quantity::Voltage, &auto(), Quantity::Current, &auto()).unwrap()
 }
 
@@ -572,4 +572,22 @@ fn peak_widths_are_corrected_for_the_derivative_smoothing() {
             assert!(raw > 1.03 * w, "w {w}: raw {raw}");
         }
     }
+}
+
+#[test]
+fn programmed_bias_is_preferred_to_its_noisy_read_back() {
+    let mut noise = Noise(3);
+    let mut s = String::from("Measured Voltage (V),Source Voltage (V),Current (A)\n");
+    for v in sweep(3.0, 0.1) {
+        s += &format!(
+            "{:.6e},{:.6e},{:.9e}\n",
+            (v + 0.02 * noise.gauss()) * 1e-3,
+            v * 1e-3,
+            truth(v) * 1e-9
+        );
+    }
+    let l = iv(&write("readback.csv", &s));
+    assert_eq!(l.report.x.name, "Source Voltage (V)");
+    assert_eq!(derivative::split_segments(&l.trace.x).len(), 4);
+    assert_iv_truth(&l, 1e-6);
 }

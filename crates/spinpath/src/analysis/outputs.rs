@@ -157,8 +157,12 @@ pub fn didv_figure(files: &[(String, &Trace, &Averaged)]) -> Figure {
 // ---------------------------------------------------------------------------------------------
 // TMR(V)
 
+/// A (bias in mV, value) pair.
+type BiasValue = (f64, f64);
+
 impl TmrCurve {
-    fn extremes(&self) -> (Option<(f64, f64)>, Option<(f64, f64)>) {
+    /// (bias, TMR) of the largest and of the smallest defined TMR.
+    fn extremes(&self) -> (Option<BiasValue>, Option<BiasValue>) {
         let finite: Vec<(f64, f64)> = self
             .bias
             .iter()
@@ -378,8 +382,11 @@ pub fn spacing_text(c: &CommonSpacing, datasets: usize) -> String {
     )
 }
 
+/// A named curve (x, y) with its peaks.
+pub type PeakCurve = (String, Vec<f64>, Vec<f64>, Vec<Peak>);
+
 /// Curves with their peaks marked.
-pub fn peaks_figure(curves: &[(String, Vec<f64>, Vec<f64>, Vec<Peak>)], signal: &str) -> Figure {
+pub fn peaks_figure(curves: &[PeakCurve], signal: &str) -> Figure {
     let mut series = Vec::new();
     for (k, (name, x, y, ps)) in curves.iter().enumerate() {
         series.push(Series::line(name.clone(), x.clone(), y.clone(), k));

@@ -1577,14 +1577,19 @@ impl DataFile {
             }
             return Ok(Some(i));
         }
+        // The current: the measured reading. The swept quantity (bias, field): the programmed
+        // value, which is clean and monotonic, rather than a noisy read-back.
+        let keys: &[&str] = if want == Quantity::Current {
+            &["meas", "read", "sense", "sens"]
+        } else {
+            &["source", "set", "sweep", "program", "applied", "bias"]
+        };
         let preferred: Vec<usize> = cands
             .iter()
             .copied()
             .filter(|&i| {
                 let l = self.names[i].to_lowercase();
-                ["meas", "read", "sense", "sens"]
-                    .iter()
-                    .any(|k| l.contains(k))
+                keys.iter().any(|k| l.contains(k))
             })
             .collect();
         if preferred.len() == 1 {
@@ -2092,6 +2097,144 @@ impl Loaded {
         });
         self.trace = Trace { x: nx, y: ny };
         true
+    }
+}
+
+impl Loaded {
+    /// The bias (mV) an I(H) loop file states: a value in its file name (`_1mV`, `_0p8mV`), else one
+    /// in its comment or metadata lines (`bias = 1 mV`), with where it was found. `Ok(None)` when
+    /// neither states one; an error when they disagree.
+    pub fn stated_bias(&self) -> Result<Option<(f64, String)>> {
+        let name = Path::new(&self.file)
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        match (bias_from_name(&name), bias_from_lines(&self.text_lines)) {
+            (Some(a), Some((b, line))) if (a - b).abs() > 1e-9 * a.abs().max(1e-9) => {
+                Err(Error::Data {
+                    file: self.file.clone(),
+                    line,
+                    message: format!(
+                        "the file name says a bias of {a} mV but this line says {b} mV; give the \
+                         bias explicitly (--bias)"
+                    ),
+                })
+            }
+            (Some(a), _) => Ok(Some((a, "the file name".into()))),
+            (None, Some((b, line))) => Ok(Some((b, format!("line {line}")))),
+            (None, None) => Ok(None),
+        }
+    }
+}
+
+/// A current time trace read for jump detection.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TimeTrace {
+    /// Time in s (`x_name` = `time_s`), a chosen column as written (`x`), or the sample index
+    /// (`sample`).
+    pub x: Vec<f64>,
+    /// Column name for `x` in tables.
+    pub x_name: String,
+    /// Current in nA.
+    pub y: Vec<f64>,
+    /// Cycle number of each sample, if a cycle column was given.
+    pub cycle: Option<Vec<f64>>,
+    /// How the current was read.
+    pub y_note: String,
+}
+
+impl DataFile {
+    /// x in mV and a signal column as written (no unit: a conductance, a TMR), rows with a missing
+    /// or overflow value dropped. Without `y` the signal is the first other column. Returns the
+    /// trace and descriptions of both columns.
+    pub fn raw_signal(
+        &self,
+        x: &AxisSpec,
+        y: Option<&ColumnSel>,
+    ) -> Result<(Trace, String, String)> {
+        let xi = self
+            .resolve(x.column.as_ref(), Quantity::Voltage, &[])?
+            .ok_or_else(|| {
+                Error::invalid(
+                    "column",
+                    format!("{}: no bias column; choose it with --x", self.path),
+                )
+            })?;
+        let yi = match y {
+            Some(sel) => self.index_of(sel)?,
+            None => (0..self.names.len()).find(|&i| i != xi).ok_or_else(|| {
+                Error::invalid(
+                    "column",
+                    format!("{}: no signal column besides the bias", self.path),
+                )
+            })?,
+        };
+        let (xv, x_note) = self.values(xi, Quantity::Voltage, x.unit)?;
+        let yv = self.raw_values(yi)?;
+        let (xs, ys): (Vec<f64>, Vec<f64>) = xv
+            .into_iter()
+            .zip(yv)
+            .filter(|(a, b)| a.is_finite() && b.is_finite())
+            .unzip();
+        let y_note = format!("`{}` (column {yi}) as written", self.names[yi]);
+        Ok((Trace::new(xs, ys)?, x_note, y_note))
+    }
+
+    /// A current time trace: x is the `x` column (in s when it has a time unit or `x_unit` is given,
+    /// else as written), else the first column with a time unit, else the sample index; y is the
+    /// current (see [`DataFile::resolve`]); `cycle` an optional column of cycle numbers. Rows with
+    /// a missing or overflow value in any of them are dropped.
+    pub fn time_trace(
+        &self,
+        x: Option<&ColumnSel>,
+        x_unit: Option<Unit>,
+        y: &AxisSpec,
+        cycle: Option<&ColumnSel>,
+    ) -> Result<TimeTrace> {
+        let ci = cycle.map(|c| self.index_of(c)).transpose()?;
+        let excl: Vec<usize> = ci.into_iter().collect();
+        let is_time = |i: usize| {
+            self.header_unit(i)
+                .is_some_and(|u| u.quantity == Quantity::Time)
+        };
+        let xi = match x {
+            Some(sel) => Some(self.index_of(sel)?),
+            None => (0..self.names.len()).find(|&i| !excl.contains(&i) && is_time(i)),
+        };
+        let mut ex = excl.clone();
+        ex.extend(xi);
+        let yi = self
+            .resolve(y.column.as_ref(), Quantity::Current, &ex)?
+            .ok_or_else(|| {
+                Error::invalid(
+                    "column",
+                    format!("{}: no current column; choose it with --y", self.path),
+                )
+            })?;
+        let (yv, y_note) = self.values(yi, Quantity::Current, y.unit)?;
+        let (xv, x_name) = match xi {
+            Some(i) if is_time(i) || x_unit.is_some() => {
+                (self.values(i, Quantity::Time, x_unit)?.0, "time_s")
+            }
+            Some(i) => (self.raw_values(i)?, "x"),
+            None => ((0..yv.len()).map(|i| i as f64).collect(), "sample"),
+        };
+        let cv = ci.map(|c| self.raw_values(c)).transpose()?;
+        let keep: Vec<usize> = (0..yv.len())
+            .filter(|&k| {
+                xv[k].is_finite()
+                    && yv[k].is_finite()
+                    && cv.as_ref().is_none_or(|c| c[k].is_finite())
+            })
+            .collect();
+        let pick = |v: &[f64]| keep.iter().map(|&k| v[k]).collect::<Vec<f64>>();
+        Ok(TimeTrace {
+            x: pick(&xv),
+            x_name: x_name.into(),
+            y: pick(&yv),
+            cycle: cv.map(|c| pick(&c)),
+            y_note,
+        })
     }
 }
 

@@ -382,21 +382,35 @@ pub fn rolling_shift(p: &Trace, ap: &Trace, opts: ShiftOptions) -> Result<Vec<Sh
             });
     let range = hi - lo;
     let mut max_shift = 0.25 * opts.window.min(range);
-    loop {
-        let fits = rolling_shift_bounded(
+    let run = |m: f64| {
+        rolling_shift_bounded(
             p,
             ap,
             ShiftOptions {
-                max_shift: Some(max_shift),
+                max_shift: Some(m),
                 ..opts
             },
-        )?;
-        let stuck = fits.iter().any(|f| f.at_bound);
-        if !stuck || !(2.0 * max_shift <= 0.5 * range) {
-            return Ok(fits);
-        }
+        )
+    };
+    // Windows with a shift inside the bound: the ones that count.
+    let useful = |f: &[ShiftFit]| {
+        f.iter()
+            .filter(|f| f.shift.is_finite() && !f.at_bound)
+            .count()
+    };
+    let mut fits = run(max_shift)?;
+    // A wider search uses fewer points (their shifted positions must stay inside the AP curve), so
+    // every width up to half the range is tried while windows stick at the bound, and the one with
+    // the most windows inside their bound is kept (the narrowest on a tie).
+    let mut current = fits.clone();
+    while current.iter().any(|f| f.at_bound) && 2.0 * max_shift <= 0.5 * range {
         max_shift *= 2.0;
+        current = run(max_shift)?;
+        if useful(&current) > useful(&fits) {
+            fits = current.clone();
+        }
     }
+    Ok(fits)
 }
 
 fn rolling_shift_bounded(p: &Trace, ap: &Trace, opts: ShiftOptions) -> Result<Vec<ShiftFit>> {
