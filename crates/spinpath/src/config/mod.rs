@@ -253,11 +253,41 @@ impl Ctx<'_> {
         key: &str,
         message: impl Into<String>,
     ) -> Result<T> {
-        Err(Error::Config {
+        Err(self.error(span, key, message))
+    }
+
+    /// The error at `span` for `key` (file:line:column, key, message).
+    pub(crate) fn error(
+        &self,
+        span: std::ops::Range<usize>,
+        key: &str,
+        message: impl Into<String>,
+    ) -> Error {
+        Error::Config {
             location: self.loc(span),
             key: key.into(),
             message: message.into(),
-        })
+        }
+    }
+
+    /// A finite number within [lo, hi] (inclusive), with the range in the message.
+    pub(crate) fn num(&self, v: &Spanned<f64>, key: &str, lo: f64, hi: f64) -> Result<f64> {
+        self.range(v, key, lo, hi, &format!("[{lo}, {hi}]"))
+    }
+
+    /// [`Ctx::num`] for an optional key with a default.
+    pub(crate) fn opt(
+        &self,
+        v: &Option<Spanned<f64>>,
+        key: &str,
+        lo: f64,
+        hi: f64,
+        default: f64,
+    ) -> Result<f64> {
+        match v {
+            Some(s) => self.num(s, key, lo, hi),
+            None => Ok(default),
+        }
     }
 
     /// A finite number within [lo, hi] (inclusive); `allowed` describes the range for the message.

@@ -281,53 +281,8 @@ pub struct RunSettings {
     pub monte_carlo: Option<McSettings>,
 }
 
-/// Source text context for error positions.
-struct Src<'a> {
-    file: &'a str,
-    text: &'a str,
-}
-
-impl Src<'_> {
-    fn loc(&self, span: std::ops::Range<usize>) -> String {
-        let upto = &self.text[..span.start.min(self.text.len())];
-        let line = upto.matches('\n').count() + 1;
-        let col = upto.rfind('\n').map_or(upto.len(), |p| upto.len() - p - 1) + 1;
-        format!("{}:{line}:{col}", self.file)
-    }
-    fn err(&self, span: std::ops::Range<usize>, key: &str, message: impl Into<String>) -> Error {
-        Error::Config {
-            location: self.loc(span),
-            key: key.into(),
-            message: message.into(),
-        }
-    }
-    /// A number within [lo, hi].
-    fn num(&self, v: &Spanned<f64>, key: &str, lo: f64, hi: f64) -> Result<f64> {
-        let x = *v.get_ref();
-        if x.is_finite() && x >= lo && x <= hi {
-            Ok(x)
-        } else {
-            Err(self.err(
-                v.span(),
-                key,
-                format!("value {x} is outside the allowed range [{lo}, {hi}]"),
-            ))
-        }
-    }
-    fn opt(
-        &self,
-        v: &Option<Spanned<f64>>,
-        key: &str,
-        lo: f64,
-        hi: f64,
-        default: f64,
-    ) -> Result<f64> {
-        match v {
-            Some(s) => self.num(s, key, lo, hi),
-            None => Ok(default),
-        }
-    }
-}
+/// Source text context for error positions: the config layer's one span helper.
+use crate::config::Ctx as Src;
 
 /// Parse a dots file (`file` names it in errors).
 pub fn parse_file(file: &str, text: &str) -> Result<DotsFile> {
@@ -355,7 +310,7 @@ pub fn build_model(file: &str, text: &str, s: &DotsSection) -> Result<DotModel> 
         let key = format!("dots.dot[{d}]");
         let name = ds.name.get_ref().clone();
         if name.is_empty() || dots.iter().any(|x: &Dot| x.name == name) {
-            return Err(src.err(
+            return Err(src.error(
                 ds.name.span(),
                 &format!("{key}.name"),
                 format!("dot name `{name}` is empty or used twice"),
@@ -370,7 +325,7 @@ pub fn build_model(file: &str, text: &str, s: &DotsSection) -> Result<DotModel> 
         )?;
         let lever = src.opt(&ds.lever_arm, &format!("{key}.lever_arm"), -0.5, 0.5, 0.0)?;
         if ds.orbitals.get_ref().is_empty() {
-            return Err(src.err(
+            return Err(src.error(
                 ds.orbitals.span(),
                 &format!("{key}.orbitals"),
                 "at least one orbital is needed",
@@ -422,7 +377,7 @@ pub fn build_model(file: &str, text: &str, s: &DotsSection) -> Result<DotModel> 
     let find = |name: &str, span: std::ops::Range<usize>, key: &str| -> Result<usize> {
         dots.iter().position(|d| d.name == name).ok_or_else(|| {
             let names: Vec<&str> = dots.iter().map(|d| d.name.as_str()).collect();
-            src.err(
+            src.error(
                 span,
                 key,
                 format!("unknown dot `{name}`; defined dots: {}", names.join(", ")),
@@ -434,7 +389,7 @@ pub fn build_model(file: &str, text: &str, s: &DotsSection) -> Result<DotModel> 
         let key = format!("dots.coupling[{c}]");
         let names = cs.dots.get_ref();
         if names.len() != 2 {
-            return Err(src.err(
+            return Err(src.error(
                 cs.dots.span(),
                 &format!("{key}.dots"),
                 "exactly two dot names are needed",
@@ -443,7 +398,7 @@ pub fn build_model(file: &str, text: &str, s: &DotsSection) -> Result<DotModel> 
         let a = find(&names[0], cs.dots.span(), &format!("{key}.dots"))?;
         let b = find(&names[1], cs.dots.span(), &format!("{key}.dots"))?;
         if a == b {
-            return Err(src.err(
+            return Err(src.error(
                 cs.dots.span(),
                 &format!("{key}.dots"),
                 "the two dots must differ",
@@ -468,7 +423,7 @@ pub fn build_model(file: &str, text: &str, s: &DotsSection) -> Result<DotModel> 
                 GammaSpec::PerOrbital(v) => v.clone(),
             };
             if values.len() != n_orb {
-                return Err(src.err(
+                return Err(src.error(
                     ls.gamma_mev.span(),
                     &gkey,
                     format!(
@@ -479,7 +434,7 @@ pub fn build_model(file: &str, text: &str, s: &DotsSection) -> Result<DotModel> 
             }
             for (i, x) in values.into_iter().enumerate() {
                 if !(x.is_finite() && (0.0..=1e4).contains(&x)) {
-                    return Err(src.err(
+                    return Err(src.error(
                         ls.gamma_mev.span(),
                         &gkey,
                         format!("value {x} is outside the allowed range [0, 10000] meV"),
@@ -538,7 +493,7 @@ pub fn build_model(file: &str, text: &str, s: &DotsSection) -> Result<DotModel> 
         let span = geo.span();
         let g = geo.get_ref();
         let key = "dots.electrostatics.from_geometry";
-        let wrap = |e: Error| src.err(span.clone(), key, e.to_string());
+        let wrap = |e: Error| src.error(span.clone(), key, e.to_string());
         let t = find(&g.transport, span.clone(), &format!("{key}.transport"))?;
         let gap = capacitance::coulomb_gap_mv(
             g.radius_nm,
@@ -554,7 +509,7 @@ pub fn build_model(file: &str, text: &str, s: &DotsSection) -> Result<DotModel> 
         dots[t].charging_mev = gap;
         if let Some(gi) = gate_index {
             let sep = g.separation_nm.ok_or_else(|| {
-                src.err(
+                src.error(
                     span.clone(),
                     &format!("{key}.separation_nm"),
                     "needed when `gate` is given (nm, > 2·radius_nm)",
@@ -582,7 +537,7 @@ pub fn build_run(file: &str, text: &str, r: &RunSpec, model: &DotModel) -> Resul
     let src = Src { file, text };
     let sweep = r.sweep_mv.get_ref().clone();
     if sweep.len() < 2 || sweep.iter().any(|v| !v.is_finite() || v.abs() > 1e5) {
-        return Err(src.err(
+        return Err(src.error(
             r.sweep_mv.span(),
             "dots_run.sweep_mV",
             "at least two finite turning points within ±1e5 mV are needed",
@@ -594,7 +549,7 @@ pub fn build_run(file: &str, text: &str, r: &RunSpec, model: &DotModel) -> Resul
         .map(|w| ((w[1] - w[0]).abs() / step).ceil())
         .sum();
     if n_points > 1e6 {
-        return Err(src.err(
+        return Err(src.error(
             r.step_mv.span(),
             "dots_run.step_mV",
             format!("the sweep would have {n_points} points; allowed at most 1e6"),
@@ -603,7 +558,7 @@ pub fn build_run(file: &str, text: &str, r: &RunSpec, model: &DotModel) -> Resul
     let dwell = src.num(&r.dwell_s, "dots_run.dwell_s", 0.0, 1e6)?;
     let gating_dot = match &r.gating_dot {
         Some(g) => Some(model.dot_index(g.get_ref()).ok_or_else(|| {
-            src.err(
+            src.error(
                 g.span(),
                 "dots_run.gating_dot",
                 format!("unknown dot `{}`", g.get_ref()),
@@ -613,7 +568,7 @@ pub fn build_run(file: &str, text: &str, r: &RunSpec, model: &DotModel) -> Resul
     };
     let approach = match &r.approach {
         Some(a) => crate::engine::ApproachKind::from_name(a.get_ref()).map_err(|_| {
-            src.err(
+            src.error(
                 a.span(),
                 "dots_run.approach",
                 format!(
@@ -628,7 +583,7 @@ pub fn build_run(file: &str, text: &str, r: &RunSpec, model: &DotModel) -> Resul
     if approach == crate::engine::ApproachKind::Cotunneling {
         let (tl, tr) = (model.leads[0].temperature_k, model.leads[1].temperature_k);
         if tl != tr {
-            return Err(src.err(
+            return Err(src.error(
                 r.approach.as_ref().map_or(0..0, |a| a.span()),
                 "dots_run.approach",
                 format!("approach \"cotunneling\" needs one lead temperature, but dots.leads.left.temperature_K = {tl} K and dots.leads.right.temperature_K = {tr} K; set them equal or use approach = \"pauli\""),
@@ -637,7 +592,7 @@ pub fn build_run(file: &str, text: &str, r: &RunSpec, model: &DotModel) -> Resul
     }
     let solver = r.solver.unwrap_or(SolverKind::Transient);
     if approach == crate::engine::ApproachKind::Negf && solver == SolverKind::MonteCarlo {
-        return Err(src.err(
+        return Err(src.error(
             r.approach.as_ref().map_or(0..0, |a| a.span()),
             "dots_run.solver",
             "approach \"negf\" is stationary (coherent): use solver = \"steady\" (or \"transient\"); Monte Carlo needs approach = \"pauli\"",
@@ -648,7 +603,7 @@ pub fn build_run(file: &str, text: &str, r: &RunSpec, model: &DotModel) -> Resul
         crate::engine::ApproachKind::OneVn | crate::engine::ApproachKind::Redfield
     ) && solver == SolverKind::MonteCarlo
     {
-        return Err(src.err(
+        return Err(src.error(
             r.approach.as_ref().map_or(0..0, |a| a.span()),
             "dots_run.solver",
             format!("approach \"{}\" evolves a density matrix with coherences, not classical jumps: use solver = \"steady\" or \"transient\"; Monte Carlo needs approach = \"pauli\"", approach.name()),
@@ -674,7 +629,7 @@ pub fn build_run(file: &str, text: &str, r: &RunSpec, model: &DotModel) -> Resul
         dwell / 100.0,
     )?;
     if solver == SolverKind::MonteCarlo && !(integration_s > 0.0 && dwell >= integration_s) {
-        return Err(src.err(
+        return Err(src.error(
             r.dwell_s.span(),
             "dots_run.dwell_s",
             "Monte Carlo needs dwell_s >= integration_time_s > 0",
@@ -690,7 +645,7 @@ pub fn build_run(file: &str, text: &str, r: &RunSpec, model: &DotModel) -> Resul
                 dur,
             )?;
             if m.bias_mv.is_empty() || m.bias_mv.iter().any(|v| !v.is_finite()) {
-                return Err(src.err(
+                return Err(src.error(
                     m.duration_s.span(),
                     "dots_run.monte_carlo.bias_mV",
                     "at least one finite bias is needed",
@@ -778,7 +733,7 @@ pub fn build_terms(
     if let Some(b) = &s.band_mev {
         terms.band_mev = Some(src.num(b, "dots.band_meV", 1e-3, 1e9)?);
         if *b.get_ref() <= 0.0 {
-            return Err(src.err(b.span(), "dots.band_meV", "must be > 0 meV"));
+            return Err(src.error(b.span(), "dots.band_meV", "must be > 0 meV"));
         }
     }
     for (c, cs) in s.coupling.iter().enumerate() {
@@ -795,7 +750,7 @@ pub fn build_terms(
                 if t.is_finite() && t.abs() <= 1e4 {
                     Ok(t)
                 } else {
-                    Err(src.err(
+                    Err(src.error(
                         h.span(),
                         &hkey,
                         format!("value {t} is outside the allowed range [-10000, 10000] meV"),
@@ -817,7 +772,7 @@ pub fn build_terms(
                 }
                 HoppingSpec::Matrix(rows) => {
                     if rows.len() != oa.len() || rows.iter().any(|r| r.len() != ob.len()) {
-                        return Err(src.err(
+                        return Err(src.error(
                             h.span(),
                             &hkey,
                             format!(
@@ -862,7 +817,7 @@ pub fn build_terms(
         if let Some(d) = &cs.dm_mev {
             let v = d.get_ref();
             if v.len() != 3 || v.iter().any(|x| !x.is_finite() || x.abs() > 1e4) {
-                return Err(src.err(
+                return Err(src.error(
                     d.span(),
                     &format!("{key}.dm_meV"),
                     "three finite components [D_x, D_y, D_z] within ±10000 meV are needed",
