@@ -22,7 +22,7 @@ pub use args::*;
 struct Out {
     dir: PathBuf,
     force: bool,
-    ready: bool,
+    staged: Option<spinpath::outdir::RunDir>,
     written: Vec<String>,
     /// What the reader decided for each file, written into `summary.json` under `read`.
     reads: Vec<Value>,
@@ -39,19 +39,36 @@ impl Out {
         Ok(Out {
             dir,
             force,
-            ready: false,
+            staged: None,
             written: Vec::new(),
             reads: Vec::new(),
         })
     }
 
+    /// A file in the staged results folder (opened on first use: a failed analysis leaves nothing,
+    /// `--force` leaves nothing stale, a second writer is refused).
     fn path(&mut self, name: &str) -> anyhow::Result<PathBuf> {
-        if !self.ready {
-            spinpath::io::prepare_output_dir(&self.dir, self.force)?;
-            self.ready = true;
+        if self.staged.is_none() {
+            let args: Vec<String> = std::env::args().skip(1).collect();
+            let fp = spinpath::outdir::Fingerprint::new("analyze", "", &args.join("\u{1f}"), None)
+                .with_arguments(args);
+            let mode = crate::integrity::mode(self.force, false);
+            self.staged = crate::integrity::open(&self.dir, &fp, mode)?;
         }
+        let dir = self
+            .staged
+            .as_ref()
+            .ok_or_else(|| anyhow::anyhow!("{}: results folder not opened", self.dir.display()))?;
         self.written.push(name.to_string());
-        Ok(self.dir.join(name))
+        Ok(dir.path().join(name))
+    }
+
+    /// Put the staged folder in place.
+    fn commit(&mut self) -> anyhow::Result<()> {
+        if let Some(dir) = self.staged.take() {
+            dir.commit()?;
+        }
+        Ok(())
     }
 
     fn csv(&mut self, name: &str, t: &Table) -> anyhow::Result<()> {
@@ -96,6 +113,7 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<()> {
         Analysis::Ih => ih_cmd(&args, &mut out),
     };
     let summary = result.map_err(flatten)?;
+    out.commit()?;
     // A closed pipe (`spinpath analyze … | head`) ends the output quietly.
     use std::io::Write as _;
     let mut stdout = std::io::stdout().lock();

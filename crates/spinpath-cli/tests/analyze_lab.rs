@@ -113,3 +113,38 @@ fn a_closed_pipe_ends_quietly() {
     assert!(o.status.success() || by_sigpipe, "{:?} {stderr}", o.status);
     assert!(!stderr.contains("error"), "{stderr}");
 }
+
+#[test]
+fn analysis_folders_are_staged_and_force_leaves_nothing_stale() {
+    let d = tmp("force");
+    keithley(&d);
+    let o = spinpath(&["analyze", "power", "keithley.csv", "-o", "out"], &d);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    std::fs::write(d.join("out/stale.csv"), "x\n1\n").unwrap();
+    // Without --force the folder is refused and left as it was.
+    let o = spinpath(&["analyze", "power", "keithley.csv", "-o", "out"], &d);
+    assert!(!o.status.success());
+    assert!(d.join("out/stale.csv").exists());
+    // A failing analysis with --force leaves the old results untouched.
+    let o = spinpath(
+        &["analyze", "power", "missing.csv", "-o", "out", "--force"],
+        &d,
+    );
+    assert!(!o.status.success());
+    assert!(d.join("out/stale.csv").exists() && d.join("out/summary.json").exists());
+    // --force replaces the whole folder: nothing of the previous run stays.
+    let o = spinpath(
+        &["analyze", "power", "keithley.csv", "-o", "out", "--force"],
+        &d,
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(!d.join("out/stale.csv").exists());
+    assert!(d.join("out/summary.json").exists());
+    let leftovers: Vec<_> = std::fs::read_dir(&d)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
