@@ -27,7 +27,7 @@
 use super::spectrum::{fermion_sign, Amplitude, Spectrum};
 use crate::device::{Device, Exchange, Hopping};
 use crate::error::{Error, Result};
-use crate::master::model::{E_OVER_HBAR_NA_PER_MEV, HBAR_MEV_S};
+use crate::master::model::HBAR_MEV_S;
 use crate::master::{DotModel, ExchangeField, Magnet, PointResult, RateSet};
 use crate::model::{Axis, MagneticState};
 use crate::units::{fermi, kt_mev};
@@ -990,19 +990,11 @@ impl Liouvillian {
     /// Observables of a density-matrix vector: currents (nA, the master equations' signs) and the
     /// populations of the eigenstates as probabilities.
     pub fn result(&self, x: &[f64]) -> PointResult {
-        let j = self.particle_flux(x);
-        let c = E_OVER_HBAR_NA_PER_MEV;
-        PointResult {
-            bias_mv: self.bias_mv,
-            current_na: c * (j[0][0] + j[0][1]),
-            current_right_na: -c * (j[1][0] + j[1][1]),
-            current_spin_na: [c * j[0][0], c * j[0][1]],
-            current_right_spin_na: [-c * j[1][0], -c * j[1][1]],
-            current_err_na: 0.0,
-            current_noise_na: f64::NAN,
-            fano: f64::NAN,
-            probabilities: self.population.iter().map(|&p| x[p]).collect(),
-        }
+        PointResult::from_flux(
+            self.bias_mv,
+            self.particle_flux(x),
+            self.population.iter().map(|&p| x[p]).collect(),
+        )
     }
 
     /// The smallest eigenvalue of ρ (negative values flag a breakdown of positivity, which

@@ -229,9 +229,15 @@ impl PointResult {
     /// Assemble a deterministic result from probabilities.
     pub fn from_probabilities(rates: &RateSet, p: Vec<f64>) -> PointResult {
         let j = rates.particle_flux(&p);
+        PointResult::from_flux(rates.bias_mv, j, p)
+    }
+
+    /// A deterministic result from the particle fluxes `j[lead][spin]` (meV, electrons per ħ,
+    /// positive into the dots) and the state probabilities.
+    pub fn from_flux(bias_mv: f64, j: [[f64; 2]; 2], probabilities: Vec<f64>) -> PointResult {
         let c = super::model::E_OVER_HBAR_NA_PER_MEV;
         PointResult {
-            bias_mv: rates.bias_mv,
+            bias_mv,
             current_na: c * (j[0][0] + j[0][1]),
             current_right_na: -c * (j[1][0] + j[1][1]),
             current_spin_na: [c * j[0][0], c * j[0][1]],
@@ -239,7 +245,7 @@ impl PointResult {
             current_err_na: 0.0,
             current_noise_na: f64::NAN,
             fano: f64::NAN,
-            probabilities: p,
+            probabilities,
         }
     }
 
