@@ -19,6 +19,8 @@ use spinpath::table::Table;
 #[pyclass(module = "spinpath._spinpath", frozen)]
 pub struct Dots {
     model: DotModel,
+    /// The device (with any hopping and exchange: many-body files are solved in the eigenbasis).
+    device: Device,
     run: Option<RunSettings>,
     text: String,
     file: String,
@@ -32,9 +34,10 @@ pub(crate) fn parse(file: &str, text: &str) -> PyResult<Dots> {
              is a spinpath.Device"
         )));
     }
-    let (model, run) = spec::load(file, text).map_err(py_err)?;
+    let (device, model, run) = spec::load_device(file, text).map_err(py_err)?;
     Ok(Dots {
         model,
+        device,
         run,
         text: text.to_string(),
         file: file.to_string(),
@@ -53,13 +56,17 @@ struct SweepOut {
 
 /// Run the sweep through the library's wiring (in parallel over magnetic states) and pick its
 /// tables.
-fn run_dots(model: &DotModel, run: &RunSettings, file: &str) -> spinpath::Result<SweepOut> {
+fn run_dots(
+    model: &DotModel,
+    device: &Device,
+    run: &RunSettings,
+    file: &str,
+) -> spinpath::Result<SweepOut> {
     let job = DotsJob {
         model: model.clone(),
         settings: run.clone(),
     };
-    let device = Device::from_dot_model(model);
-    let mut out = spinpath::run::dots_output(file, &device, &job, &|| {})?;
+    let mut out = spinpath::run::dots_output(file, device, &job, &|| {})?;
     Ok(SweepOut {
         iv: out.take_table("iv.csv").unwrap_or_default(),
         details: out.take_table("dots.csv").unwrap_or_default(),
@@ -107,7 +114,7 @@ impl Dots {
         }
         let text = toml::to_string(&doc).map_err(|e| bad(format!("{}: {e}", self.file)))?;
         let name = format!("{} (with sweep settings)", self.file);
-        let (_, run) = spec::load(&name, &text).map_err(py_err)?;
+        let (_, _, run) = spec::load_device(&name, &text).map_err(py_err)?;
         run.ok_or_else(|| bad("no [dots_run] after the overrides"))
     }
 }
@@ -228,9 +235,9 @@ impl Dots {
         Bound<'py, PyDict>,
     )> {
         let run = self.run_settings(overrides)?;
-        let model = &self.model;
+        let (model, device) = (&self.model, &self.device);
         let file = self.file.as_str();
-        let out = detached(py, threads, || run_dots(model, &run, file))?.map_err(py_err)?;
+        let out = detached(py, threads, || run_dots(model, device, &run, file))?.map_err(py_err)?;
         let opt = |t: Option<Table>| t.map(|t| table_dict(py, &t)).transpose();
         Ok((
             table_dict(py, &out.iv)?,

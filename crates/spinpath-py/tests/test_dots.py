@@ -277,3 +277,16 @@ def test_capacitance_errors_equal_command_line(cli):
         with pytest.raises(spinpath.SpinpathError) as e:
             spinpath.capacitance(**kw)
         assert str(e.value) == expect
+
+
+def test_many_body_files_sweep_like_the_command_line(cli, repo, tmp_path):
+    # A tunnel- and exchange-coupled double dot (many-body eigenbasis, approach 1vn): Python gives
+    # the command line's numbers.
+    src = repo / "examples" / "double-dot.toml"
+    d = spinpath.Dots(str(src))
+    s = d.sweep()
+    out = tmp_path / "dd"
+    r = run_cli(cli, "run", str(src), "-o", str(out), cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert_table_equal(s, read_csv(out / "iv.csv"))
+    assert d.settings is not None and d.settings["approach"] == "1vn"
