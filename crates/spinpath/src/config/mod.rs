@@ -272,7 +272,16 @@ impl Ctx<'_> {
 
     /// A finite number within [lo, hi] (inclusive), with the range in the message.
     pub(crate) fn num(&self, v: &Spanned<f64>, key: &str, lo: f64, hi: f64) -> Result<f64> {
-        self.range(v, key, lo, hi, &format!("[{lo}, {hi}]"))
+        let x = *v.get_ref();
+        if x.is_finite() && x >= lo && x <= hi {
+            Ok(x)
+        } else {
+            self.err(
+                v.span(),
+                key,
+                format!("value {x} is outside the allowed range [{lo}, {hi}]"),
+            )
+        }
     }
 
     /// [`Ctx::num`] for an optional key with a default.
