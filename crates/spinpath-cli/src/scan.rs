@@ -182,8 +182,11 @@ fn run_plan(args: ScanArgs) -> anyhow::Result<()> {
     let target = plan_output(&args, &plan, (k, n));
     let fp = plan_fingerprint(&rf.file, text, &plan, k, n);
     let record = ShardRecord::new(&plan, &fp.config_sha256, k, n);
-    let Some(dir) =
-        crate::integrity::open(&target, &fp, crate::integrity::mode(args.force, args.resume))?
+    let Some(dir) = crate::integrity::open(
+        &target,
+        &fp,
+        crate::integrity::mode(args.force, args.resume),
+    )?
     else {
         return Ok(());
     };
@@ -213,7 +216,11 @@ fn run_plan(args: ScanArgs) -> anyhow::Result<()> {
         names.join(", "),
         plan.sampling,
         plan.len(),
-        if n > 1 { format!(", shard {k}/{n}") } else { String::new() },
+        if n > 1 {
+            format!(", shard {k}/{n}")
+        } else {
+            String::new()
+        },
         indices.len(),
         run.states.len(),
         run.bias_mv.len()
@@ -247,7 +254,9 @@ fn merge(args: MergeArgs) -> anyhow::Result<()> {
     for d in &args.dirs {
         let shown = d.display().to_string();
         let fp = spinpath::outdir::read_fingerprint(d).with_context(|| {
-            format!("{shown}: not a finished scan folder (no readable run.json); run its shard (again)")
+            format!(
+                "{shown}: not a finished scan folder (no readable run.json); run its shard (again)"
+            )
         })?;
         if fp.command != "scan" {
             anyhow::bail!("{shown}: a `{}` folder, not a scan shard", fp.command);
@@ -272,7 +281,14 @@ fn merge(args: MergeArgs) -> anyhow::Result<()> {
             };
             devices.push((point, line.to_string()));
         }
-        parts.push((fp, ShardTable { source: shown, record, table }));
+        parts.push((
+            fp,
+            ShardTable {
+                source: shown,
+                record,
+                table,
+            },
+        ));
     }
     let tables: Vec<ShardTable> = parts.iter().map(|p| p.1.clone()).collect();
     let table = scan::merge(&tables)?;
@@ -281,7 +297,10 @@ fn merge(args: MergeArgs) -> anyhow::Result<()> {
     let text = spinpath::io::read_to_string(&PathBuf::from(&first.source).join("config.toml"))?;
     let fp = plan_fingerprint(&fp0.config_file, &text, &plan, 0, 1);
     if fp.config_sha256 != fp0.config_sha256 {
-        anyhow::bail!("{}: config.toml differs from the run file recorded in run.json (edited folder?)", first.source);
+        anyhow::bail!(
+            "{}: config.toml differs from the run file recorded in run.json (edited folder?)",
+            first.source
+        );
     }
     devices.sort_by_key(|d| d.0);
     if devices.len() != plan.len() || devices.iter().enumerate().any(|(i, d)| d.0 != i as u64) {
@@ -293,7 +312,9 @@ fn merge(args: MergeArgs) -> anyhow::Result<()> {
     }
     let devices: Vec<String> = devices.into_iter().map(|d| d.1).collect();
     let record = ShardRecord::new(&plan, &fp.config_sha256, 0, 1);
-    let Some(dir) = crate::integrity::open(&args.output, &fp, crate::integrity::mode(args.force, false))? else {
+    let Some(dir) =
+        crate::integrity::open(&args.output, &fp, crate::integrity::mode(args.force, false))?
+    else {
         return Ok(());
     };
     let out = dir.path().to_path_buf();
@@ -310,7 +331,13 @@ fn merge(args: MergeArgs) -> anyhow::Result<()> {
 }
 
 /// The one-parameter form `--param NAME --from A --to B --points N` (the table without `point`).
-fn run_single(args: ScanArgs, param: String, from: f64, to: f64, points: usize) -> anyhow::Result<()> {
+fn run_single(
+    args: ScanArgs,
+    param: String,
+    from: f64,
+    to: f64,
+    points: usize,
+) -> anyhow::Result<()> {
     let config = args.config.clone().unwrap_or_default();
     if !(from.is_finite() && to.is_finite()) || points == 0 || points > 10_000 {
         anyhow::bail!("--from and --to must be finite numbers and 1 <= --points <= 10000");

@@ -36,19 +36,22 @@ impl Axis {
         let bad = |m: String| {
             Error::invalid(
                 "--param",
-                format!("`{spec}`: {m} (expected NAME=FROM:TO:N, e.g. spin_accumulation_meV=0:8.4:5)"),
+                format!(
+                    "`{spec}`: {m} (expected NAME=FROM:TO:N, e.g. spin_accumulation_meV=0:8.4:5)"
+                ),
             )
         };
-        let (name, range) = spec
-            .split_once('=')
-            .ok_or_else(|| bad("no `=`".into()))?;
+        let (name, range) = spec.split_once('=').ok_or_else(|| bad("no `=`".into()))?;
         let name = name.trim();
         if name.is_empty() {
             return Err(bad("empty parameter name".into()));
         }
         let parts: Vec<&str> = range.split(':').collect();
         if !(2..=3).contains(&parts.len()) {
-            return Err(bad(format!("{} fields after `=`, need 2 or 3", parts.len())));
+            return Err(bad(format!(
+                "{} fields after `=`, need 2 or 3",
+                parts.len()
+            )));
         }
         let num = |s: &str, what: &str| -> Result<f64> {
             match s.trim().parse::<f64>() {
@@ -62,7 +65,11 @@ impl Axis {
             None => 1,
             Some(s) => match s.trim().parse::<usize>() {
                 Ok(n) if (1..=MAX_POINTS).contains(&n) => n,
-                _ => return Err(bad(format!("N `{s}` must be an integer in 1..={MAX_POINTS}"))),
+                _ => {
+                    return Err(bad(format!(
+                        "N `{s}` must be an integer in 1..={MAX_POINTS}"
+                    )))
+                }
             },
         };
         Ok(Axis {
@@ -138,7 +145,10 @@ impl ScanPlan {
                 .checked_mul(a.n)
                 .filter(|&t| t <= MAX_POINTS)
                 .ok_or_else(|| {
-                    Error::invalid("scan", format!("the grid has more than {MAX_POINTS} points"))
+                    Error::invalid(
+                        "scan",
+                        format!("the grid has more than {MAX_POINTS} points"),
+                    )
                 })?;
         }
         Ok(ScanPlan {
@@ -150,7 +160,12 @@ impl ScanPlan {
     }
 
     /// `samples` random or Latin-hypercube points in the box of `axes`, drawn with `seed`.
-    pub fn sampled(axes: Vec<Axis>, sampling: Sampling, samples: usize, seed: u64) -> Result<ScanPlan> {
+    pub fn sampled(
+        axes: Vec<Axis>,
+        sampling: Sampling,
+        samples: usize,
+        seed: u64,
+    ) -> Result<ScanPlan> {
         check_axes(&axes)?;
         if sampling == Sampling::Grid {
             return ScanPlan::grid(axes);
@@ -401,6 +416,32 @@ pub fn merge(parts: &[ShardTable]) -> Result<Table> {
             ));
         }
     }
+    // Every point has one row per state, the same states everywhere.
+    let per_point = |t: &Table| -> Vec<usize> {
+        let idx = t.f64("point").unwrap_or(&[]);
+        let mut counts: Vec<usize> = Vec::new();
+        for (i, x) in idx.iter().enumerate() {
+            if i == 0 || idx[i - 1] != *x {
+                counts.push(0);
+            }
+            if let Some(c) = counts.last_mut() {
+                *c += 1;
+            }
+        }
+        counts
+    };
+    let rows_per_point = per_point(&first.table).first().copied().unwrap_or(0);
+    for p in parts {
+        if per_point(&p.table).iter().any(|&c| c != rows_per_point) {
+            return Err(Error::invalid(
+                "scan merge",
+                format!(
+                    "{}: scan.csv does not hold {rows_per_point} rows (one per state) for each point — an unfinished or edited shard; run it again",
+                    p.source
+                ),
+            ));
+        }
+    }
     let missing: Vec<String> = seen
         .iter()
         .enumerate()
@@ -478,7 +519,12 @@ pub fn read_scan_csv(text: &str, source: &str) -> Result<Table> {
         if rec.len() != header.len() {
             return Err(Error::invalid(
                 source,
-                format!("line {}: {} fields, header has {}", i + 2, rec.len(), header.len()),
+                format!(
+                    "line {}: {} fields, header has {}",
+                    i + 2,
+                    rec.len(),
+                    header.len()
+                ),
             ));
         }
         for (c, f) in cols.iter_mut().zip(rec.iter()) {
@@ -501,7 +547,10 @@ pub fn read_scan_csv(text: &str, source: &str) -> Result<Table> {
                     _ => {
                         return Err(Error::invalid(
                             source,
-                            format!("line {}: column `{name}`: `{f}` is not a finite number", i + 2),
+                            format!(
+                                "line {}: column `{name}`: `{f}` is not a finite number",
+                                i + 2
+                            ),
                         ))
                     }
                 }
@@ -565,7 +614,9 @@ mod tests {
         assert_eq!(pts, p.points());
         let q = ScanPlan::sampled(axes.clone(), Sampling::Lhs, n, 8).unwrap();
         assert_ne!(pts, q.points());
-        let r = ScanPlan::sampled(axes, Sampling::Random, 200, 7).unwrap().points();
+        let r = ScanPlan::sampled(axes, Sampling::Random, 200, 7)
+            .unwrap()
+            .points();
         assert!(r
             .iter()
             .all(|v| (-2.0..=2.0).contains(&v[0]) && (1.0..=5.0).contains(&v[1])));
@@ -624,31 +675,57 @@ mod tests {
             .push_f64("a_meV", (0..16).map(|r| pts[r / 2][0]).collect())
             .unwrap();
         whole
-            .push_str("state", (0..16).map(|r| ["P", "AP"][r % 2].to_string()).collect())
+            .push_str(
+                "state",
+                (0..16).map(|r| ["P", "AP"][r % 2].to_string()).collect(),
+            )
             .unwrap();
         whole
-            .push_f64("x_nA", (0..16).map(|r| if r == 3 { f64::NAN } else { r as f64 * 0.1 }).collect())
+            .push_f64(
+                "x_nA",
+                (0..16)
+                    .map(|r| if r == 3 { f64::NAN } else { r as f64 * 0.1 })
+                    .collect(),
+            )
             .unwrap();
-        let parts: Vec<ShardTable> = [2, 0, 1].iter().map(|&k| shard_table(&plan, k, 3, &whole)).collect();
+        let parts: Vec<ShardTable> = [2, 0, 1]
+            .iter()
+            .map(|&k| shard_table(&plan, k, 3, &whole))
+            .collect();
         let merged = merge(&parts).unwrap();
-        assert_eq!(merged.to_csv_string().unwrap(), whole.to_csv_string().unwrap());
+        assert_eq!(
+            merged.to_csv_string().unwrap(),
+            whole.to_csv_string().unwrap()
+        );
         // Round trip through CSV text.
         let back = read_scan_csv(&merged.to_csv_string().unwrap(), "scan.csv").unwrap();
-        assert_eq!(back.to_csv_string().unwrap(), whole.to_csv_string().unwrap());
+        assert_eq!(
+            back.to_csv_string().unwrap(),
+            whole.to_csv_string().unwrap()
+        );
 
         let e = merge(&parts[..2]).unwrap_err().to_string();
-        assert!(e.contains("missing shard(s) 1/3") && e.contains("shard2, shard0"), "{e}");
+        assert!(
+            e.contains("missing shard(s) 1/3") && e.contains("shard2, shard0"),
+            "{e}"
+        );
         let mut dup = parts.clone();
         dup[2].source = "again".into();
         dup[2].record.shard = 0;
         let e = merge(&dup).unwrap_err().to_string();
-        assert!(e.contains("shard0 and again") && e.contains("overlapping"), "{e}");
+        assert!(
+            e.contains("shard0 and again") && e.contains("overlapping"),
+            "{e}"
+        );
         let other = ScanPlan::grid(vec![ax("a_meV=0:1:4"), ax("b_K=1:3:2")]).unwrap();
         let mut mixed = parts.clone();
         mixed[1] = shard_table(&other, 0, 3, &whole);
         mixed[1].source = "elsewhere".into();
         let e = merge(&mixed).unwrap_err().to_string();
-        assert!(e.contains("elsewhere") && e.contains("different scan"), "{e}");
+        assert!(
+            e.contains("elsewhere") && e.contains("different scan"),
+            "{e}"
+        );
         let mut cut = parts.clone();
         let t = read_scan_csv("point,a_meV,state,x_nA\n2,0,P,1\n", "x").unwrap();
         cut[0].table = t;
