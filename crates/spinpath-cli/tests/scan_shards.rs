@@ -102,6 +102,20 @@ fn three_shards_run_as_processes_merge_to_the_whole_scan() {
         &["scan", "merge", "s2", "s0", "s1", "-o", "merged"],
     ));
     same_folder(&d.join("whole"), &d.join("merged"));
+    // One thread gives the same numbers as all cores.
+    let mut serial = vec!["scan", "se.toml", "-o", "serial"];
+    serial.extend(GRID);
+    ok(&Command::new(env!("CARGO_BIN_EXE_spinpath"))
+        .args(&serial)
+        .current_dir(d)
+        .env("CI", "1")
+        .env("RAYON_NUM_THREADS", "1")
+        .output()
+        .unwrap());
+    assert_eq!(
+        std::fs::read(d.join("whole/scan.csv")).unwrap(),
+        std::fs::read(d.join("serial/scan.csv")).unwrap()
+    );
 
     // The table: 9 points × 2 states, by point index, last axis fastest.
     let csv = std::fs::read_to_string(d.join("whole/scan.csv")).unwrap();
