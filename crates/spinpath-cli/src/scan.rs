@@ -36,12 +36,12 @@ pub struct ScanArgs {
     /// Draw this many points in the box of the axes instead of a grid (`NAME=FROM:TO`).
     #[arg(long)]
     pub samples: Option<usize>,
-    /// How `--samples` are drawn: `random` or `lhs` (Latin hypercube).
-    #[arg(long, default_value = "lhs")]
-    pub sampling: String,
-    /// Seed of the samples (written to `plan.json` and `run.json`).
-    #[arg(long, default_value_t = 1)]
-    pub seed: u64,
+    /// How `--samples` are drawn: `lhs` (Latin hypercube, the default) or `random`.
+    #[arg(long, requires = "samples")]
+    pub sampling: Option<String>,
+    /// Seed of the samples (written to `plan.json` and `run.json`; default 1).
+    #[arg(long, requires = "samples")]
+    pub seed: Option<u64>,
     /// Run only shard K of N (points with index % N == K; K from 0), e.g. `--shard 0/3`.
     #[arg(long)]
     pub shard: Option<String>,
@@ -166,7 +166,15 @@ fn run_plan(args: ScanArgs) -> anyhow::Result<()> {
             }
             ScanPlan::grid(axes)?
         }
-        Some(n) => ScanPlan::sampled(axes, args.sampling.parse::<Sampling>()?, n, args.seed)?,
+        Some(n) => ScanPlan::sampled(
+            axes,
+            args.sampling
+                .as_deref()
+                .unwrap_or("lhs")
+                .parse::<Sampling>()?,
+            n,
+            args.seed.unwrap_or(1),
+        )?,
     };
     let (k, n) = match &args.shard {
         Some(s) => scan::parse_shard(s)?,
