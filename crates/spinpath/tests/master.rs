@@ -833,21 +833,9 @@ fn memristive_preset_solves_at_4k_1k_and_300_mk() {
         }
         for magnet in [Magnet::P, Magnet::AP] {
             let mut st = spinpath::master::SteadyState::default();
-            let steady = protocol::run_sweep(
-                &PauliPrepared::from_model(m.clone(), magnet),
-                &points,
-                run.dwell_s,
-                &mut st,
-            )
-            .unwrap();
+            let steady = protocol::run_sweep(&PauliPrepared::from_model(m.clone(), magnet), &points, run.dwell_s, &mut st).unwrap();
             let mut tr = Transient::default();
-            let trans = protocol::run_sweep(
-                &PauliPrepared::from_model(m.clone(), magnet),
-                &points,
-                run.dwell_s,
-                &mut tr,
-            )
-            .unwrap();
+            let trans = protocol::run_sweep(&PauliPrepared::from_model(m.clone(), magnet), &points, run.dwell_s, &mut tr).unwrap();
             for r in steady.iter().chain(&trans) {
                 assert!(
                     r.current_na.is_finite(),

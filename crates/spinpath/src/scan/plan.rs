@@ -430,7 +430,11 @@ pub fn merge(parts: &[ShardTable]) -> Result<Table> {
         }
         counts
     };
-    let rows_per_point = per_point(&first.table).first().copied().unwrap_or(0);
+    // (A shard may have no point when there are more shards than points.)
+    let rows_per_point = parts
+        .iter()
+        .find_map(|p| per_point(&p.table).first().copied())
+        .unwrap_or(0);
     for p in parts {
         if per_point(&p.table).iter().any(|&c| c != rows_per_point) {
             return Err(Error::invalid(
@@ -701,6 +705,16 @@ mod tests {
         let back = read_scan_csv(&merged.to_csv_string().unwrap(), "scan.csv").unwrap();
         assert_eq!(
             back.to_csv_string().unwrap(),
+            whole.to_csv_string().unwrap()
+        );
+
+        // More shards than points: the empty shards merge too.
+        let many: Vec<ShardTable> = (0..10)
+            .rev()
+            .map(|k| shard_table(&plan, k, 10, &whole))
+            .collect();
+        assert_eq!(
+            merge(&many).unwrap().to_csv_string().unwrap(),
             whole.to_csv_string().unwrap()
         );
 
