@@ -27,7 +27,7 @@ enum Command {
     Analyze(Box<analyze::AnalyzeArgs>),
     /// Fit a model's parameters to measured I(V) files (bounded, tied, multi-dataset).
     Fit(fit::FitArgs),
-    /// Explore designs: vary one device parameter and tabulate the figures of merit.
+    /// Explore designs: grids or samples over device parameters (sharded for clusters), and `scan merge`.
     Scan(scan::ScanArgs),
     /// Interacting dots (master equation, transient, Monte Carlo) from `[dots]` + `[dots_run]`.
     Dots(dots::DotsArgs),
