@@ -34,13 +34,22 @@ pub fn fermi(energy: f64, mu: f64, kt: f64) -> f64 {
         };
     }
     let y = x / kt;
-    if y > 0.0 {
+    // Beyond |y| = 746, e^-|y| underflows to exactly 0: return the same value without libm's slow
+    // underflow path (the rate build of a wide Coulomb gap at low T meets it for most transitions).
+    if y > UNDERFLOW_EXPONENT {
+        0.0
+    } else if y < -UNDERFLOW_EXPONENT {
+        1.0
+    } else if y > 0.0 {
         let e = (-y).exp();
         e / (1.0 + e)
     } else {
         1.0 / (1.0 + y.exp())
     }
 }
+
+/// e^-y is exactly 0 in f64 for y above this.
+pub const UNDERFLOW_EXPONENT: f64 = 746.0;
 
 #[cfg(test)]
 mod tests {

@@ -49,7 +49,13 @@ pub const TINY_RATE_MEV: f64 = 1e-250;
 /// ln f(y) for the Fermi function f(y) = 1/(1 + e^y), without overflow or underflow.
 #[inline]
 fn ln_fermi(y: f64) -> f64 {
-    if y > 0.0 {
+    use crate::units::UNDERFLOW_EXPONENT;
+    // e^-|y| is exactly 0 beyond the underflow exponent: skip libm's slow underflow path.
+    if y > UNDERFLOW_EXPONENT {
+        -y
+    } else if y < -UNDERFLOW_EXPONENT {
+        -0.0
+    } else if y > 0.0 {
         -y - (-y).exp().ln_1p()
     } else {
         -y.exp().ln_1p()
