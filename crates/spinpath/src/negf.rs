@@ -44,6 +44,9 @@ pub struct Integration {
     pub max_intervals: usize,
     /// The Fermi window extends this many k_BT beyond the extreme chemical potentials.
     pub window_kt: f64,
+    /// Use the closed-form (pole) energy integrals wherever they apply (collinear wide-band chains;
+    /// quadrature elsewhere): `[run.integration] method = "poles"`.
+    pub closed_form: bool,
 }
 
 impl Default for Integration {
@@ -53,6 +56,7 @@ impl Default for Integration {
             abs_tol_na: 1e-9,
             max_intervals: 4000,
             window_kt: 40.0,
+            closed_form: false,
         }
     }
 }
@@ -674,7 +678,7 @@ impl ChainSolver {
 
     /// Currents, spin currents and energy currents at bias V (mV).
     pub fn bias_point(&self, bias_mv: f64, opts: &Integration) -> BiasPoint {
-        if self.closed_form {
+        if self.closed_form || opts.closed_form {
             if let Some(p) = self.bias_point_exact(bias_mv) {
                 return p;
             }

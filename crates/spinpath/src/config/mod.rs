@@ -163,6 +163,7 @@ struct RawBias {
 #[serde(deny_unknown_fields)]
 #[allow(non_snake_case)]
 struct RawIntegration {
+    method: Option<Spanned<String>>,
     rel_tol: Option<Spanned<f64>>,
     abs_tol_nA: Option<Spanned<f64>>,
     max_intervals: Option<Spanned<i64>>,
@@ -1334,6 +1335,20 @@ fn build_integration(cx: &Ctx, r: Option<&RawIntegration>) -> Result<Integration
             200.0,
             "5 <= window_kT <= 200",
         )?,
+        closed_form: match &r.method {
+            None => false,
+            Some(m) => match m.get_ref().as_str() {
+                "quadrature" => false,
+                "poles" => true,
+                other => {
+                    return cx.err(
+                        m.span(),
+                        "run.integration.method",
+                        format!("\"{other}\": allowed \"quadrature\" (adaptive Gauss–Kronrod, any device) or \"poles\" (closed-form integrals from the poles of G; collinear wide-band chains, quadrature elsewhere)"),
+                    )
+                }
+            },
+        },
     })
 }
 
