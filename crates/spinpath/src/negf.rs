@@ -564,21 +564,7 @@ impl ChainSolver {
                 }
                 d
             };
-            let mut beyond = Complex64::new(0.0, 0.0);
-            for j in (b + 1..n).rev() {
-                beyond = (d(j) - beyond).inv() * (self.hop[j - 1] * self.hop[j - 1]);
-            }
-            let mut before = Complex64::new(0.0, 0.0);
-            let mut prod = Complex64::new(1.0, 0.0);
-            for j in 0..b {
-                let g = (d(j) - before).inv();
-                if j >= a {
-                    prod *= g * self.hop[j];
-                }
-                before = g * (self.hop[j] * self.hop[j]);
-            }
-            let gbb = (d(b) - before - beyond).inv();
-            *ts = gam_l * gam_r * (prod * gbb).norm_sqr();
+            *ts = gam_l * gam_r * g_ab_recursion(a, b, n, &self.hop, d).norm_sqr();
         }
         let mut t = [[0.0; 4]; 4];
         for i in 0..2 {
@@ -1020,4 +1006,32 @@ impl ChainSolver {
         };
         [flat(&self.gamma_l), flat(&self.gamma_r)]
     }
+}
+
+/// G_ab of one spin of a collinear chain by the scalar recursion: with left-connected
+/// g_j = (d_j − t_{j−1}² g_{j−1})⁻¹ and the sites beyond b folded into G_bb,
+/// G_ab = g_a t_a g_{a+1} ⋯ g_{b−1} t_{b−1} G_bb. `d(j)` is ω − (H + Σ)_jj at site j (a ≤ b < n).
+/// Shared by the quadrature's transmissions and the closed form's pole expansion.
+#[inline]
+pub(crate) fn g_ab_recursion(
+    a: usize,
+    b: usize,
+    n: usize,
+    hop: &[f64],
+    d: impl Fn(usize) -> Complex64,
+) -> Complex64 {
+    let mut beyond = Complex64::new(0.0, 0.0);
+    for j in (b + 1..n).rev() {
+        beyond = (d(j) - beyond).inv() * (hop[j - 1] * hop[j - 1]);
+    }
+    let mut before = Complex64::new(0.0, 0.0);
+    let mut prod = Complex64::new(1.0, 0.0);
+    for j in 0..b {
+        let g = (d(j) - before).inv();
+        if j >= a {
+            prod *= g * hop[j];
+        }
+        before = g * (hop[j] * hop[j]);
+    }
+    prod * (d(b) - before - beyond).inv()
 }

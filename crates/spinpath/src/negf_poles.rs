@@ -307,22 +307,9 @@ impl ChainSolver {
     /// G_ab(ω) = [(ω − H_eff)⁻¹]_{ab} of one spin at complex energy ω (a = left lead site,
     /// b = right lead site), by the scalar recursion of the collinear fast path.
     fn g_ab_scalar(&self, heff: &[Complex64], omega: Complex64) -> Complex64 {
-        let (a, b, n) = (self.site_l, self.site_r, self.n);
-        let d = |j: usize| omega - heff[j];
-        let mut beyond = Complex64::new(0.0, 0.0);
-        for j in (b + 1..n).rev() {
-            beyond = (d(j) - beyond).inv() * (self.hop[j - 1] * self.hop[j - 1]);
-        }
-        let mut before = Complex64::new(0.0, 0.0);
-        let mut prod = Complex64::new(1.0, 0.0);
-        for j in 0..b {
-            let g = (d(j) - before).inv();
-            if j >= a {
-                prod *= g * self.hop[j];
-            }
-            before = g * (self.hop[j] * self.hop[j]);
-        }
-        prod * (d(b) - before - beyond).inv()
+        super::g_ab_recursion(self.site_l, self.site_r, self.n, &self.hop, |j| {
+            omega - heff[j]
+        })
     }
 
     /// Pole expansion of spin `s`'s transmission at bias V, or `None` when it does not apply.
