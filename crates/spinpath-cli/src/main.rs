@@ -8,6 +8,7 @@ mod dots;
 mod fit;
 mod integrity;
 mod protocol;
+mod reproduce;
 mod run;
 mod scan;
 
@@ -31,6 +32,8 @@ enum Command {
     Scan(scan::ScanArgs),
     /// Interacting dots (master equation, transient, Monte Carlo) from `[dots]` + `[dots_run]`.
     Dots(dots::DotsArgs),
+    /// Reproduce a paper: `spin-engine` (paper 1) or `memristor` (paper 2); writes signatures.csv and figures.
+    Reproduce(reproduce::ReproduceArgs),
     /// Capacitance estimates (paper 2, SI Note 5): radius from gap, gating distance from shift.
     Capacitance(capacitance::CapacitanceArgs),
 }
@@ -44,6 +47,7 @@ fn main() {
         Command::Fit(args) => fit::run(args),
         Command::Scan(args) => scan::run(args),
         Command::Dots(args) => dots::run(args),
+        Command::Reproduce(args) => reproduce::run(args),
         Command::Capacitance(args) => capacitance::run(args),
     };
     if let Err(e) = result {

@@ -29,6 +29,7 @@ pub mod plot;
 pub mod protocol;
 pub mod quad;
 pub mod report;
+pub mod reproduce;
 pub mod run;
 pub mod scan;
 pub mod sweep;
