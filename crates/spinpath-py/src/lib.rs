@@ -23,6 +23,7 @@ mod device;
 mod dots;
 mod fit;
 mod protocol;
+mod scan;
 
 pyo3::create_exception!(
     _spinpath,
@@ -232,5 +233,6 @@ fn _spinpath(m: &Bound<'_, PyModule>) -> PyResult<()> {
     fit::register(m)?;
     dots::register(m)?;
     protocol::register(m)?;
+    scan::register(m)?;
     Ok(())
 }

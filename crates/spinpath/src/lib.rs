@@ -18,6 +18,7 @@ pub mod capacitance;
 pub mod config;
 pub mod device;
 pub mod engine;
+pub mod ensemble;
 pub mod error;
 pub mod fit;
 pub mod io;

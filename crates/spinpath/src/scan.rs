@@ -16,8 +16,8 @@ use rayon::prelude::*;
 
 mod plan;
 pub use plan::{
-    check_shard, merge, parse_shard, read_scan_csv, Axis, Sampling, ScanPlan, ShardRecord,
-    ShardTable, MAX_POINTS,
+    check_shard, merge, merge_on, parse_shard, read_scan_csv, Axis, Sampling, ScanPlan,
+    ShardRecord, ShardTable, MAX_POINTS,
 };
 
 /// One device of a scan: the parameter value and the run's summary.

@@ -349,6 +349,12 @@ pub struct ShardTable {
 /// index (rows of one point keep their order). Refuses shards of different scans, missing or
 /// repeated shards, mismatched columns and tables whose points are not their shard's.
 pub fn merge(parts: &[ShardTable]) -> Result<Table> {
+    merge_on(parts, "point")
+}
+
+/// [`merge`] for tables whose index column is `index` (`point` for scans, `junction` for
+/// ensembles).
+pub fn merge_on(parts: &[ShardTable], index: &str) -> Result<Table> {
     let first = parts
         .first()
         .ok_or_else(|| Error::invalid("scan merge", "no shard folder given"))?;
@@ -393,10 +399,10 @@ pub fn merge(parts: &[ShardTable]) -> Result<Table> {
                 ),
             ));
         }
-        let idx = p.table.f64("point").ok_or_else(|| {
+        let idx = p.table.f64(index).ok_or_else(|| {
             Error::invalid(
                 "scan merge",
-                format!("{}: scan.csv has no numeric `point` column", p.source),
+                format!("{}: the table has no numeric `{index}` column", p.source),
             )
         })?;
         let mut got: Vec<usize> = idx.iter().map(|&x| x as usize).collect();
@@ -418,7 +424,7 @@ pub fn merge(parts: &[ShardTable]) -> Result<Table> {
     }
     // Every point has one row per state, the same states everywhere.
     let per_point = |t: &Table| -> Vec<usize> {
-        let idx = t.f64("point").unwrap_or(&[]);
+        let idx = t.f64(index).unwrap_or(&[]);
         let mut counts: Vec<usize> = Vec::new();
         for (i, x) in idx.iter().enumerate() {
             if i == 0 || idx[i - 1] != *x {
@@ -465,7 +471,7 @@ pub fn merge(parts: &[ShardTable]) -> Result<Table> {
     // Rows: (point, part, row), sorted by point then part order (one point lives in one shard).
     let mut rows: Vec<(usize, usize, usize)> = Vec::new();
     for (pi, p) in parts.iter().enumerate() {
-        for (ri, &x) in p.table.f64("point").unwrap_or(&[]).iter().enumerate() {
+        for (ri, &x) in p.table.f64(index).unwrap_or(&[]).iter().enumerate() {
             rows.push((x as usize, pi, ri));
         }
     }
