@@ -5,6 +5,7 @@ use clap::{Parser, Subcommand};
 mod analyze;
 mod capacitance;
 mod dots;
+mod ensemble;
 mod fit;
 mod integrity;
 mod protocol;
@@ -30,6 +31,8 @@ enum Command {
     Fit(fit::FitArgs),
     /// Explore designs: grids or samples over device parameters (sharded for clusters), and `scan merge`.
     Scan(scan::ScanArgs),
+    /// Device ensembles: sample C-in-MgO junctions, run them (sharded), yields and distributions.
+    Ensemble(ensemble::EnsembleArgs),
     /// Interacting dots (master equation, transient, Monte Carlo) from `[dots]` + `[dots_run]`.
     Dots(dots::DotsArgs),
     /// Reproduce a paper: `spin-engine` (paper 1) or `memristor` (paper 2); writes signatures.csv and figures.
@@ -47,6 +50,7 @@ fn main() {
         Command::Fit(args) => fit::run(args),
         Command::Scan(args) => scan::run(args),
         Command::Dots(args) => dots::run(args),
+        Command::Ensemble(args) => ensemble::run(args),
         Command::Reproduce(args) => reproduce::run(args),
         Command::Capacitance(args) => capacitance::run(args),
     };

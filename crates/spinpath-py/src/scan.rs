@@ -101,5 +101,58 @@ fn scan_rows<'py>(
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(scan_plan, m)?)?;
     m.add_function(wrap_pyfunction!(scan_rows, m)?)?;
+    m.add_function(wrap_pyfunction!(ensemble_rows, m)?)?;
+    m.add_function(wrap_pyfunction!(ensemble_summary, m)?)?;
     Ok(())
+}
+
+/// The rows of `ensemble.csv` for the junctions `indices` of an ensemble of `samples` junctions
+/// drawn with `seed` (an ensemble file's text: `[ensemble]` with a `[spin_engine]` and `[run]`),
+/// as the command line's `spinpath ensemble`. Runs in parallel without the GIL.
+#[pyfunction]
+#[pyo3(signature = (text, file, samples, seed = 1, indices = None, threads = None))]
+fn ensemble_rows<'py>(
+    py: Python<'py>,
+    text: &str,
+    file: &str,
+    samples: usize,
+    seed: u64,
+    indices: Option<Vec<usize>>,
+    threads: Option<usize>,
+) -> PyResult<Bound<'py, PyDict>> {
+    use spinpath::ensemble;
+    let f = ensemble::parse(file, text).map_err(py_err)?;
+    let p = ensemble::plan(samples, seed).map_err(py_err)?;
+    let idx = indices.unwrap_or_else(|| (0..p.len()).collect());
+    if let Some(&bad_index) = idx.iter().find(|&&i| i >= samples) {
+        return Err(bad(format!(
+            "junction {bad_index} is outside the ensemble of {samples} junctions"
+        )));
+    }
+    let t = detached(py, threads, || {
+        ensemble::evaluate(&f, seed, &idx, &|| {}).and_then(|js| ensemble::table(&f, &js))
+    })?
+    .map_err(py_err)?;
+    table_dict(py, &t)
+}
+
+/// The summary (`summary.json` of `spinpath ensemble`) of an ensemble table given as columns.
+#[pyfunction]
+#[pyo3(signature = (text, file, seed, columns))]
+fn ensemble_summary<'py>(
+    py: Python<'py>,
+    text: &str,
+    file: &str,
+    seed: u64,
+    columns: Vec<(String, Vec<f64>)>,
+) -> PyResult<Bound<'py, PyAny>> {
+    use spinpath::ensemble;
+    let f = ensemble::parse(file, text).map_err(py_err)?;
+    let mut t = spinpath::table::Table::new();
+    for (name, v) in columns {
+        t.push_f64(name, v).map_err(py_err)?;
+    }
+    let s = ensemble::summarize(&f, seed, &t).map_err(py_err)?;
+    let v = serde_json::to_value(&s).map_err(|e| bad(e.to_string()))?;
+    crate::json_py(py, &v)
 }

@@ -1145,3 +1145,7 @@ def fit(
     r["fit_table"] = Columns(r["fit_table"])
     r["parameter_table"] = Columns(r["parameter_table"])
     return FitResult(**r)
+
+
+# Scans and ensembles (issue 17) live in spinpath/scan.py; imported last (they use Columns).
+from .scan import Ensemble, ensemble, scan, scan_points  # noqa: E402

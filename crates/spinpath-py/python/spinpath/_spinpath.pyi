@@ -284,3 +284,43 @@ def run_fit(
     threads: Optional[int] = None,
 ) -> dict[str, Any]:
     """Run a fit file's fit without the GIL; the fields of ``spinpath.FitResult``."""
+
+# Scans and ensembles (src/scan.rs; wrapped by spinpath/scan.py)
+
+def scan_plan(
+    text: str,
+    file: str,
+    axes: list[tuple[str, float, float, int]],
+    method: str,
+    samples: Optional[int] = None,
+    seed: int = 1,
+) -> list[list[float]]:
+    """Parameter values of every point of a scan plan (axes ``(name, from, to, n)``; method
+    ``grid``, ``random`` or ``lhs``), after checking the names against the device in ``text``."""
+
+def scan_rows(
+    text: str,
+    file: str,
+    axes: list[tuple[str, float, float, int]],
+    method: str,
+    samples: Optional[int] = None,
+    seed: int = 1,
+    indices: Optional[list[int]] = None,
+    threads: Optional[int] = None,
+) -> Table:
+    """The ``scan.csv`` rows of the points ``indices`` (all when None)."""
+
+def ensemble_rows(
+    text: str,
+    file: str,
+    samples: int,
+    seed: int = 1,
+    indices: Optional[list[int]] = None,
+    threads: Optional[int] = None,
+) -> Table:
+    """The ``ensemble.csv`` rows of the junctions ``indices`` (all when None)."""
+
+def ensemble_summary(
+    text: str, file: str, seed: int, columns: list[tuple[str, list[float]]]
+) -> dict[str, Any]:
+    """``summary.json`` of an ensemble table given as (name, values) columns."""

@@ -19,10 +19,11 @@ from typing import Any, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from . import Columns
 from . import _spinpath as _native
 from ._spinpath import SpinpathError
 
-__all__ = ["scan", "scan_points", "ensemble"]
+__all__ = ["scan", "scan_points", "ensemble", "Ensemble"]
 
 Range = Union[Tuple[float, float], Tuple[float, float, int]]
 
@@ -38,7 +39,7 @@ def _source_text(source: Any) -> tuple[str, str]:
         return source, "<string>"
     if isinstance(source, (str, os.PathLike)):
         return _native.read_text(os.fspath(source)), os.fspath(source)
-    raise TypeError(f"scan() takes a Device, a dict, a path or TOML text, not {type(source).__name__}")
+    raise TypeError(f"takes a Device, a dict, a path or TOML text, not {type(source).__name__}")
 
 
 def _axes(params: Mapping[str, Range], sampled: bool) -> list[tuple[str, float, float, int]]:
@@ -140,7 +141,7 @@ def scan(
     client: Any = None,
     chunks: Optional[int] = None,
     threads: Optional[int] = None,
-) -> Any:
+) -> Columns:
     """Scan a coherent device over several parameters; the columns of ``scan.csv``.
 
     ``source``: a :class:`spinpath.Device`, a run-file dict, TOML text or a path (a ``[spin_engine]``
@@ -156,8 +157,6 @@ def scan(
 
     Returns a :class:`spinpath.Columns` (``.to_dataframe()`` gives a pandas DataFrame).
     """
-    from . import Columns
-
     text, name = _source_text(source)
     m = _method(method, samples)
     axes = _axes(params, m != "grid")
@@ -169,6 +168,19 @@ def scan(
     return Columns(rows)
 
 
+class Ensemble(Columns):
+    """The columns of ``ensemble.csv`` (one row per junction, see :func:`ensemble`) and
+    ``summary``, the content of the command line's ``summary.json``: the model, the yield of
+    working spin engines with its binomial standard error and exact 95 % interval, the yields of
+    engine candidates and transport/gating pairs, paper 1's 1/168, and the spread (n, mean,
+    median, range) of I(0) per state (nA), maximum power (nW) and TMR of the working engines and of
+    the Coulomb gaps and writing shifts (mV)."""
+
+    def __init__(self, data: Mapping[str, Any], summary: dict):
+        super().__init__(data)
+        self.summary: dict = summary
+
+
 def ensemble(
     source: Any,
     samples: int,
@@ -177,18 +189,19 @@ def ensemble(
     client: Any = None,
     chunks: Optional[int] = None,
     threads: Optional[int] = None,
-) -> Any:
+) -> Ensemble:
     """Sample ``samples`` junctions of a device ensemble (a run file with ``[ensemble]``,
     docs/ensembles.md) with ``seed`` and run each through the engines: the columns of the command
     line's ``ensemble.csv`` (one row per junction, ``junction`` from 0), the same numbers as
     ``spinpath ensemble FILE --samples N --seed S``. ``client``: a ``dask.distributed.Client``
-    to spread the junctions over its workers (in ``chunks`` tasks, default 4 per worker)."""
-    from . import Columns
-
+    to spread the junctions over its workers (in ``chunks`` tasks, default 4 per worker).
+    ``source``: the ensemble file's path, its TOML text or a dict with its schema. Returns an
+    :class:`Ensemble` (the columns and ``summary``)."""
     text, name = _source_text(source)
     if client is None:
         rows = _ensemble_rows(text, name, samples, seed, list(range(samples)), threads)
     else:
         _native.ensemble_rows(text, name, samples, seed, [], threads)  # check the file here first
         rows = _distribute(client, _ensemble_rows, samples, chunks, (text, name, samples, seed), threads, "junction")
-    return Columns(rows)
+    cols = [(k, np.asarray(v, dtype=np.float64).tolist()) for k, v in rows.items()]
+    return Ensemble(rows, _native.ensemble_summary(text, name, seed, cols))

@@ -22,8 +22,9 @@
 //!   its zero-bias current reaches `min_current_nA` in some state (paper 1 sorted its junctions by
 //!   I ≠ 0 at V = 0).
 //! - **Transport atom** (paper 2): the C atom best coupled to both electrodes (tunnelling rates
-//!   `∝ exp(−2d/λ)` to each, so the one closest to mid-barrier); its **Coulomb gap** is that of a
-//!   sphere of radius `carbon_radius_nm` between the electrodes ([`crate::capacitance`]).
+//!   `∝ exp(−2d/λ)` to each, so the one closest to mid-barrier), among those whose sphere of radius
+//!   `carbon_radius_nm` fits between the electrodes; its **Coulomb gap** is that sphere's
+//!   ([`crate::capacitance`]).
 //!   A **gating atom** is the nearest other C within the 5th shell at a centre distance above
 //!   two radii; its one-electron **writing shift** is the two-sphere estimate.
 //!
@@ -397,10 +398,16 @@ pub fn junction(f: &EnsembleFile, seed: u64, index: usize) -> Result<Junction> {
             .fold(0.0, |m: f64, x| m.max(x.abs()));
         j.working = j.max_power_nW > 0.0 && i0 >= s.min_current_nA;
     }
-    // The transport atom: closest to mid-barrier (lowest index on ties).
+    // The transport atom: closest to mid-barrier (lowest index on ties), among the atoms whose
+    // sphere fits between the electrodes (an atom touching an electrode belongs to it).
+    let r = s.carbon_radius_nm;
     if let Some((ti, _)) = atoms
         .iter()
         .enumerate()
+        .filter(|(_, a)| {
+            let z = s.height_nm(a[2]);
+            z > r && l - z > r
+        })
         .map(|(n, a)| (n, (s.height_nm(a[2]) - l / 2.0).abs()))
         .min_by(|a, b| a.1.total_cmp(&b.1))
     {
@@ -460,7 +467,12 @@ pub fn evaluate(
     indices
         .par_iter()
         .map(|&i| {
-            let j = junction(f, seed, i);
+            let j = junction(f, seed, i).map_err(|e| {
+                Error::invalid(
+                    format!("ensemble junction {i} (seed {seed})"),
+                    e.to_string(),
+                )
+            });
             tick();
             j
         })

@@ -234,3 +234,33 @@ fn binomial_yields_and_histograms() {
     assert_eq!(edges, vec![0.0, 1.0, 2.0]);
     assert_eq!(counts, vec![1, 3]);
 }
+
+#[test]
+fn atoms_touching_an_electrode_have_no_coulomb_gap_of_their_own() {
+    // A thin barrier (4 layers, 0.84 nm): layers 0 and 3 lie within a radius (0.2 nm) of an
+    // electrode, so only atoms of layers 1 and 2 can be transport atoms.
+    let f = file(
+        &[
+            ("carbon_concentration_percent", "0.03"),
+            ("barrier_thickness_nm", "0.84"),
+        ],
+        &[],
+    );
+    let js = evaluate(&f, 5, &(0..300).collect::<Vec<_>>(), &|| {}).unwrap();
+    let l = f.spec.thickness_nm();
+    for j in &js {
+        if j.coulomb_gap_mV.is_finite() {
+            let z = j.transport_height_nm;
+            assert!(z > 0.2 && l - z > 0.2, "{z}");
+            // Mid-barrier sphere: the gap is the forward capacitance model's.
+            let want = crate::capacitance::coulomb_gap_mv(0.2, z, l, 9.8).unwrap();
+            assert_eq!(j.coulomb_gap_mV, want);
+        } else {
+            assert!(j.transport_height_nm.is_nan());
+        }
+    }
+    assert!(js
+        .iter()
+        .any(|j| j.carbon_atoms > 0 && j.coulomb_gap_mV.is_nan()));
+    assert!(js.iter().any(|j| j.coulomb_gap_mV.is_finite()));
+}
