@@ -22,7 +22,7 @@ fn file(ensemble: &[(&str, &str)], engine: &[(&str, &str)]) -> EnsembleFile {
 #[test]
 fn the_example_parses_and_errors_name_the_key_and_range() {
     let f = file(&[], &[]);
-    assert_eq!(f.spec.carbon_concentration_percent, 0.5);
+    assert_eq!(f.spec.carbon_concentration_percent, 0.05);
     assert_eq!(f.run.bias_mv.len(), 41);
     // 2.5 nm / (0.421 / 2) nm = 11.9 → 12 layers; √100 nm / 0.2105 nm = 47.5 → 48 half-cells.
     assert_eq!(
@@ -34,7 +34,7 @@ fn the_example_parses_and_errors_name_the_key_and_range() {
     );
     let text = include_str!("../../../../examples/ensemble.toml");
     let bad = text.replace(
-        "carbon_concentration_percent = 0.5",
+        "carbon_concentration_percent = 0.05",
         "carbon_concentration_percent = 150",
     );
     let e = parse("e.toml", &bad).unwrap_err().to_string();
