@@ -119,7 +119,7 @@ fn plan_fingerprint(file: &str, text: &str, plan: &ScanPlan, k: usize, n: usize)
         .with_arguments(vec![plan.description(), format!("shard {k}/{n}")])
 }
 
-/// Write a plan folder's files (the whole scan's, or a shard's): `scan.csv`, figures,
+/// Write a plan folder's files (the whole scan's, or a shard's): `scan.csv`, `summary.json`, figures,
 /// `devices.jsonl` (one line per point: `point`, `values`, `summary`, by point index), `plan.json`
 /// and the run file `config.toml`. The merge copies the shards' lines verbatim (exact numbers).
 fn write_plan_files(
@@ -131,6 +131,10 @@ fn write_plan_files(
     text: &str,
 ) -> anyhow::Result<()> {
     table.write_csv(&out.join("scan.csv"))?;
+    write_atomic(
+        &out.join("summary.json"),
+        serde_json::to_string_pretty(&scan::plan_summary(plan, table)?)?.as_bytes(),
+    )?;
     // Figures describe the whole scan: a shard has only part of the points.
     if record.shards == 1 {
         for (name, svg) in scan::plan_figures(plan, table)? {

@@ -344,3 +344,68 @@ pub fn scan_figure(name: &str, t: &Table) -> Figure {
     }
     Figure::new(panels, 2)
 }
+
+/// `summary.json` of a plan's folder, computed from its table (so a merged folder's equals the
+/// whole scan's): the plan, the number of points and rows, and per state the number of points
+/// that generate power and the point of largest output power (index, parameter values in the
+/// units of their names, `max_power_nW`, `bias_at_max_power_mV`).
+pub fn plan_summary(plan: &ScanPlan, t: &Table) -> Result<serde_json::Value> {
+    let need = |name: &str| {
+        t.f64(name)
+            .ok_or_else(|| Error::invalid("scan", format!("table without `{name}`")))
+    };
+    let (idx, p, v) = (
+        need("point")?,
+        need("max_power_nW")?,
+        need("bias_at_max_power_mV")?,
+    );
+    let st = t
+        .str("state")
+        .ok_or_else(|| Error::invalid("scan", "table without `state`"))?;
+    let mut states: Vec<&String> = Vec::new();
+    for s in st {
+        if !states.contains(&s) {
+            states.push(s);
+        }
+    }
+    let per_state = states
+        .iter()
+        .map(|&s| {
+            let rows: Vec<usize> = (0..st.len()).filter(|&i| &st[i] == s).collect();
+            let best = rows
+                .iter()
+                .copied()
+                .filter(|&i| p[i] > 0.0)
+                .max_by(|&a, &b| p[a].total_cmp(&p[b]));
+            let values = |i: usize| -> serde_json::Map<String, serde_json::Value> {
+                plan.axes
+                    .iter()
+                    .map(|a| {
+                        (
+                            a.name.clone(),
+                            t.f64(&a.name).map_or(f64::NAN, |c| c[i]).into(),
+                        )
+                    })
+                    .collect()
+            };
+            serde_json::json!({
+                "state": s,
+                "points_generating_power": rows.iter().filter(|&&i| p[i] > 0.0).count(),
+                "most_power": best.map(|i| serde_json::json!({
+                    "point": idx[i] as u64,
+                    "values": values(i),
+                    "max_power_nW": p[i],
+                    "bias_at_max_power_mV": v[i],
+                })),
+            })
+        })
+        .collect::<Vec<_>>();
+    let mut points = idx.to_vec();
+    points.dedup();
+    Ok(serde_json::json!({
+        "plan": plan,
+        "points": points.len(),
+        "rows": t.n_rows(),
+        "states": per_state,
+    }))
+}
