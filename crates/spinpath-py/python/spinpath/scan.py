@@ -46,8 +46,8 @@ def _axes(params: Mapping[str, Range], sampled: bool) -> list[tuple[str, float, 
     if not params:
         raise SpinpathError("params: give at least one parameter, e.g. {'spin_accumulation_meV': (0, 10, 5)}")
     axes = []
-    for name, r in params.items():
-        r = tuple(r)
+    for name, given in params.items():
+        r: tuple[Any, ...] = tuple(given)
         if len(r) == 3 and float(r[2]) == int(r[2]):
             axes.append((str(name), float(r[0]), float(r[1]), int(r[2])))
         elif len(r) == 2 and sampled:
