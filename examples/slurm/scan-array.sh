@@ -18,7 +18,9 @@
 #
 # Environment: SPINPATH (the spinpath program, default `spinpath` on PATH), SBATCH_OPTS (extra
 # options for both sbatch calls: partition, account, time, --cpus-per-task; spinpath uses all the
-# cores SLURM gives a task), RAYON_NUM_THREADS (threads per task, default: all cores).
+# cores SLURM gives a task), RAYON_NUM_THREADS (threads per task, default: all cores),
+# SPINPATH_COMMAND (`scan`, the default, or `ensemble` for a device ensemble, docs/ensembles.md:
+#   SPINPATH_COMMAND=ensemble scan-array.sh local 4 results/ens examples/ensemble.toml --samples 10000).
 set -euo pipefail
 
 mode=${1:?usage: scan-array.sh submit|local SHARDS OUT RUNFILE [SCAN OPTIONS...]}
@@ -27,6 +29,12 @@ out=${3:?output folder}
 runfile=${4:?run file}
 shift 4
 spinpath=${SPINPATH:-spinpath}
+command=${SPINPATH_COMMAND:-scan}
+case $command in scan | ensemble) ;; *)
+  echo "scan-array.sh: SPINPATH_COMMAND must be scan or ensemble, got '$command'" >&2
+  exit 2
+  ;;
+esac
 
 if ! [[ $shards =~ ^[1-9][0-9]*$ ]]; then
   echo "scan-array.sh: SHARDS must be a positive integer, got '$shards'" >&2
@@ -36,12 +44,12 @@ mkdir -p "$out"
 
 quoted=$(printf ' %q' "$@")
 shard_cmd() { # $1: the shard index (a number or a shell variable reference)
-  echo "$(printf '%q' "$spinpath") scan $(printf '%q' "$runfile")$quoted --shard $1/$shards -o $(printf '%q' "$out")/shard-$1 --resume"
+  echo "$(printf '%q' "$spinpath") $command $(printf '%q' "$runfile")$quoted --shard $1/$shards -o $(printf '%q' "$out")/shard-$1 --resume"
 }
 merge_cmd() {
   local dirs=""
   for ((k = 0; k < shards; k++)); do dirs+=" $(printf '%q' "$out")/shard-$k"; done
-  echo "$(printf '%q' "$spinpath") scan merge$dirs -o $(printf '%q' "$out")/merged --force"
+  echo "$(printf '%q' "$spinpath") $command merge$dirs -o $(printf '%q' "$out")/merged --force"
 }
 
 case $mode in

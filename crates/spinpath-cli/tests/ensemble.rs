@@ -140,6 +140,36 @@ fn three_shards_merge_to_the_whole_ensemble_row_for_row() {
 }
 
 #[test]
+fn the_slurm_example_shards_ensembles_too() {
+    let dir = setup();
+    let d = dir.path();
+    ok(&spinpath(
+        d,
+        &["ensemble", "ens.toml", "--samples", "30", "-o", "whole"],
+    ));
+    let out = Command::new("bash")
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../examples/slurm/scan-array.sh"
+        ))
+        .args(["local", "3", "arr", "ens.toml", "--samples", "30"])
+        .current_dir(d)
+        .env("CI", "1")
+        .env("SPINPATH", env!("CARGO_BIN_EXE_spinpath"))
+        .env("SPINPATH_COMMAND", "ensemble")
+        .output()
+        .unwrap();
+    ok(&out);
+    for f in files(&d.join("whole")) {
+        assert!(
+            std::fs::read(d.join("whole").join(&f)).unwrap()
+                == std::fs::read(d.join("arr/merged").join(&f)).unwrap(),
+            "{f} differs"
+        );
+    }
+}
+
+#[test]
 fn bad_ensemble_files_are_named() {
     let dir = setup();
     let d = dir.path();
