@@ -50,8 +50,12 @@ fn iv_curves(c: &mut Criterion) {
     });
     g.bench_function("all_cores", |b| b.iter(|| black_box(sweep_all())));
     g.finish();
+}
 
-    let solver = &solvers[0];
+/// One bias point of the spin-engine preset (P): quadrature, closed form, and a spectrum.
+fn single_bias(c: &mut Criterion) {
+    let run = preset();
+    let solver = &ChainSolver::new(&run.chain, &run.states[0]).expect("valid");
     let mut g = c.benchmark_group("spin_engine_single_bias");
     g.bench_function("bias_point_V=0.5mV", |b| {
         b.iter(|| black_box(solver.bias_point(black_box(0.5), &run.integration)))
@@ -110,5 +114,5 @@ fn chain_length(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, iv_curves, chain_length);
+criterion_group!(benches, single_bias, chain_length, iv_curves);
 criterion_main!(benches);

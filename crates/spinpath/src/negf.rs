@@ -719,9 +719,24 @@ impl ChainSolver {
     /// temperature, T = 0 included, with no energy grid. `None` where the closed form does not apply
     /// (non-collinear states, a zero hopping, coalescing poles); [`ChainSolver::bias_point`] then
     /// integrates by quadrature. `evaluations` counts the poles used; `error_na` is 0.
+    ///
+    /// Uses a per-thread [`poles::PoleScratch`]: after the first call on a thread, a bias point
+    /// allocates nothing (chains of any length).
     pub fn bias_point_exact(&self, bias_mv: f64) -> Option<BiasPoint> {
+        poles::with_scratch(|s| self.bias_point_exact_with(bias_mv, s))
+    }
+
+    /// [`ChainSolver::bias_point_exact`] with caller-owned work arrays.
+    pub fn bias_point_exact_with(
+        &self,
+        bias_mv: f64,
+        scratch: &mut poles::PoleScratch,
+    ) -> Option<BiasPoint> {
         let c = self.collinear.as_ref()?;
-        let poles = [self.spin_poles(0, bias_mv)?, self.spin_poles(1, bias_mv)?];
+        if !self.both_spin_poles(bias_mv, scratch) {
+            return None;
+        }
+        let poles = scratch.spins();
         let mu = self.chemical_potentials(bias_mv);
         let kt = [kt_mev(self.temperature[0]), kt_mev(self.temperature[1])];
         let kts = [kt[0], kt[0], kt[1], kt[1]];
