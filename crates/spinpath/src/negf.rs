@@ -664,11 +664,37 @@ impl ChainSolver {
 
     /// Currents, spin currents and energy currents at bias V (mV).
     pub fn bias_point(&self, bias_mv: f64, opts: &Integration) -> BiasPoint {
-        if self.closed_form || opts.closed_form {
+        if self.uses_closed_form(opts) {
             if let Some(p) = self.bias_point_exact(bias_mv) {
                 return p;
             }
         }
+        self.bias_point_quadrature(bias_mv, opts)
+    }
+
+    /// Whether [`ChainSolver::bias_point`] tries the closed form first (opted in, collinear).
+    pub fn uses_closed_form(&self, opts: &Integration) -> bool {
+        (self.closed_form || opts.closed_form) && self.collinear.is_some()
+    }
+
+    /// [`ChainSolver::bias_point`] with caller-owned closed-form work arrays (for example a
+    /// [`poles::PoleScratch::tracking`] one along a sweep).
+    pub fn bias_point_with(
+        &self,
+        bias_mv: f64,
+        opts: &Integration,
+        scratch: &mut poles::PoleScratch,
+    ) -> BiasPoint {
+        if self.uses_closed_form(opts) {
+            if let Some(p) = self.bias_point_exact_with(bias_mv, scratch) {
+                return p;
+            }
+        }
+        self.bias_point_quadrature(bias_mv, opts)
+    }
+
+    /// [`ChainSolver::bias_point`] by adaptive quadrature, whatever the closed-form setting.
+    fn bias_point_quadrature(&self, bias_mv: f64, opts: &Integration) -> BiasPoint {
         let mu = self.chemical_potentials(bias_mv);
         let kt = [kt_mev(self.temperature[0]), kt_mev(self.temperature[1])];
         let kts = [kt[0], kt[0], kt[1], kt[1]];

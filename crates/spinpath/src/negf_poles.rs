@@ -94,6 +94,8 @@ fn fermi_kernel_constant(kt: f64) -> Complex64 {
 /// Pole expansion of one spin's transmission: T(E) = 2 Re Σ c_k/(E − z_k).
 #[derive(Debug, Clone, Default)]
 pub(crate) struct SpinPoles {
+    /// Whether the poles were tracked from the previous bias point (else QL).
+    pub tracked: bool,
     /// Poles z_k, meV.
     pub z: Vec<Complex64>,
     /// Partial-fraction coefficients c_k, meV.
@@ -248,7 +250,7 @@ pub(crate) fn tridiagonal_eigenvalues_in_place(
                     early = true;
                     break;
                 }
-                let inv_r = r.inv();
+                let inv_r = inv1(r);
                 s = f * inv_r;
                 c = g * inv_r;
                 if l1(s) > 1e4 || l1(c) > 1e4 {
@@ -279,6 +281,82 @@ pub struct PoleScratch {
     heff: Vec<Complex64>,
     work: Vec<Complex64>,
     spins: [SpinPoles; 2],
+    /// Pole tracking along a sweep (off unless made with [`PoleScratch::tracking`]).
+    track: Option<[Track; 2]>,
+    /// How many spin expansions came from tracked poles.
+    tracked: usize,
+}
+
+/// The last two bias points' poles of one spin, for [`PoleScratch::tracking`].
+#[derive(Debug, Default)]
+struct Track {
+    /// Bias (mV) of `z1` and `z0` (`z1` the latest); `len` of them are valid.
+    bias: [f64; 2],
+    z1: Vec<Complex64>,
+    z0: Vec<Complex64>,
+    len: usize,
+}
+
+impl PoleScratch {
+    /// Work arrays that also track the poles from one bias point to the next: the poles at V are
+    /// found by Newton's method on det(ω − H_eff(V)) from a linear extrapolation of the previous
+    /// two points' poles (O(N) per pole and step, ~2 steps), instead of the QL iteration. Accepted
+    /// only if every pole converges and all n are distinct (so they are all n roots); otherwise
+    /// the QL iteration runs. Tracked poles agree with the QL ones to round-off (~1e-15 relative),
+    /// not bit for bit, so use one tracking scratch per fixed run of bias points (as
+    /// [`crate::sweep::sweep_bias`] does) to keep results independent of thread scheduling.
+    pub fn tracking() -> Self {
+        PoleScratch {
+            track: Some(Default::default()),
+            ..Default::default()
+        }
+    }
+
+    /// How many single-spin pole sets were found by tracking (the others by the QL iteration).
+    pub fn tracked_count(&self) -> usize {
+        self.tracked
+    }
+}
+
+/// 1/z with one real division (`Complex64::inv` divides twice).
+#[inline]
+fn inv1(z: Complex64) -> Complex64 {
+    let k = 1.0 / z.norm_sqr();
+    Complex64::new(z.re * k, -z.im * k)
+}
+
+/// Newton's method for a root of det(ω − H_eff) (tridiagonal H_eff with diagonal `heff` and
+/// off-diagonal `hop`) from `z`: det′/det = Σ_j r_j′/r_j with the continued-fraction ratios
+/// r_j = ω − d_j − t_{j−1}²/r_{j−1} (no overflow for long chains). `None` unless a step falls
+/// below `tol` (meV) within 8 steps, or det vanishes exactly after a step below 10⁶·tol.
+fn newton_pole(heff: &[Complex64], hop: &[f64], z: Complex64, tol: f64) -> Option<Complex64> {
+    let mut z = z;
+    let mut last = f64::INFINITY;
+    for _ in 0..8 {
+        let mut sum = Complex64::new(0.0, 0.0);
+        let mut inv_prev = Complex64::new(0.0, 0.0);
+        let mut dr_prev = Complex64::new(0.0, 0.0);
+        for (j, &d) in heff.iter().enumerate() {
+            let t2 = if j > 0 { hop[j - 1] * hop[j - 1] } else { 0.0 };
+            let r = z - d - t2 * inv_prev;
+            let dr = 1.0 + t2 * dr_prev * inv_prev * inv_prev;
+            let ir = inv1(r);
+            sum += dr * ir;
+            inv_prev = ir;
+            dr_prev = dr;
+        }
+        let step = inv1(sum);
+        if !(step.re.is_finite() && step.im.is_finite()) {
+            // det(z − H_eff) = 0 in floating point: z is the root if Newton was converging.
+            return (last <= 1e6 * tol).then_some(z);
+        }
+        z -= step;
+        last = l1(step);
+        if last <= tol {
+            return Some(z);
+        }
+    }
+    None
 }
 
 thread_local! {
@@ -384,9 +462,11 @@ impl ChainSolver {
         heff: &mut Vec<Complex64>,
         work: &mut Vec<Complex64>,
         out: &mut SpinPoles,
+        mut track: Option<&mut Track>,
     ) -> bool {
         out.z.clear();
         out.c.clear();
+        out.tracked = false;
         let Some(c) = self.collinear.as_ref() else {
             return false;
         };
@@ -400,8 +480,39 @@ impl ChainSolver {
             return false;
         }
         self.effective_diagonal_into(s, bias_mv, gamma, heff);
-        out.z.extend_from_slice(heff);
-        if !tridiagonal_eigenvalues_in_place(&mut out.z, &self.hop, work) {
+        let scale = heff.iter().map(|&d| l1(d)).fold(0.0, f64::max)
+            + 2.0 * self.hop.iter().map(|t| t.abs()).fold(0.0, f64::max);
+        let tracked = match track.as_deref_mut() {
+            Some(t) if t.len > 0 && t.z1.len() == n => {
+                let w = if t.len > 1 && t.bias[0] != t.bias[1] {
+                    (bias_mv - t.bias[0]) / (t.bias[0] - t.bias[1])
+                } else {
+                    0.0
+                };
+                let mut ok = true;
+                for k in 0..n {
+                    let guess = if w != 0.0 {
+                        t.z1[k] + (t.z1[k] - t.z0[k]) * w
+                    } else {
+                        t.z1[k]
+                    };
+                    match newton_pole(heff, &self.hop, guess, 1e-12 * scale) {
+                        Some(z) => out.z.push(z),
+                        None => {
+                            ok = false;
+                            break;
+                        }
+                    }
+                }
+                ok
+            }
+            _ => false,
+        };
+        if !tracked {
+            out.z.clear();
+            out.z.extend_from_slice(heff);
+        }
+        if !tracked && !tridiagonal_eigenvalues_in_place(&mut out.z, &self.hop, work) {
             match eigenvalues(heff, &self.hop) {
                 Some(z) => {
                     out.z.clear();
@@ -410,16 +521,35 @@ impl ChainSolver {
                 None => return false,
             }
         }
-        let scale = heff.iter().map(|&d| l1(d)).fold(0.0, f64::max)
-            + 2.0 * self.hop.iter().map(|t| t.abs()).fold(0.0, f64::max);
-        // Coalescing poles (near an exceptional point) make the residues meaningless.
+        // Coalescing poles (near an exceptional point) make the residues meaningless. (For tracked
+        // poles this also proves that they are all n roots.)
         let z = &out.z;
-        for i in 0..n {
+        let mut distinct = true;
+        'pairs: for i in 0..n {
             for j in 0..i {
                 if l1(z[i] - z[j]) < 1e-7 * scale {
-                    return false;
+                    distinct = false;
+                    break 'pairs;
                 }
             }
+        }
+        if !distinct {
+            if tracked {
+                // Two guesses fell into one root: start afresh.
+                if let Some(t) = track.as_deref_mut() {
+                    t.len = 0;
+                }
+                return self.spin_poles_into(s, bias_mv, heff, work, out, track);
+            }
+            return false;
+        }
+        out.tracked = tracked;
+        if let Some(t) = track {
+            std::mem::swap(&mut t.z0, &mut t.z1);
+            t.z1.clear();
+            t.z1.extend_from_slice(&out.z);
+            t.bias = [bias_mv, t.bias[0]];
+            t.len = (t.len + 1).min(2);
         }
         let gg = gamma.0 * gamma.1;
         for k in 0..n {
@@ -460,10 +590,22 @@ impl ChainSolver {
 
     /// Pole expansions of both spins at bias V into `scratch`, or `false`.
     pub(super) fn both_spin_poles(&self, bias_mv: f64, scratch: &mut PoleScratch) -> bool {
-        let PoleScratch { heff, work, spins } = scratch;
+        let PoleScratch {
+            heff,
+            work,
+            spins,
+            track,
+            tracked,
+        } = scratch;
         let [up, down] = spins;
-        self.spin_poles_into(0, bias_mv, heff, work, up)
-            && self.spin_poles_into(1, bias_mv, heff, work, down)
+        let (t_up, t_down) = match track {
+            Some([a, b]) => (Some(a), Some(b)),
+            None => (None, None),
+        };
+        let ok = self.spin_poles_into(0, bias_mv, heff, work, up, t_up)
+            && self.spin_poles_into(1, bias_mv, heff, work, down, t_down);
+        *tracked += usize::from(up.tracked) + usize::from(down.tracked);
+        ok
     }
 }
 
