@@ -63,6 +63,20 @@ fn single_bias(c: &mut Criterion) {
     g.bench_function("bias_point_exact_V=0.5mV (poles + digamma)", |b| {
         b.iter(|| black_box(solver.bias_point_exact(black_box(0.5)).expect("collinear")))
     });
+    // The whole 2001-point P curve in closed form on one core: the poles are tracked from point
+    // to point (`sweep_bias` with method = "poles"); divide by 2001 for the cost per bias point.
+    let exact = ChainSolver::new(&run.chain, &run.states[0])
+        .expect("valid")
+        .with_closed_form(true);
+    let one = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .expect("pool");
+    g.bench_function("curve_2001_points_exact_one_core (tracked poles)", |b| {
+        b.iter(|| {
+            one.install(|| black_box(sweep_bias(&exact, &run.bias_mv, &run.integration, &|| {})))
+        })
+    });
     let energies: Vec<f64> = (0..1000).map(|k| -20.0 + 0.04 * k as f64).collect();
     g.bench_function("spectrum_1000_energies_with_dos", |b| {
         b.iter(|| black_box(solver.spectrum(0.5, &energies)))
