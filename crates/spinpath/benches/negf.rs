@@ -121,6 +121,17 @@ fn chain_length(c: &mut Criterion) {
         g.bench_function(format!("exact_N={n}"), |b| {
             b.iter(|| black_box(s.bias_point_exact(black_box(1.0)).expect("collinear")))
         });
+        // 16 consecutive bias points (1.00 … 1.15 mV) with the poles tracked from point to point;
+        // divide by 16 for the cost per bias point along a sweep.
+        let mut scratch = spinpath::negf::poles::PoleScratch::tracking();
+        g.bench_function(format!("exact_tracked_16_points_N={n}"), |b| {
+            b.iter(|| {
+                for k in 0..16 {
+                    let v = 1.0 + 0.01 * k as f64;
+                    black_box(s.bias_point_exact_with(black_box(v), &mut scratch).expect("collinear"));
+                }
+            })
+        });
         g.bench_function(format!("resonances_N={n}"), |b| {
             b.iter(|| black_box(s.resonances(black_box(1.0))))
         });

@@ -298,7 +298,8 @@ struct Track {
 }
 
 impl PoleScratch {
-    /// Work arrays that also track the poles from one bias point to the next: the poles at V are
+    /// Work arrays that also track the poles from one bias point to the next (chains of up to 8
+    /// sites; longer ones always use the QL iteration, which is cheaper there): the poles at V are
     /// found by Newton's method on det(ω − H_eff(V)) from a linear extrapolation of the previous
     /// two points' poles (O(N) per pole and step, ~2 steps), instead of the QL iteration. Accepted
     /// only if every pole converges and all n are distinct (so they are all n roots); otherwise
@@ -317,6 +318,11 @@ impl PoleScratch {
         self.tracked
     }
 }
+
+/// Longest chain whose poles are tracked: Newton costs ~3 N-site recurrences per pole against
+/// ~2 (N − k)-site QL sweeps for the k-th eigenvalue, so tracking pays only for short chains
+/// (measured with `benches/negf.rs`: 1.5× faster at N = 4, 0.8× at N = 16).
+const TRACK_MAX_SITES: usize = 8;
 
 /// 1/z with one real division (`Complex64::inv` divides twice).
 #[inline]
@@ -483,7 +489,7 @@ impl ChainSolver {
         let scale = heff.iter().map(|&d| l1(d)).fold(0.0, f64::max)
             + 2.0 * self.hop.iter().map(|t| t.abs()).fold(0.0, f64::max);
         let tracked = match track.as_deref_mut() {
-            Some(t) if t.len > 0 && t.z1.len() == n => {
+            Some(t) if t.len > 0 && t.z1.len() == n && n <= TRACK_MAX_SITES => {
                 let w = if t.len > 1 && t.bias[0] != t.bias[1] {
                     (bias_mv - t.bias[0]) / (t.bias[0] - t.bias[1])
                 } else {
