@@ -128,7 +128,10 @@ fn chain_length(c: &mut Criterion) {
             b.iter(|| {
                 for k in 0..16 {
                     let v = 1.0 + 0.01 * k as f64;
-                    black_box(s.bias_point_exact_with(black_box(v), &mut scratch).expect("collinear"));
+                    black_box(
+                        s.bias_point_exact_with(black_box(v), &mut scratch)
+                            .expect("collinear"),
+                    );
                 }
             })
         });

@@ -721,18 +721,36 @@ fn tracked_poles_along_a_sweep_match_independent_points() {
     for (tl, tr) in [(295.0, 295.0), (4.2, 10.0)] {
         let chain = collinear_engine(8.4, tl, tr);
         for state in [MagneticState::parallel(), MagneticState::antiparallel()] {
-            let s = ChainSolver::new(&chain, &state).unwrap().with_closed_form(true);
+            let s = ChainSolver::new(&chain, &state)
+                .unwrap()
+                .with_closed_form(true);
             let mut scratch = PoleScratch::tracking();
             for &v in &bias {
                 let t = s.bias_point_exact_with(v, &mut scratch).unwrap();
                 let x = s.bias_point_exact(v).unwrap();
-                let scale = x.channel_current_na.iter().map(|c| c.abs()).fold(1e-300, f64::max);
-                let escale = x.channel_energy_nw.iter().map(|c| c.abs()).fold(1e-300, f64::max);
+                let scale = x
+                    .channel_current_na
+                    .iter()
+                    .map(|c| c.abs())
+                    .fold(1e-300, f64::max);
+                let escale = x
+                    .channel_energy_nw
+                    .iter()
+                    .map(|c| c.abs())
+                    .fold(1e-300, f64::max);
                 for i in 0..4 {
                     let d = (t.channel_current_na[i] - x.channel_current_na[i]).abs();
-                    assert!(d <= 1e-12 * scale, "{tl} K {} V = {v}: channel {i}", state.name);
+                    assert!(
+                        d <= 1e-12 * scale,
+                        "{tl} K {} V = {v}: channel {i}",
+                        state.name
+                    );
                     let d = (t.channel_energy_nw[i] - x.channel_energy_nw[i]).abs();
-                    assert!(d <= 1e-12 * escale, "{tl} K {} V = {v}: energy {i}", state.name);
+                    assert!(
+                        d <= 1e-12 * escale,
+                        "{tl} K {} V = {v}: energy {i}",
+                        state.name
+                    );
                 }
             }
             // All but the first point's two spins were tracked.

@@ -107,7 +107,10 @@ impl RateSet {
         let n_states = model.n_states();
         let nso = model.n_spin_orbitals();
         let nd = model.dots.len();
-        assert!(nso <= 32, "at most 32 spin-orbitals (states are u32 bitmasks)");
+        assert!(
+            nso <= 32,
+            "at most 32 spin-orbitals (states are u32 bitmasks)"
+        );
         let sides = [LeadSide::Left, LeadSide::Right];
         // Per lead and spin: (μ_{r,σ}, kT, Γ factor (1 + σ m p)).
         let mut lead_par = [[(0.0, 0.0, 0.0); 2]; 2];
@@ -206,7 +209,6 @@ impl RateSet {
         }
         offsets.push(transitions.len());
     }
-
 
     /// Transitions leaving state `s`.
     pub fn leaving(&self, s: usize) -> &[Transition] {
