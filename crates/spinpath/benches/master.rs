@@ -105,6 +105,20 @@ fn bench(c: &mut Criterion) {
         },
     );
 
+    // The same point along a sweep: the rate set is rebuilt in place (no allocation but the
+    // probability vector), the steady solve reuses its per-thread scratch and cached connectivity.
+    let mut reused = RateSet::build(&dd, 5.0, Magnet::AP);
+    c.bench_function(
+        "steady_double_dot_16_states_in_place (rebuild + solve + currents)",
+        |b| {
+            b.iter(|| {
+                reused.rebuild(&dd, black_box(6.0), Magnet::AP);
+                let p = steady::solve(&reused, &opts).unwrap();
+                black_box(reused.particle_flux(&p))
+            })
+        },
+    );
+
     let r16 = RateSet::build(&dd, 6.0, Magnet::AP);
     c.bench_function("steady_double_dot_16_states_solve_only", |b| {
         b.iter(|| black_box(steady::solve(black_box(&r16), &opts).unwrap()))

@@ -50,14 +50,32 @@ fn iv_curves(c: &mut Criterion) {
     });
     g.bench_function("all_cores", |b| b.iter(|| black_box(sweep_all())));
     g.finish();
+}
 
-    let solver = &solvers[0];
+/// One bias point of the spin-engine preset (P): quadrature, closed form, and a spectrum.
+fn single_bias(c: &mut Criterion) {
+    let run = preset();
+    let solver = &ChainSolver::new(&run.chain, &run.states[0]).expect("valid");
     let mut g = c.benchmark_group("spin_engine_single_bias");
     g.bench_function("bias_point_V=0.5mV", |b| {
         b.iter(|| black_box(solver.bias_point(black_box(0.5), &run.integration)))
     });
     g.bench_function("bias_point_exact_V=0.5mV (poles + digamma)", |b| {
         b.iter(|| black_box(solver.bias_point_exact(black_box(0.5)).expect("collinear")))
+    });
+    // The whole 2001-point P curve in closed form on one core: the poles are tracked from point
+    // to point (`sweep_bias` with method = "poles"); divide by 2001 for the cost per bias point.
+    let exact = ChainSolver::new(&run.chain, &run.states[0])
+        .expect("valid")
+        .with_closed_form(true);
+    let one = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .expect("pool");
+    g.bench_function("curve_2001_points_exact_one_core (tracked poles)", |b| {
+        b.iter(|| {
+            one.install(|| black_box(sweep_bias(&exact, &run.bias_mv, &run.integration, &|| {})))
+        })
     });
     let energies: Vec<f64> = (0..1000).map(|k| -20.0 + 0.04 * k as f64).collect();
     g.bench_function("spectrum_1000_energies_with_dos", |b| {
@@ -103,6 +121,20 @@ fn chain_length(c: &mut Criterion) {
         g.bench_function(format!("exact_N={n}"), |b| {
             b.iter(|| black_box(s.bias_point_exact(black_box(1.0)).expect("collinear")))
         });
+        // 16 consecutive bias points (1.00 … 1.15 mV) with the poles tracked from point to point;
+        // divide by 16 for the cost per bias point along a sweep.
+        let mut scratch = spinpath::negf::poles::PoleScratch::tracking();
+        g.bench_function(format!("exact_tracked_16_points_N={n}"), |b| {
+            b.iter(|| {
+                for k in 0..16 {
+                    let v = 1.0 + 0.01 * k as f64;
+                    black_box(
+                        s.bias_point_exact_with(black_box(v), &mut scratch)
+                            .expect("collinear"),
+                    );
+                }
+            })
+        });
         g.bench_function(format!("resonances_N={n}"), |b| {
             b.iter(|| black_box(s.resonances(black_box(1.0))))
         });
@@ -110,5 +142,5 @@ fn chain_length(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, iv_curves, chain_length);
+criterion_group!(benches, single_bias, chain_length, iv_curves);
 criterion_main!(benches);

@@ -664,11 +664,37 @@ impl ChainSolver {
 
     /// Currents, spin currents and energy currents at bias V (mV).
     pub fn bias_point(&self, bias_mv: f64, opts: &Integration) -> BiasPoint {
-        if self.closed_form || opts.closed_form {
+        if self.uses_closed_form(opts) {
             if let Some(p) = self.bias_point_exact(bias_mv) {
                 return p;
             }
         }
+        self.bias_point_quadrature(bias_mv, opts)
+    }
+
+    /// Whether [`ChainSolver::bias_point`] tries the closed form first (opted in, collinear).
+    pub fn uses_closed_form(&self, opts: &Integration) -> bool {
+        (self.closed_form || opts.closed_form) && self.collinear.is_some()
+    }
+
+    /// [`ChainSolver::bias_point`] with caller-owned closed-form work arrays (for example a
+    /// [`poles::PoleScratch::tracking`] one along a sweep).
+    pub fn bias_point_with(
+        &self,
+        bias_mv: f64,
+        opts: &Integration,
+        scratch: &mut poles::PoleScratch,
+    ) -> BiasPoint {
+        if self.uses_closed_form(opts) {
+            if let Some(p) = self.bias_point_exact_with(bias_mv, scratch) {
+                return p;
+            }
+        }
+        self.bias_point_quadrature(bias_mv, opts)
+    }
+
+    /// [`ChainSolver::bias_point`] by adaptive quadrature, whatever the closed-form setting.
+    fn bias_point_quadrature(&self, bias_mv: f64, opts: &Integration) -> BiasPoint {
         let mu = self.chemical_potentials(bias_mv);
         let kt = [kt_mev(self.temperature[0]), kt_mev(self.temperature[1])];
         let kts = [kt[0], kt[0], kt[1], kt[1]];
@@ -719,9 +745,24 @@ impl ChainSolver {
     /// temperature, T = 0 included, with no energy grid. `None` where the closed form does not apply
     /// (non-collinear states, a zero hopping, coalescing poles); [`ChainSolver::bias_point`] then
     /// integrates by quadrature. `evaluations` counts the poles used; `error_na` is 0.
+    ///
+    /// Uses a per-thread [`poles::PoleScratch`]: after the first call on a thread, a bias point
+    /// allocates nothing (chains of any length).
     pub fn bias_point_exact(&self, bias_mv: f64) -> Option<BiasPoint> {
+        poles::with_scratch(|s| self.bias_point_exact_with(bias_mv, s))
+    }
+
+    /// [`ChainSolver::bias_point_exact`] with caller-owned work arrays.
+    pub fn bias_point_exact_with(
+        &self,
+        bias_mv: f64,
+        scratch: &mut poles::PoleScratch,
+    ) -> Option<BiasPoint> {
         let c = self.collinear.as_ref()?;
-        let poles = [self.spin_poles(0, bias_mv)?, self.spin_poles(1, bias_mv)?];
+        if !self.both_spin_poles(bias_mv, scratch) {
+            return None;
+        }
+        let poles = scratch.spins();
         let mu = self.chemical_potentials(bias_mv);
         let kt = [kt_mev(self.temperature[0]), kt_mev(self.temperature[1])];
         let kts = [kt[0], kt[0], kt[1], kt[1]];

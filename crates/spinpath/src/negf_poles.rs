@@ -29,16 +29,21 @@ const I: Complex64 = Complex64::new(0.0, 1.0);
 
 /// Digamma function ψ(z) for Re z > 0 (complex argument), to ~1e-15 relative.
 ///
-/// Recurrence ψ(z) = ψ(z + 1) − 1/z up to |z| ≥ 8, then the asymptotic series
+/// Recurrence ψ(z) = ψ(z + m) − Σ_{k<m} 1/(z + k) up to |z + m| ≥ 8, with the sum taken as P′/P of
+/// P = Π (z + k) (one complex division instead of m), then the asymptotic series
 /// ψ(z) ~ ln z − 1/(2z) − Σ_{k=1}^{9} B_2k / (2k z^{2k}) (first omitted term < 2e-17 at |z| = 8).
 pub fn digamma(z: Complex64) -> Complex64 {
     let mut z = z;
-    let mut acc = Complex64::new(0.0, 0.0);
+    let (mut p, mut dp) = (Complex64::new(1.0, 0.0), Complex64::new(0.0, 0.0));
+    let mut shifted = false;
     while z.norm_sqr() < 64.0 {
-        acc -= z.inv();
+        dp = dp * z + p;
+        p *= z;
         z += 1.0;
+        shifted = true;
     }
-    let w = (z * z).inv();
+    let zi = z.inv();
+    let w = zi * zi;
     // B_2k/(2k): 1/12, −1/120, 1/252, −1/240, 1/132, −691/32760, 1/12, −3617/8160, 43867/14364.
     let series = w
         * (1.0 / 12.0
@@ -49,24 +54,48 @@ pub fn digamma(z: Complex64) -> Complex64 {
                             - w * (691.0 / 32760.0
                                 - w * (1.0 / 12.0
                                     - w * (3617.0 / 8160.0 - w * (43867.0 / 14364.0)))))))));
-    acc + z.ln() - 0.5 * z.inv() - series
+    // ln z without hypot (|z| ≥ 8 here, so |z|² cannot underflow; it overflows only beyond 1e154).
+    let r2 = z.norm_sqr();
+    let ln = if r2.is_finite() {
+        Complex64::new(0.5 * r2.ln(), z.im.atan2(z.re))
+    } else {
+        z.ln()
+    };
+    let head = ln - 0.5 * zi - series;
+    if shifted {
+        head - dp / p
+    } else {
+        head
+    }
 }
 
-/// Regularised Fermi integral K(z, μ, kT) = ∫ dE f((E − μ)/kT)/(E − z) + ln D for Im z < 0 (meV).
+/// Regularised Fermi integral K(z, μ, kT) = ∫ dE f((E − μ)/kT)/(E − z) + ln D for Im z < 0 (meV),
+/// without its pole-independent part: `kernel(z) + fermi_kernel_constant(kT)` is the full value.
 #[inline]
-fn fermi_kernel(z: Complex64, mu: f64, kt: f64) -> Complex64 {
+fn fermi_kernel(z: Complex64, mu: f64, kt: f64, inv_two_pi_kt: f64) -> Complex64 {
+    if kt > 0.0 {
+        digamma(0.5 + I * (z - mu) * inv_two_pi_kt)
+    } else {
+        (I * (z - mu)).ln()
+    }
+}
+
+/// The pole-independent part of the regularised Fermi integral: ln(2πk_BT) − iπ/2 (−iπ/2 at T = 0).
+#[inline]
+fn fermi_kernel_constant(kt: f64) -> Complex64 {
     let half_pi_i = I * std::f64::consts::FRAC_PI_2;
     if kt > 0.0 {
-        let two_pi_kt = std::f64::consts::TAU * kt;
-        digamma(0.5 + I * (z - mu) / two_pi_kt) + two_pi_kt.ln() - half_pi_i
+        (std::f64::consts::TAU * kt).ln() - half_pi_i
     } else {
-        (I * (z - mu)).ln() - half_pi_i
+        -half_pi_i
     }
 }
 
 /// Pole expansion of one spin's transmission: T(E) = 2 Re Σ c_k/(E − z_k).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub(crate) struct SpinPoles {
+    /// Whether the poles were tracked from the previous bias point (else QL).
+    pub tracked: bool,
     /// Poles z_k, meV.
     pub z: Vec<Complex64>,
     /// Partial-fraction coefficients c_k, meV.
@@ -77,9 +106,18 @@ impl SpinPoles {
     /// `(∫ T(E) f((E − μ)/kT) dE, ∫ E·T(E) f((E − μ)/kT) dE)` (meV, meV²), each up to a constant
     /// common to all μ and T: one digamma per pole.
     pub fn particle_and_energy(&self, mu: f64, kt: f64) -> (f64, f64) {
+        let inv = if kt > 0.0 {
+            1.0 / (std::f64::consts::TAU * kt)
+        } else {
+            0.0
+        };
+        let k0 = fermi_kernel_constant(kt);
         let (mut n, mut e) = (0.0, 0.0);
         for (&z, &c) in self.z.iter().zip(&self.c) {
-            let ck = c * fermi_kernel(z, mu, kt);
+            if c.re == 0.0 && c.im == 0.0 {
+                continue;
+            }
+            let ck = c * (fermi_kernel(z, mu, kt, inv) + k0);
             n += ck.re;
             e += (ck * z).re;
         }
@@ -116,70 +154,6 @@ pub(crate) fn eigenvalues(heff: &[Complex64], hop: &[f64]) -> Option<Vec<Complex
     Some((0..n).map(|k| tri[(k, k)]).collect())
 }
 
-/// Work arrays of [`tridiagonal_solve_with`].
-#[derive(Default)]
-struct TriScratch {
-    d: Vec<Complex64>,
-    du: Vec<Complex64>,
-    du2: Vec<Complex64>,
-}
-
-/// Solve the tridiagonal system M x = b in place (partial pivoting), M with sub/super-diagonal
-/// `off` (symmetric pattern) and diagonal `diag`, using caller-owned work arrays (no allocation once
-/// they have grown). Zero pivots are replaced by `tiny` (the intended behaviour for inverse
-/// iteration at an eigenvalue; choose it ~1e-16 × the matrix norm, so that complex division does
-/// not underflow).
-fn tridiagonal_solve_with(
-    diag: &[Complex64],
-    off: &[f64],
-    b: &mut [Complex64],
-    tiny: f64,
-    scratch: &mut TriScratch,
-) {
-    let n = diag.len();
-    let TriScratch { d, du, du2 } = scratch;
-    d.clear();
-    d.extend_from_slice(diag);
-    du.clear();
-    du.extend(off.iter().map(|&t| Complex64::new(t, 0.0)));
-    du2.clear();
-    du2.resize(n.saturating_sub(2), Complex64::new(0.0, 0.0));
-    for i in 0..n.saturating_sub(1) {
-        let dl = Complex64::new(off[i], 0.0);
-        if d[i].norm() >= dl.norm() {
-            if d[i].norm() == 0.0 {
-                d[i] = Complex64::new(tiny, 0.0);
-            }
-            let l = dl / d[i];
-            d[i + 1] -= l * du[i];
-            b[i + 1] -= l * b[i];
-        } else {
-            let l = d[i] / dl;
-            d[i] = dl;
-            let tmp = d[i + 1];
-            d[i + 1] = du[i] - l * tmp;
-            if i + 2 < n {
-                du2[i] = du[i + 1];
-                du[i + 1] = -l * du2[i];
-            }
-            du[i] = tmp;
-            let (bi, bi1) = (b[i], b[i + 1]);
-            b[i] = bi1;
-            b[i + 1] = bi - l * bi1;
-        }
-    }
-    if d[n - 1].norm() == 0.0 {
-        d[n - 1] = Complex64::new(tiny, 0.0);
-    }
-    b[n - 1] /= d[n - 1];
-    if n >= 2 {
-        b[n - 2] = (b[n - 2] - du[n - 2] * b[n - 1]) / d[n - 2];
-    }
-    for i in (0..n.saturating_sub(2)).rev() {
-        b[i] = (b[i] - du[i] * b[i + 1] - du2[i] * b[i + 2]) / d[i];
-    }
-}
-
 /// Principal square root by the algebraic formula (two real square roots; `Complex64::sqrt` goes
 /// through polar form and costs ~5× more in the QL inner loop).
 #[inline]
@@ -191,7 +165,14 @@ fn csqrt(z: Complex64) -> Complex64 {
             Complex64::new(0.0, (-z.re).sqrt())
         };
     }
-    let t = (0.5 * (z.re.hypot(z.im) + z.re.abs())).sqrt();
+    // |z| without hypot where z·z̄ is safely inside the normal range (hypot costs ~20 ns).
+    let r2 = z.norm_sqr();
+    let abs = if r2 > 1e-290 && r2 < 1e290 {
+        r2.sqrt()
+    } else {
+        z.re.hypot(z.im)
+    };
+    let t = (0.5 * (abs + z.re.abs())).sqrt();
     if z.re >= 0.0 {
         Complex64::new(t, 0.5 * z.im / t)
     } else {
@@ -211,9 +192,21 @@ fn l1(z: Complex64) -> f64 {
 /// for a dense Schur decomposition. Complex-orthogonal rotations can break down (a rotation with
 /// c² + s² = 1 but |c|, |s| ≫ 1); then, or without convergence, `None` and the caller uses Schur.
 pub(crate) fn tridiagonal_eigenvalues(diag: &[Complex64], off: &[f64]) -> Option<Vec<Complex64>> {
-    let n = diag.len();
     let mut d = diag.to_vec();
-    let mut e: Vec<Complex64> = off.iter().map(|&t| Complex64::new(t, 0.0)).collect();
+    let mut e = Vec::new();
+    tridiagonal_eigenvalues_in_place(&mut d, off, &mut e).then_some(d)
+}
+
+/// [`tridiagonal_eigenvalues`] in place: `d` holds the diagonal on entry and the eigenvalues on
+/// success (`true`); `e` is a work array (no allocation once it has grown).
+pub(crate) fn tridiagonal_eigenvalues_in_place(
+    d: &mut [Complex64],
+    off: &[f64],
+    e: &mut Vec<Complex64>,
+) -> bool {
+    let n = d.len();
+    e.clear();
+    e.extend(off.iter().map(|&t| Complex64::new(t, 0.0)));
     e.push(Complex64::new(0.0, 0.0));
     let zero = Complex64::new(0.0, 0.0);
     for l in 0..n {
@@ -232,7 +225,7 @@ pub(crate) fn tridiagonal_eigenvalues(diag: &[Complex64], off: &[f64]) -> Option
             }
             iter += 1;
             if iter > 60 {
-                return None;
+                return false;
             }
             let mut g = (d[l + 1] - d[l]) / (2.0 * e[l]);
             let mut r = csqrt(g * g + 1.0);
@@ -257,11 +250,11 @@ pub(crate) fn tridiagonal_eigenvalues(diag: &[Complex64], off: &[f64]) -> Option
                     early = true;
                     break;
                 }
-                let inv_r = r.inv();
+                let inv_r = inv1(r);
                 s = f * inv_r;
                 c = g * inv_r;
                 if l1(s) > 1e4 || l1(c) > 1e4 {
-                    return None;
+                    return false;
                 }
                 g = d[i + 1] - p;
                 r = (d[i] - g) * s + 2.0 * c * b;
@@ -277,31 +270,144 @@ pub(crate) fn tridiagonal_eigenvalues(diag: &[Complex64], off: &[f64]) -> Option
             e[m] = zero;
         }
     }
-    d.iter()
-        .all(|z| z.re.is_finite() && z.im.is_finite())
-        .then_some(d)
+    d.iter().all(|z| z.re.is_finite() && z.im.is_finite())
+}
+
+/// Work arrays of the closed form, reused from one bias point to the next: once they have grown to
+/// the chain's length, a bias point allocates nothing. [`ChainSolver::bias_point_exact`] keeps one
+/// per thread; [`ChainSolver::bias_point_exact_with`] takes one from the caller.
+#[derive(Debug, Default)]
+pub struct PoleScratch {
+    heff: Vec<Complex64>,
+    work: Vec<Complex64>,
+    spins: [SpinPoles; 2],
+    /// Pole tracking along a sweep (off unless made with [`PoleScratch::tracking`]).
+    track: Option<[Track; 2]>,
+    /// How many spin expansions came from tracked poles.
+    tracked: usize,
+}
+
+/// The last two bias points' poles of one spin, for [`PoleScratch::tracking`].
+#[derive(Debug, Default)]
+struct Track {
+    /// Bias (mV) of `z1` and `z0` (`z1` the latest); `len` of them are valid.
+    bias: [f64; 2],
+    z1: Vec<Complex64>,
+    z0: Vec<Complex64>,
+    len: usize,
+}
+
+impl PoleScratch {
+    /// Work arrays that also track the poles from one bias point to the next (chains of up to 8
+    /// sites; longer ones always use the QL iteration, which is cheaper there): the poles at V are
+    /// found by Newton's method on det(ω − H_eff(V)) from a linear extrapolation of the previous
+    /// two points' poles (O(N) per pole and step, ~2 steps), instead of the QL iteration. Accepted
+    /// only if every pole converges and all n are distinct (so they are all n roots); otherwise
+    /// the QL iteration runs. Tracked poles agree with the QL ones to round-off (~1e-15 relative),
+    /// not bit for bit, so use one tracking scratch per fixed run of bias points (as
+    /// [`crate::sweep::sweep_bias`] does) to keep results independent of thread scheduling.
+    pub fn tracking() -> Self {
+        PoleScratch {
+            track: Some(Default::default()),
+            ..Default::default()
+        }
+    }
+
+    /// How many single-spin pole sets were found by tracking (the others by the QL iteration).
+    pub fn tracked_count(&self) -> usize {
+        self.tracked
+    }
+}
+
+/// Longest chain whose poles are tracked: Newton costs ~3 N-site recurrences per pole against
+/// ~2 (N − k)-site QL sweeps for the k-th eigenvalue, so tracking pays only for short chains
+/// (measured with `benches/negf.rs`: 1.5× faster at N = 4, 0.8× at N = 16).
+const TRACK_MAX_SITES: usize = 8;
+
+/// 1/z with one real division (`Complex64::inv` divides twice).
+#[inline]
+fn inv1(z: Complex64) -> Complex64 {
+    let k = 1.0 / z.norm_sqr();
+    Complex64::new(z.re * k, -z.im * k)
+}
+
+/// Newton's method for a root of det(ω − H_eff) (tridiagonal H_eff with diagonal `heff` and
+/// off-diagonal `hop`) from `z`: det′/det = Σ_j r_j′/r_j with the continued-fraction ratios
+/// r_j = ω − d_j − t_{j−1}²/r_{j−1} (no overflow for long chains). `None` unless a step falls
+/// below `tol` (meV) within 8 steps, or det vanishes exactly after a step below 10⁶·tol.
+fn newton_pole(heff: &[Complex64], hop: &[f64], z: Complex64, tol: f64) -> Option<Complex64> {
+    let mut z = z;
+    let mut last = f64::INFINITY;
+    for _ in 0..8 {
+        let mut sum = Complex64::new(0.0, 0.0);
+        let mut inv_prev = Complex64::new(0.0, 0.0);
+        let mut dr_prev = Complex64::new(0.0, 0.0);
+        for (j, &d) in heff.iter().enumerate() {
+            let t2 = if j > 0 { hop[j - 1] * hop[j - 1] } else { 0.0 };
+            let r = z - d - t2 * inv_prev;
+            let dr = 1.0 + t2 * dr_prev * inv_prev * inv_prev;
+            let ir = inv1(r);
+            sum += dr * ir;
+            inv_prev = ir;
+            dr_prev = dr;
+        }
+        let step = inv1(sum);
+        if !(step.re.is_finite() && step.im.is_finite()) {
+            // det(z − H_eff) = 0 in floating point: z is the root if Newton was converging.
+            return (last <= 1e6 * tol).then_some(z);
+        }
+        z -= step;
+        last = l1(step);
+        if last <= tol {
+            return Some(z);
+        }
+    }
+    None
+}
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<PoleScratch> = std::cell::RefCell::new(PoleScratch::default());
+}
+
+/// Run `f` with this thread's [`PoleScratch`] (a fresh one if it is already in use).
+pub(crate) fn with_scratch<R>(f: impl FnOnce(&mut PoleScratch) -> R) -> R {
+    SCRATCH.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut s) => f(&mut s),
+        Err(_) => f(&mut PoleScratch::default()),
+    })
 }
 
 impl ChainSolver {
-    /// Effective diagonal of spin `s` at bias V: ε_j(V) − iΓ/2 on the lead sites.
+    /// Effective diagonal of spin `s` at bias V: ε_j(V) − iΓ/2 on the lead sites (meV).
     pub(super) fn effective_diagonal(
         &self,
         s: usize,
         bias_mv: f64,
         gamma: (f64, f64),
     ) -> Vec<Complex64> {
-        (0..self.n)
-            .map(|j| {
-                let mut d = Complex64::new(self.h0[j][(s, s)].re + self.lever[j] * bias_mv, 0.0);
-                if j == self.site_l {
-                    d.im -= 0.5 * gamma.0;
-                }
-                if j == self.site_r {
-                    d.im -= 0.5 * gamma.1;
-                }
-                d
-            })
-            .collect()
+        let mut out = Vec::with_capacity(self.n);
+        self.effective_diagonal_into(s, bias_mv, gamma, &mut out);
+        out
+    }
+
+    fn effective_diagonal_into(
+        &self,
+        s: usize,
+        bias_mv: f64,
+        gamma: (f64, f64),
+        out: &mut Vec<Complex64>,
+    ) {
+        out.clear();
+        out.extend((0..self.n).map(|j| {
+            let mut d = Complex64::new(self.h0[j][(s, s)].re + self.lever[j] * bias_mv, 0.0);
+            if j == self.site_l {
+                d.im -= 0.5 * gamma.0;
+            }
+            if j == self.site_r {
+                d.im -= 0.5 * gamma.1;
+            }
+            d
+        }));
     }
 
     /// G_ab(ω) = [(ω − H_eff)⁻¹]_{ab} of one spin at complex energy ω (a = left lead site,
@@ -312,101 +418,169 @@ impl ChainSolver {
         })
     }
 
-    /// Pole expansion of spin `s`'s transmission at bias V, or `None` when it does not apply.
-    pub(crate) fn spin_poles(&self, s: usize, bias_mv: f64) -> Option<SpinPoles> {
-        let c = self.collinear.as_ref()?;
+    /// Residue of G_ab at the pole z_k, without eigenvectors. For a tridiagonal matrix
+    /// G_ab(ω) = t_a ⋯ t_{b−1} · P_{<a}(ω) · Q_{>b}(ω) / det(ω − H_eff), with P_{<a}, Q_{>b} the
+    /// determinants of ω − H_eff restricted to the sites before a and after b, and
+    /// det(ω − H_eff) = Π_j (ω − z_j); so Res_{z_k} G_ab = t_a ⋯ t_{b−1} P Q / Π_{j≠k} (z_k − z_j).
+    /// P and Q are products of continued-fraction ratios (three-term recurrence), and the n − 1
+    /// numerator factors are paired with the n − 1 denominator factors, so nothing overflows for
+    /// long chains. O(N) per pole.
+    fn residue(&self, heff: &[Complex64], z: &[Complex64], k: usize) -> Complex64 {
+        let (a, b, n) = (self.site_l, self.site_r, self.n);
+        let zk = z[k];
+        let mut den = (0..n).filter(|&j| j != k).map(|j| zk - z[j]);
+        let mut prod = Complex64::new(1.0, 0.0);
+        let mut next = |prod: &mut Complex64, num: Complex64| {
+            // n − 1 numerator factors and n − 1 denominator factors: `den` never runs out.
+            *prod *= num / den.next().unwrap_or(Complex64::new(1.0, 0.0));
+        };
+        let mut prev = Complex64::new(0.0, 0.0);
+        for j in 0..a {
+            let r = if j == 0 {
+                zk - heff[0]
+            } else {
+                zk - heff[j] - self.hop[j - 1] * self.hop[j - 1] / prev
+            };
+            next(&mut prod, r);
+            prev = r;
+        }
+        for j in a..b {
+            next(&mut prod, Complex64::new(self.hop[j], 0.0));
+        }
+        for j in (b + 1..n).rev() {
+            let q = if j + 1 == n {
+                zk - heff[j]
+            } else {
+                zk - heff[j] - self.hop[j] * self.hop[j] / prev
+            };
+            next(&mut prod, q);
+            prev = q;
+        }
+        prod
+    }
+
+    /// Pole expansion of spin `s`'s transmission at bias V, written into `out`; `false` when it
+    /// does not apply. `heff` and `work` are work arrays.
+    fn spin_poles_into(
+        &self,
+        s: usize,
+        bias_mv: f64,
+        heff: &mut Vec<Complex64>,
+        work: &mut Vec<Complex64>,
+        out: &mut SpinPoles,
+        mut track: Option<&mut Track>,
+    ) -> bool {
+        out.z.clear();
+        out.c.clear();
+        out.tracked = false;
+        let Some(c) = self.collinear.as_ref() else {
+            return false;
+        };
         let gamma = c.gamma[s];
         let (a, b, n) = (self.site_l, self.site_r, self.n);
         if gamma.0 == 0.0 || gamma.1 == 0.0 {
             // No transmission in this spin: an empty expansion is exact.
-            return Some(SpinPoles {
-                z: Vec::new(),
-                c: Vec::new(),
-            });
+            return true;
         }
         if a > b || self.hop.iter().any(|&t| t == 0.0 || !t.is_finite()) {
-            return None;
+            return false;
         }
-        let heff = self.effective_diagonal(s, bias_mv, gamma);
-        let eig = eigenvalues(&heff, &self.hop)?;
-        let scale = heff.iter().map(|d| d.norm()).fold(0.0, f64::max)
+        self.effective_diagonal_into(s, bias_mv, gamma, heff);
+        let scale = heff.iter().map(|&d| l1(d)).fold(0.0, f64::max)
             + 2.0 * self.hop.iter().map(|t| t.abs()).fold(0.0, f64::max);
-        let mut z = Vec::with_capacity(n);
-        let mut r = Vec::with_capacity(n);
-        let mut x = vec![Complex64::new(0.0, 0.0); n];
-        let mut diag = vec![Complex64::new(0.0, 0.0); n];
-        let mut tri = TriScratch::default();
-        for &z0 in eig.iter() {
-            // Inverse iteration with Rayleigh-quotient refinement (complex symmetric: vᵀ, not v†).
-            let mut zk = z0;
-            x.iter_mut()
-                .enumerate()
-                .for_each(|(j, v)| *v = Complex64::new(1.0 + 0.1 * j as f64, 0.0));
-            for it in 0..4 {
-                for j in 0..n {
-                    diag[j] = heff[j] - zk;
-                }
-                tridiagonal_solve_with(&diag, &self.hop, &mut x, 1e-16 * scale, &mut tri);
-                let m = x.iter().map(|v| v.norm()).fold(0.0, f64::max);
-                if !(m.is_finite() && m > 0.0) {
-                    return None;
-                }
-                x.iter_mut().for_each(|v| *v /= m);
-                if it >= 1 {
-                    let mut num = Complex64::new(0.0, 0.0);
-                    let mut den = Complex64::new(0.0, 0.0);
-                    for j in 0..n {
-                        let mut hx = heff[j] * x[j];
-                        if j > 0 {
-                            hx += self.hop[j - 1] * x[j - 1];
+        let tracked = match track.as_deref_mut() {
+            Some(t) if t.len > 0 && t.z1.len() == n && n <= TRACK_MAX_SITES => {
+                let w = if t.len > 1 && t.bias[0] != t.bias[1] {
+                    (bias_mv - t.bias[0]) / (t.bias[0] - t.bias[1])
+                } else {
+                    0.0
+                };
+                let mut ok = true;
+                for k in 0..n {
+                    let guess = if w != 0.0 {
+                        t.z1[k] + (t.z1[k] - t.z0[k]) * w
+                    } else {
+                        t.z1[k]
+                    };
+                    match newton_pole(heff, &self.hop, guess, 1e-12 * scale) {
+                        Some(z) => out.z.push(z),
+                        None => {
+                            ok = false;
+                            break;
                         }
-                        if j + 1 < n {
-                            hx += self.hop[j] * x[j + 1];
-                        }
-                        num += x[j] * hx;
-                        den += x[j] * x[j];
                     }
-                    zk = num / den;
                 }
+                ok
             }
-            let norm: Complex64 = x.iter().map(|v| v * v).sum();
-            if norm.norm() < 1e-8 {
-                // A self-orthogonal vector: coalescing poles (exceptional point).
-                return None;
-            }
-            z.push(zk);
-            r.push(x[a] * x[b] / norm);
+            _ => false,
+        };
+        if !tracked {
+            out.z.clear();
+            out.z.extend_from_slice(heff);
         }
-        // Coalescing poles make the residues meaningless.
-        for i in 0..n {
+        if !tracked && !tridiagonal_eigenvalues_in_place(&mut out.z, &self.hop, work) {
+            match eigenvalues(heff, &self.hop) {
+                Some(z) => {
+                    out.z.clear();
+                    out.z.extend(z);
+                }
+                None => return false,
+            }
+        }
+        // Coalescing poles (near an exceptional point) make the residues meaningless. (For tracked
+        // poles this also proves that they are all n roots.)
+        let z = &out.z;
+        let mut distinct = true;
+        'pairs: for i in 0..n {
             for j in 0..i {
-                if (z[i] - z[j]).norm() < 1e-7 * scale {
-                    return None;
+                if l1(z[i] - z[j]) < 1e-7 * scale {
+                    distinct = false;
+                    break 'pairs;
                 }
             }
+        }
+        if !distinct {
+            if tracked {
+                // Two guesses fell into one root: start afresh.
+                if let Some(t) = track.as_deref_mut() {
+                    t.len = 0;
+                }
+                return self.spin_poles_into(s, bias_mv, heff, work, out, track);
+            }
+            return false;
+        }
+        out.tracked = tracked;
+        if let Some(t) = track {
+            std::mem::swap(&mut t.z0, &mut t.z1);
+            t.z1.clear();
+            t.z1.extend_from_slice(&out.z);
+            t.bias = [bias_mv, t.bias[0]];
+            t.len = (t.len + 1).min(2);
         }
         let gg = gamma.0 * gamma.1;
-        let mut coef = Vec::with_capacity(n);
         for k in 0..n {
             // A state that does not touch the leads within round-off (exactly, or localised deep
             // inside a long disordered chain: width ≲ 1e-14 × ‖H‖) carries no transmission; the
             // check below confirms that dropping it keeps T(E).
-            if r[k] == Complex64::new(0.0, 0.0) || z[k].im >= -1e-14 * scale {
-                coef.push(Complex64::new(0.0, 0.0));
+            let r = self.residue(heff, &out.z, k);
+            let zk = out.z[k];
+            if r == Complex64::new(0.0, 0.0) || zk.im >= -1e-14 * scale {
+                out.c.push(Complex64::new(0.0, 0.0));
                 continue;
             }
-            coef.push(gg * r[k] * self.g_ab_scalar(&heff, z[k].conj()).conj());
+            out.c
+                .push(gg * r * self.g_ab_scalar(heff, zk.conj()).conj());
         }
-        let poles = SpinPoles { z, c: coef };
         // Check the expansion against the direct recursion at every pole centre and far out. A
         // pole's position is only known to ~1e-16 × ‖H‖, so at the centre of a resonance narrower
         // than that the expansion is off; what matters for the integrals is the error times the
         // resonance width, against the weight of the widest resonance.
+        let poles = &*out;
         let widest = poles.z.iter().map(|z| -z.im).fold(0.0, f64::max);
         let mut worst = 0.0f64;
         let mut top = 0.0f64;
         let mut check = |e: f64, weight: f64| {
-            let direct = gg * self.g_ab_scalar(&heff, Complex64::new(e, 0.0)).norm_sqr();
+            let direct = gg * self.g_ab_scalar(heff, Complex64::new(e, 0.0)).norm_sqr();
             worst = worst.max((direct - poles.transmission(e)).abs() * weight);
             top = top.max(direct);
         };
@@ -417,10 +591,34 @@ impl ChainSolver {
             poles.z.iter().map(|z| z.re).sum::<f64>() / n as f64 + 3.0 * scale,
             1.0,
         );
-        if worst.is_nan() || worst > 1e-10 * top {
-            return None;
-        }
-        Some(poles)
+        !(worst.is_nan() || worst > 1e-10 * top)
+    }
+
+    /// Pole expansions of both spins at bias V into `scratch`, or `false`.
+    pub(super) fn both_spin_poles(&self, bias_mv: f64, scratch: &mut PoleScratch) -> bool {
+        let PoleScratch {
+            heff,
+            work,
+            spins,
+            track,
+            tracked,
+        } = scratch;
+        let [up, down] = spins;
+        let (t_up, t_down) = match track {
+            Some([a, b]) => (Some(a), Some(b)),
+            None => (None, None),
+        };
+        let ok = self.spin_poles_into(0, bias_mv, heff, work, up, t_up)
+            && self.spin_poles_into(1, bias_mv, heff, work, down, t_down);
+        *tracked += usize::from(up.tracked) + usize::from(down.tracked);
+        ok
+    }
+}
+
+/// Accessor for [`ChainSolver::bias_point_exact_with`]: the two spins' expansions.
+impl PoleScratch {
+    pub(super) fn spins(&self) -> &[SpinPoles; 2] {
+        &self.spins
     }
 }
 
@@ -505,39 +703,6 @@ mod tests {
             let tr: Complex64 = diag.iter().sum();
             let s: Complex64 = ql.iter().sum();
             assert!((tr - s).norm() < 1e-11 * n as f64);
-        }
-    }
-
-    #[test]
-    fn tridiagonal_solver_with_pivoting_and_reused_scratch() {
-        let diag = [
-            Complex64::new(1e-9, 0.0),
-            Complex64::new(2.0, -1.0),
-            Complex64::new(-0.5, 0.2),
-            Complex64::new(3.0, 0.0),
-        ];
-        let off = [1.5, -0.7, 0.9];
-        let x = [
-            Complex64::new(1.0, 2.0),
-            Complex64::new(-3.0, 0.5),
-            Complex64::new(0.25, -1.0),
-            Complex64::new(2.0, 0.0),
-        ];
-        let mut b: Vec<Complex64> = (0..4)
-            .map(|i| {
-                let mut v = diag[i] * x[i];
-                if i > 0 {
-                    v += off[i - 1] * x[i - 1];
-                }
-                if i < 3 {
-                    v += off[i] * x[i + 1];
-                }
-                v
-            })
-            .collect();
-        tridiagonal_solve_with(&diag, &off, &mut b, 1e-300, &mut TriScratch::default());
-        for i in 0..4 {
-            assert!((b[i] - x[i]).norm() < 1e-13, "{i}: {} vs {}", b[i], x[i]);
         }
     }
 }

@@ -2,6 +2,7 @@
 
 use crate::config::CoherentRun;
 use crate::error::Result;
+use crate::negf::poles::PoleScratch;
 use crate::negf::{BiasPoint, ChainSolver, ExchangeLink, Integration, SelfConsistency};
 use rayon::prelude::*;
 
@@ -27,14 +28,39 @@ impl StateSweep {
     }
 }
 
+/// Bias points per run of the closed form's pole tracking (see [`sweep_bias`]).
+pub const TRACK_RUN: usize = 64;
+
 /// Evaluate `solver` at every bias, in parallel over bias points (rayon's global pool). `tick` is
 /// called once per finished point (for progress bars); it must be cheap and thread-safe.
+///
+/// With the closed form (`[run.integration] method = "poles"`), the grid is cut into fixed runs of
+/// [`TRACK_RUN`] consecutive points; within a run the poles are tracked from point to point
+/// (Newton from the previous points' poles, see [`PoleScratch::tracking`]), and each run starts
+/// with the QL eigenvalues. The runs do not depend on the number of threads, so neither do the
+/// results.
 pub fn sweep_bias(
     solver: &ChainSolver,
     bias_mv: &[f64],
     opts: &Integration,
     tick: &(dyn Fn() + Sync),
 ) -> Vec<BiasPoint> {
+    if solver.uses_closed_form(opts) {
+        let runs: Vec<Vec<BiasPoint>> = bias_mv
+            .par_chunks(TRACK_RUN)
+            .map(|run| {
+                let mut scratch = PoleScratch::tracking();
+                run.iter()
+                    .map(|&v| {
+                        let p = solver.bias_point_with(v, opts, &mut scratch);
+                        tick();
+                        p
+                    })
+                    .collect()
+            })
+            .collect();
+        return runs.into_iter().flatten().collect();
+    }
     bias_mv
         .par_iter()
         .map(|&v| {

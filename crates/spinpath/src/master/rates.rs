@@ -87,8 +87,30 @@ impl RateSet {
     /// Transitions with a zero rate are dropped.
     pub fn build(model: &DotModel, bias_mv: f64, magnet: Magnet) -> RateSet {
         let n_states = model.n_states();
+        let mut r = RateSet {
+            n_states,
+            transitions: Vec::with_capacity(2 * n_states * model.n_spin_orbitals()),
+            offsets: Vec::with_capacity(n_states + 1),
+            out_rate: Vec::with_capacity(n_states),
+            bias_mv,
+            tiny: Vec::new(),
+        };
+        r.rebuild(model, bias_mv, magnet);
+        r
+    }
+
+    /// [`RateSet::build`] in place: the same rates, in the same order, reusing this set's
+    /// vectors, so a bias sweep over one model allocates nothing after the first point (the
+    /// single-particle energies live on the stack: at most 32 spin-orbitals, as states are `u32`
+    /// bitmasks).
+    pub fn rebuild(&mut self, model: &DotModel, bias_mv: f64, magnet: Magnet) {
+        let n_states = model.n_states();
         let nso = model.n_spin_orbitals();
         let nd = model.dots.len();
+        assert!(
+            nso <= 32,
+            "at most 32 spin-orbitals (states are u32 bitmasks)"
+        );
         let sides = [LeadSide::Left, LeadSide::Right];
         // Per lead and spin: (μ_{r,σ}, kT, Γ factor (1 + σ m p)).
         let mut lead_par = [[(0.0, 0.0, 0.0); 2]; 2];
@@ -110,16 +132,26 @@ impl RateSet {
             }
         }
         // Single-particle energies, including any bias-dependent induced exchange field.
-        let eps: Vec<f64> = (0..nso)
-            .map(|k| model.spin_orbital_energy(k, bias_mv, magnet))
-            .collect();
-        let dot_of: Vec<usize> = (0..nso).map(|k| model.orbitals[k / 2].dot).collect();
-        let mut transitions = Vec::with_capacity(2 * n_states * nso);
-        let mut offsets = Vec::with_capacity(n_states + 1);
-        let mut out_rate = vec![0.0; n_states];
-        let mut tiny = Vec::new();
-        let mut charges = vec![0u32; nd];
-        for (state, out) in out_rate.iter_mut().enumerate() {
+        let mut eps = [0.0f64; 32];
+        let mut dot_of = [0usize; 32];
+        for k in 0..nso {
+            eps[k] = model.spin_orbital_energy(k, bias_mv, magnet);
+            dot_of[k] = model.orbitals[k / 2].dot;
+        }
+        let dot_of = &dot_of[..nso];
+        self.n_states = n_states;
+        self.bias_mv = bias_mv;
+        let transitions = &mut self.transitions;
+        let offsets = &mut self.offsets;
+        let tiny = &mut self.tiny;
+        transitions.clear();
+        offsets.clear();
+        tiny.clear();
+        self.out_rate.clear();
+        self.out_rate.resize(n_states, 0.0);
+        let mut charges = [0u32; 32];
+        let charges = &mut charges[..nd];
+        for (state, out) in self.out_rate.iter_mut().enumerate() {
             offsets.push(transitions.len());
             charges.iter_mut().for_each(|c| *c = 0);
             for (k, &d) in dot_of.iter().enumerate() {
@@ -176,14 +208,6 @@ impl RateSet {
             }
         }
         offsets.push(transitions.len());
-        RateSet {
-            n_states,
-            transitions,
-            offsets,
-            out_rate,
-            bias_mv,
-            tiny,
-        }
     }
 
     /// Transitions leaving state `s`.
