@@ -646,7 +646,9 @@ fn statistics_signatures(s: &WriteReadStats) -> Vec<Signature> {
             ),
         }
     };
-    rows.push(par(87.0, odd, n_odd, "success_odd_jumps", true));
+    let mut odd_row = par(87.0, odd, n_odd, "success_odd_jumps", true);
+    odd_row.note += "; the model detects every toggle of the gate and reads without error, so an odd count always ends on the written ON branch: the paper's 13 % odd failures need missed jumps or read errors that the model does not contain (the shares of the sequences are the comparable numbers, see table_s1_* notes)";
+    rows.push(odd_row);
     let mut even_row = par(61.0, even, n_even, "success_even_jumps", false);
     even_row.note += "; in the model an even count ends on the OFF branch unless a toggle went undetected (both branches' currents too close), so even counts mostly fail";
     rows.push(even_row);
@@ -873,7 +875,7 @@ fn iv_cycles(tick: &(dyn Fn() + Sync)) -> Result<(RunOutput, Vec<Signature>)> {
         model_value: tmr.map_or("—".into(), |v| format!("{v:.1}")),
         unit: "%".into(),
         reproduced: tmr.map(|v| (v - 15.0).abs() <= 5.0),
-        note: "max over the sweep of (I_P − I_AP)/I_AP on a common bias and branch, where |I_AP| > 1 % of its maximum; criterion 15 ± 5 %".into(),
+        note: "max over the sweep of (I_P − I_AP)/I_AP on a common bias and branch, where |I_AP| > 1 % of its maximum; criterion 15 ± 5 %; the G10 preset's P and AP edges differ by ±2 mV at thermally sharp (10 K) edges, so the ratio peaks on the edges rather than on plateaus".into(),
     });
     Ok((out, rows))
 }
@@ -921,8 +923,6 @@ fn tmr_max(out: &RunOutput) -> Result<Option<f64>> {
 fn in_gap(tick: &(dyn Fn() + Sync)) -> Result<(Table, Vec<Signature>)> {
     let run = RunFile::parse("examples/memristive-cb-cotunneling.toml", G10_COTUNNELING)?;
     let out = run.execute(tick)?;
-    let seq = RunFile::parse("examples/memristive-cb.toml", G10_DEVICE)?;
-    let _ = &seq;
     let t = out
         .table("iv.csv")
         .ok_or_else(|| Error::invalid("reproduce", "the cotunnelling run wrote no iv.csv"))?;
@@ -932,25 +932,34 @@ fn in_gap(tick: &(dyn Fn() + Sync)) -> Result<(Table, Vec<Signature>)> {
         t.f64("current_nA").unwrap_or(&[]),
         t.str("branch").unwrap_or(&[]),
     );
-    // ON branch, P, inside the gap (−140 … −10 mV): fit ln|I| against V.
-    let mut xs = Vec::new();
-    let mut ys = Vec::new();
+    // ON branch, P, inside the gap (−140 … −10 mV): the median |I| per bias over the sweep
+    // passes (a pass that crosses a writing event there gives one transient outlier), then a
+    // fit of ln|I| against V.
+    let mut per_bias: Vec<(f64, Vec<f64>)> = Vec::new();
     for k in 0..state.len() {
         if state[k] == "P"
             && branch[k] == "ON"
             && (-140.0..=-10.0).contains(&bias[k])
             && cur[k] != 0.0
         {
-            xs.push(bias[k]);
-            ys.push(cur[k].abs().ln());
+            match per_bias.iter_mut().find(|(b, _)| (b - bias[k]).abs() < 1e-9) {
+                Some((_, v)) => v.push(cur[k].abs()),
+                None => per_bias.push((bias[k], vec![cur[k].abs()])),
+            }
         }
     }
+    per_bias.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let xs: Vec<f64> = per_bias.iter().map(|(b, _)| *b).collect();
+    let ys: Vec<f64> = per_bias
+        .iter_mut()
+        .map(|(_, v)| {
+            v.sort_by(f64::total_cmp);
+            v[v.len() / 2].ln()
+        })
+        .collect();
     let mut tab = Table::new();
     tab.push_f64("bias_mV", xs.clone())?;
-    tab.push_f64(
-        "current_abs_nA",
-        ys.iter().map(|y| y.exp()).collect(),
-    )?;
+    tab.push_f64("current_abs_nA", ys.iter().map(|y| y.exp()).collect())?;
     let fit = linear_fit(&xs, &ys);
     let mut rows = Vec::new();
     rows.push(Signature {
@@ -961,7 +970,7 @@ fn in_gap(tick: &(dyn Fn() + Sync)) -> Result<(Table, Vec<Signature>)> {
         }),
         unit: String::new(),
         reproduced: fit.map(|(slope, r2)| slope < 0.0 && r2 > 0.9),
-        note: "G10 with cotunnelling (examples/memristive-cb-cotunneling.toml), P, ON branch, −140 … −10 mV: ln|I| linear in V (R² > 0.9) and growing with |V|; the paper gives no number".into(),
+        note: "G10 with cotunnelling (examples/memristive-cb-cotunneling.toml), P, ON branch, −140 … −10 mV: ln|I| linear in V (R² > 0.9) and growing with |V|; the paper gives no number. Elastic cotunnelling grows like a power of V near zero bias (≈ linear), so ln|I| bends: the model's in-gap current grows, but not exponentially".into(),
     });
     Ok((tab, rows))
 }
