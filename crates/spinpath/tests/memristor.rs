@@ -165,3 +165,65 @@ fn monte_carlo_agrees_with_the_master_equation_within_statistical_error() {
         "Monte Carlo {f} vs master equation {exact} (σ = {se})"
     );
 }
+
+#[test]
+fn geometry_addition_energy_gives_the_engines_coulomb_gap() {
+    // from_geometry sets U = e²/C (620 meV for SI Note 5's r = 0.226 nm); the steady-state
+    // conductance peaks of one spinful level with lever arm α then sit U/(½ − α) apart
+    // (both edges through the left lead), here with α = −0.3: 775 mV.
+    let text = r#"
+[dots]
+temperature_K = 10.0
+[[dots.dot]]
+name = "t"
+lever_arm = -0.3
+orbitals = [{ energy_meV = -310.0 }]
+[dots.leads.left]
+gamma_meV = { t = 0.01 }
+[dots.leads.right]
+gamma_meV = { t = 0.01 }
+[dots.electrostatics.from_geometry]
+transport = "t"
+electrode_spacing_nm = 3.0
+distance_nm = 1.0
+permittivity = 9.0
+radius_nm = 0.2260
+"#;
+    let (m, _) = spinpath::master::spec::load("geo.toml", text).unwrap();
+    let u = m.dots[0].charging_mev;
+    let by_hand = 1.602_176_634e-19
+        / (4.0 * std::f64::consts::PI * 9.0 * 8.854_187_8e-12 * 0.226e-9
+            / (1.0 - 1.6479 * 0.226 / 3.0))
+        * 1e3;
+    assert!((u - by_hand).abs() < 0.1, "U = {u} meV, hand {by_hand}");
+    // Current steps in the steady state: locate the two left-lead edges by the mid-points.
+    let current = |v: f64| {
+        let r = RateSet::build(&m, v, Magnet::P);
+        let p = spinpath::master::steady::solve(&r, &Default::default()).unwrap();
+        spinpath::master::rates::PointResult::from_probabilities(&r, p).current_na
+    };
+    // Edge of N = 0 → 1 at V = ε/(½ − α) < 0 (removal through the left lead) and of 1 → 2 at
+    // (ε + U)/(½ − α) > 0. Find where |I| crosses half its plateau on each side by bisection.
+    let plateau_neg = current(-500.0).abs();
+    let plateau_pos = current(800.0).abs();
+    let cross = |lo: f64, hi: f64, plateau: f64| {
+        let (mut a, mut b) = (lo, hi);
+        for _ in 0..60 {
+            let c = 0.5 * (a + b);
+            if (current(c).abs() > 0.5 * plateau) == (current(a).abs() > 0.5 * plateau) {
+                a = c;
+            } else {
+                b = c;
+            }
+        }
+        0.5 * (a + b)
+    };
+    let neg = cross(-500.0, -1.0, plateau_neg);
+    let pos = cross(1.0, 800.0, plateau_pos);
+    let expected = u / 0.8;
+    assert!(
+        ((pos - neg) - expected).abs() < 3.0,
+        "edges {neg:.1} / {pos:.1} mV: gap {:.1} vs U/(½ − α) = {expected:.1}",
+        pos - neg
+    );
+}
