@@ -30,12 +30,15 @@ fn bench(c: &mut Criterion) {
     // Warm the kinetics cache, as in a run of many cycles.
     write_read(&mut j, &o, 1, &|| {}).unwrap();
     let mut seed = 0;
-    c.bench_function("write/read cycle (reset, write, read; cached kinetics)", |b| {
-        b.iter(|| {
-            seed += 1;
-            black_box(write_read(&mut j, &o, seed, &|| {}).unwrap())
-        })
-    });
+    c.bench_function(
+        "write/read cycle (reset, write, read; cached kinetics)",
+        |b| {
+            b.iter(|| {
+                seed += 1;
+                black_box(write_read(&mut j, &o, seed, &|| {}).unwrap())
+            })
+        },
+    );
 }
 
 criterion_group!(benches, bench);

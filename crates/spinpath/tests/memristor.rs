@@ -63,8 +63,14 @@ fn write_read_statistics_meet_the_issue_criteria() {
     let table = s.table().unwrap().to_csv_string().unwrap();
     let rate = s.success_rate();
     assert!((rate - 0.81).abs() <= 0.05, "success {rate}\n{table}");
-    assert!(n_odd > 30 && n_even > 30, "{n_odd} odd, {n_even} even\n{table}");
-    assert!(odd.unwrap() > even.unwrap(), "odd {odd:?} even {even:?}\n{table}");
+    assert!(
+        n_odd > 30 && n_even > 30,
+        "{n_odd} odd, {n_even} even\n{table}"
+    );
+    assert!(
+        odd.unwrap() > even.unwrap(),
+        "odd {odd:?} even {even:?}\n{table}"
+    );
     assert_eq!(s.same_sign_neighbours(), 0, "{table}");
     assert!(s.without_jumps() as f64 <= 0.15 * 400.0, "{table}");
     let (first_p, with) = s.first_p();
@@ -76,7 +82,10 @@ fn write_read_statistics_meet_the_issue_criteria() {
         .zip(&s.success)
         .filter(|(c, ok)| (c.read_branch == "ON") == **ok)
         .count();
-    assert!(agree >= 396, "{agree} of 400 reads match the branch\n{table}");
+    assert!(
+        agree >= 396,
+        "{agree} of 400 reads match the branch\n{table}"
+    );
     // Seeded: the same seed gives the same cycles.
     let mut j2 = gate_junction("examples/memristor-c5.toml", C5_DEVICE, 1).unwrap();
     let o2 = WriteReadOptions {
@@ -96,7 +105,11 @@ fn no_current_and_no_write_without_bias() {
     }
     // Both branches are memories at V = 0: every switching time exceeds a second.
     for a in 0..pt.rate_per_s.len() {
-        assert!(pt.escape_rate(a) < 1.0, "slow state {a}: {} /s", pt.escape_rate(a));
+        assert!(
+            pt.escape_rate(a) < 1.0,
+            "slow state {a}: {} /s",
+            pt.escape_rate(a)
+        );
     }
     // Writing needs the transport dot to conduct: at -150 mV (inside the gap) it stays put.
     let pt = k.point(-150.0).unwrap();
@@ -115,7 +128,10 @@ fn gate_kinetics_agree_with_the_many_body_transient_master_equation() {
     for v in write_sweep() {
         let r = RateSet::build(&model, v, Magnet::P);
         let sum = transient::propagated_sum(&r, &p, DWELL_S);
-        assert!((sum - 1.0).abs() < 1e-9, "probability not conserved at {v} mV: {sum}");
+        assert!(
+            (sum - 1.0).abs() < 1e-9,
+            "probability not conserved at {v} mV: {sum}"
+        );
         p = transient::evolve(&r, &p, DWELL_S).unwrap();
     }
     let mut slow_full = vec![0.0; k.slow_states().len()];

@@ -129,8 +129,16 @@ mod averaged_tests {
         let pinf = a / (a + b);
         let end_exact = pinf * (1.0 - (-k * tau).exp());
         let avg_exact = pinf * (1.0 - (1.0 - (-k * tau).exp()) / (k * tau));
-        assert!((end[1] - end_exact).abs() < 1e-10, "{} vs {end_exact}", end[1]);
-        assert!((avg[1] - avg_exact).abs() < 1e-10, "{} vs {avg_exact}", avg[1]);
+        assert!(
+            (end[1] - end_exact).abs() < 1e-10,
+            "{} vs {end_exact}",
+            end[1]
+        );
+        assert!(
+            (avg[1] - avg_exact).abs() < 1e-10,
+            "{} vs {avg_exact}",
+            avg[1]
+        );
         assert!((avg.iter().sum::<f64>() - 1.0).abs() < 1e-12);
         // The average lags the end value during a relaxation.
         assert!(avg[1] < end[1]);

@@ -506,14 +506,22 @@ pub fn gate_junction(file: &str, text: &str, start: usize) -> Result<GateJunctio
     };
     let kinetics = [Magnet::P, Magnet::AP]
         .into_iter()
-        .map(|m| Ok((m.label().to_string(), GateKinetics::new(model.clone(), gate, m)?)))
+        .map(|m| {
+            Ok((
+                m.label().to_string(),
+                GateKinetics::new(model.clone(), gate, m)?,
+            ))
+        })
         .collect::<Result<Vec<_>>>()?;
     GateJunction::new(kinetics, start)
 }
 
 fn cycle_seed(seed: u64, cycle: usize) -> u64 {
     // SplitMix64 of (seed, cycle): every cycle draws from its own stream.
-    let mut z = seed ^ (cycle as u64).wrapping_add(1).wrapping_mul(0xD1B5_4A32_D192_ED03);
+    let mut z = seed
+        ^ (cycle as u64)
+            .wrapping_add(1)
+            .wrapping_mul(0xD1B5_4A32_D192_ED03);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^ (z >> 31)
@@ -676,7 +684,10 @@ fn statistics_signatures(s: &WriteReadStats) -> Vec<Signature> {
         note: "cycles whose jump sequence holds PP or NN; jumps toggle one gate charge and the ON branch carries more current wherever the gate can toggle, so they alternate".into(),
     });
     let none = s.without_jumps();
-    let paper_none = TABLE_S1.iter().find(|r| r.0 == "-").map_or(0, |r| r.1 + r.2);
+    let paper_none = TABLE_S1
+        .iter()
+        .find(|r| r.0 == "-")
+        .map_or(0, |r| r.1 + r.2);
     rows.push(Signature {
         signature: "cycles_without_jumps".into(),
         paper_value: pct(paper_none as f64 / total_paper as f64),
@@ -795,11 +806,11 @@ fn cycles_table(s: &WriteReadStats) -> Result<Table> {
     t.push_f64("jumps", c.iter().map(|x| x.jumps as f64).collect())?;
     t.push_str("sequence", c.iter().map(|x| x.sequence.clone()).collect())?;
     t.push_f64("read_current_nA", c.iter().map(|x| x.read_na).collect())?;
-    t.push_str("read_branch", c.iter().map(|x| x.read_branch.clone()).collect())?;
     t.push_str(
-        "success",
-        s.success.iter().map(|x| x.to_string()).collect(),
+        "read_branch",
+        c.iter().map(|x| x.read_branch.clone()).collect(),
     )?;
+    t.push_str("success", s.success.iter().map(|x| x.to_string()).collect())?;
     Ok(t)
 }
 
@@ -942,7 +953,10 @@ fn in_gap(tick: &(dyn Fn() + Sync)) -> Result<(Table, Vec<Signature>)> {
             && (-140.0..=-10.0).contains(&bias[k])
             && cur[k] != 0.0
         {
-            match per_bias.iter_mut().find(|(b, _)| (b - bias[k]).abs() < 1e-9) {
+            match per_bias
+                .iter_mut()
+                .find(|(b, _)| (b - bias[k]).abs() < 1e-9)
+            {
                 Some((_, v)) => v.push(cur[k].abs()),
                 None => per_bias.push((bias[k], vec![cur[k].abs()])),
             }
@@ -1022,8 +1036,10 @@ pub fn run(opts: &Options, tick: &(dyn Fn() + Sync)) -> Result<RunOutput> {
     let stats = write_read(&mut junction, &wr, opts.seed, tick)?;
     rows.extend(statistics_signatures(&stats));
     out.tables.push(("sequences.csv".into(), stats.table()?));
-    out.tables.push(("cycles.csv".into(), cycles_table(&stats)?));
-    out.tables.push(("signatures.csv".into(), signatures_table(&rows)?));
+    out.tables
+        .push(("cycles.csv".into(), cycles_table(&stats)?));
+    out.tables
+        .push(("signatures.csv".into(), signatures_table(&rows)?));
     out.figures
         .push(("table_s1.svg".into(), table_s1_figure(&stats)));
     let (odd, _) = stats.parity(true);
