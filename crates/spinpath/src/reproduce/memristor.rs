@@ -236,11 +236,10 @@ impl GateKinetics {
                     continue;
                 }
                 match block[t.to as usize] {
-                    Some(b) if b == a => {
-                        if t.lead == 0 {
-                            j[t.spin as usize] += f64::from(t.dn) * t.rate * w;
-                        }
+                    Some(b) if b == a && t.lead == 0 => {
+                        j[t.spin as usize] += f64::from(t.dn) * t.rate * w;
                     }
+                    Some(b) if b == a => {}
                     Some(b) => out.rate_per_s[a][b] += t.rate * w / HBAR_MEV_S,
                     None => {}
                 }
