@@ -243,3 +243,45 @@ radius_nm = 0.2260
         pos - neg
     );
 }
+
+#[test]
+fn reproduce_memristor_quick_writes_computed_verdicts() {
+    use spinpath::reproduce::{run, Options, Target};
+    let opts = Options {
+        seed: 3,
+        quick: true,
+    };
+    let out = run(Target::Memristor, &opts, &|| {}).unwrap();
+    let sig = out.table("signatures.csv").unwrap();
+    let names = sig.str("signature").unwrap();
+    let verdict = sig.str("reproduced").unwrap();
+    let get = |n: &str| {
+        let k = names
+            .iter()
+            .position(|x| x == n)
+            .unwrap_or_else(|| panic!("{n}"));
+        verdict[k].clone()
+    };
+    for n in [
+        "coulomb_gap",
+        "writing_shift",
+        "write_success",
+        "odd_beats_even",
+        "pp_nn_sequences",
+        "cycles_without_jumps",
+        "first_jump_P",
+    ] {
+        assert_eq!(get(n), "yes", "{n}");
+    }
+    assert!(verdict
+        .iter()
+        .all(|v| v == "yes" || v == "no" || v == "n/a"));
+    assert_eq!(out.summary["seed"], 3);
+    assert_eq!(out.summary["quick"], true);
+    let s1 = out.table("sequences.csv").unwrap();
+    assert_eq!(
+        s1.names(),
+        ["sequence", "jumps", "count", "successes", "success_rate"]
+    );
+    assert!(out.figures.iter().any(|f| f.0 == "table_s1.svg"));
+}
