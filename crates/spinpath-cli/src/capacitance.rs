@@ -41,6 +41,7 @@ pub fn run(a: CapacitanceArgs) -> anyhow::Result<()> {
     };
     let c_self = cap::sphere_capacitance_af(r, a.distance_nm, a.spacing_nm, a.permittivity)?;
     let k = cap::image_factor(a.distance_nm, a.spacing_nm)?;
+    let addition = cap::addition_energy_mev(r, a.distance_nm, a.spacing_nm, a.permittivity)?;
     let pair = match (a.shift_mv, a.separation_nm) {
         (Some(w), None) => Some((cap::separation_from_shift_nm(w, r, a.permittivity)?, w)),
         (None, Some(s)) => Some((s, cap::writing_shift_mv(r, s, a.permittivity)?)),
@@ -50,7 +51,7 @@ pub fn run(a: CapacitanceArgs) -> anyhow::Result<()> {
         let mut v = serde_json::json!({
             "electrode_spacing_nm": a.spacing_nm, "distance_nm": a.distance_nm, "permittivity": a.permittivity,
             "image_factor_half": k / 2.0, "radius_nm": r, "capacitance_aF": c_self, "coulomb_gap_mV": gap,
-            "charging_energy_meV": gap,
+            "charging_energy_meV": gap, "addition_energy_meV": addition,
         });
         if let Some((s, w)) = pair {
             v["separation_nm"] = s.into();
@@ -67,7 +68,10 @@ pub fn run(a: CapacitanceArgs) -> anyhow::Result<()> {
     println!("  (psi(d/l) + psi(1-d/l) + 2 gamma)/2 = {:.4}", k / 2.0);
     println!("  radius r          = {r:.4} nm");
     println!("  capacitance C     = {c_self:.4} aF");
-    println!("  Coulomb gap D_CG  = {gap:.2} mV   (E_C = e^2/2C = e D_CG = {gap:.2} meV)");
+    println!("  Coulomb gap D_CG  = {gap:.2} mV   (paper: E_C = e^2/2C = e D_CG = {gap:.2} meV)");
+    println!(
+        "  addition energy U = e^2/C = {addition:.2} meV   (the dots engine's charging_meV, set by [dots.electrostatics.from_geometry]; its bias gap is U/(1/2 - lever_arm))"
+    );
     if let Some((s, w)) = pair {
         println!("  gating distance s = {s:.4} nm");
         println!(

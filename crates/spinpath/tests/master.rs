@@ -501,8 +501,9 @@ separation_nm = 0.4638
 "#;
     let (m, run) = spec::load("geo.toml", text).unwrap();
     assert!(run.is_none());
+    // U = e²/C: twice the paper's E_C = e²/2C = e·310 meV (issue 14).
     assert!(
-        (m.dots[0].charging_mev - 310.0).abs() < 1.0,
+        (m.dots[0].charging_mev - 620.0).abs() < 2.0,
         "{}",
         m.dots[0].charging_mev
     );

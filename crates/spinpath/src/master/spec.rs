@@ -165,9 +165,10 @@ pub struct ElectrostaticsSpec {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GeometrySpec {
-    /// Dot whose charging energy is e·Δ_CG(r, d, l, ε).
+    /// Dot whose charging energy becomes the addition energy U = e²/C(r, d, l, ε) (twice the
+    /// paper's E_C = e²/2C; the bias gap is then U/(½ − α)).
     pub transport: String,
-    /// Optional gating dot whose coupling to `transport` becomes e·Δ_W(r, s, ε).
+    /// Optional gating dot whose coupling to `transport` becomes e²/C_pair = e·Δ_W(r, s, ε).
     pub gate: Option<String>,
     /// Electrode spacing l (nm).
     pub electrode_spacing_nm: f64,
@@ -495,7 +496,8 @@ pub fn build_model(file: &str, text: &str, s: &DotsSection) -> Result<DotModel> 
         let key = "dots.electrostatics.from_geometry";
         let wrap = |e: Error| src.error(span.clone(), key, e.to_string());
         let t = find(&g.transport, span.clone(), &format!("{key}.transport"))?;
-        let gap = capacitance::coulomb_gap_mv(
+        // Constant interaction: the addition energy U = e²/C (not the paper's E_C = e²/2C).
+        let addition = capacitance::addition_energy_mev(
             g.radius_nm,
             g.distance_nm,
             g.electrode_spacing_nm,
@@ -506,7 +508,7 @@ pub fn build_model(file: &str, text: &str, s: &DotsSection) -> Result<DotModel> 
             Some(gate) => Some(find(gate, span.clone(), &format!("{key}.gate"))?),
             None => None,
         };
-        dots[t].charging_mev = gap;
+        dots[t].charging_mev = addition;
         if let Some(gi) = gate_index {
             let sep = g.separation_nm.ok_or_else(|| {
                 src.error(

@@ -183,14 +183,26 @@ impl Junction for DeviceJunction {
                         "state vector does not match the model",
                     ));
                 }
-                let p = if dynamics == DynamicsKind::Steady {
-                    steady::solve(&rates, &steady::SteadyOptions::default())?
+                // Transient: the reading is the current averaged over the instrument's
+                // integration window at the end of the dwell (the Junction contract), the
+                // end-of-dwell value when no integration time is set.
+                let (p, p_read) = if dynamics == DynamicsKind::Steady {
+                    let p = steady::solve(&rates, &steady::SteadyOptions::default())?;
+                    (p.clone(), p)
                 } else {
-                    transient::evolve(&rates, &self.p, dwell_s.max(0.0))?
+                    let dwell = dwell_s.max(0.0);
+                    let window = integration_s.max(0.0).min(dwell);
+                    if window > 0.0 {
+                        let before = transient::evolve(&rates, &self.p, dwell - window)?;
+                        transient::evolve_averaged(&rates, &before, window)?
+                    } else {
+                        let p = transient::evolve(&rates, &self.p, dwell)?;
+                        (p.clone(), p)
+                    }
                 };
-                let r = PointResult::from_probabilities(&rates, p);
+                let r = PointResult::from_probabilities(&rates, p_read);
                 let gate = self.gating_dot.map_or(0.0, |g| r.mean_charges(model)[g]);
-                self.p = r.probabilities.clone();
+                self.p = p;
                 Ok(Reading {
                     current_na: r.current_na,
                     current_up_na: r.current_spin_na[0],
