@@ -151,6 +151,26 @@ pub struct LeadSpec {
     /// Temperature (K), default `dots.temperature_K`.
     #[serde(rename = "temperature_K")]
     pub temperature_k: Option<Spanned<f64>>,
+    /// `[dots.leads.<side>.spinterface]`: a spin-split spinterface level between the electrode
+    /// and the dots (energy-dependent coupling; many-body Pauli only).
+    pub spinterface: Option<SpinterfaceSpec>,
+}
+
+/// `[dots.leads.<side>.spinterface]` (docs/dots.md).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SpinterfaceSpec {
+    /// Centre E0 at V = 0, meV (default 0).
+    #[serde(rename = "energy_meV")]
+    pub energy_mev: Option<Spanned<f64>>,
+    /// Spin splitting SP, meV (majority at +SP/2; default 0).
+    #[serde(rename = "splitting_meV")]
+    pub splitting_mev: Option<Spanned<f64>>,
+    /// Width W, meV (required, > 0).
+    #[serde(rename = "width_meV")]
+    pub width_mev: Spanned<f64>,
+    /// Lever arm (default 0).
+    pub lever_arm: Option<Spanned<f64>>,
 }
 
 /// `[dots.electrostatics]`.
@@ -705,12 +725,17 @@ pub struct ManyBodyTerms {
     pub exchanges: Vec<crate::device::Exchange>,
     /// Half band width, meV (`None`: the default).
     pub band_mev: Option<f64>,
+    /// Spinterfaces of the left and right leads.
+    pub spinterfaces: [Option<crate::master::Spinterface>; 2],
 }
 
 impl ManyBodyTerms {
-    /// True when the file has hopping or exchange (the Fock states are not eigenstates).
+    /// True when the file has hopping, exchange or a spinterface lead (solved in the many-body
+    /// eigenbasis).
     pub fn is_many_body(&self) -> bool {
-        !self.hoppings.is_empty() || !self.exchanges.is_empty()
+        !self.hoppings.is_empty()
+            || !self.exchanges.is_empty()
+            || self.spinterfaces.iter().any(Option::is_some)
     }
 }
 
@@ -735,6 +760,26 @@ pub fn build_terms(
         if *b.get_ref() <= 0.0 {
             return Err(src.error(b.span(), "dots.band_meV", "must be > 0 meV"));
         }
+    }
+    for (r, (side, ls)) in [("left", &s.leads.left), ("right", &s.leads.right)]
+        .into_iter()
+        .enumerate()
+    {
+        let Some(si) = &ls.spinterface else { continue };
+        let key = format!("dots.leads.{side}.spinterface");
+        let width = src.num(&si.width_mev, &format!("{key}.width_meV"), 1e-6, 1e4)?;
+        terms.spinterfaces[r] = Some(crate::master::Spinterface {
+            energy_mev: src.opt(&si.energy_mev, &format!("{key}.energy_meV"), -1e4, 1e4, 0.0)?,
+            splitting_mev: src.opt(
+                &si.splitting_mev,
+                &format!("{key}.splitting_meV"),
+                -1e4,
+                1e4,
+                0.0,
+            )?,
+            width_mev: width,
+            lever_arm: src.opt(&si.lever_arm, &format!("{key}.lever_arm"), -0.5, 0.5, 0.0)?,
+        });
     }
     for (c, cs) in s.coupling.iter().enumerate() {
         let key = format!("dots.coupling[{c}]");
@@ -861,6 +906,7 @@ pub fn load_device(
     if let Some(b) = terms.band_mev {
         device.band_mev = b;
     }
+    device.spinterfaces = terms.spinterfaces;
     Ok((device, model, run))
 }
 
@@ -878,7 +924,7 @@ fn load_file(file: &str, text: &str) -> Result<(DotModel, Option<RunSettings>)> 
         return Err(Error::Config {
             location: file.into(),
             key: "dots.coupling".into(),
-            message: "this file has hopping or exchange between dots (a many-body device); it runs as a run file (`spinpath run`, RunFile), not as a constant-interaction dot model".into(),
+            message: "this file has hopping or exchange between dots or a spinterface lead (a many-body device); it runs as a run file (`spinpath run`, RunFile), not as a constant-interaction dot model".into(),
         });
     }
     let run = match &f.dots_run {
