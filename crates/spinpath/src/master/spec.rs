@@ -79,6 +79,12 @@ pub struct OrbitalSpec {
     /// Splitting added in AP (meV).
     #[serde(rename = "exchange_AP_meV")]
     pub exchange_ap_mev: Option<Spanned<f64>>,
+    /// ε in the P state (meV), replacing `energy_meV` there (device path only).
+    #[serde(rename = "energy_P_meV")]
+    pub energy_p_mev: Option<Spanned<f64>>,
+    /// ε in the AP state (meV), replacing `energy_meV` there (device path only).
+    #[serde(rename = "energy_AP_meV")]
+    pub energy_ap_mev: Option<Spanned<f64>>,
 }
 
 /// `[[dots.coupling]]`: capacitive coupling, tunnelling and exchange between two dots.
@@ -727,6 +733,8 @@ pub struct ManyBodyTerms {
     pub band_mev: Option<f64>,
     /// Spinterfaces of the left and right leads.
     pub spinterfaces: [Option<crate::master::Spinterface>; 2],
+    /// Per-state orbital energies (orbital, ε in P, ε in AP), meV (`energy_P_meV`/`energy_AP_meV`).
+    pub state_energies: Vec<(usize, Option<f64>, Option<f64>)>,
 }
 
 impl ManyBodyTerms {
@@ -736,6 +744,12 @@ impl ManyBodyTerms {
         !self.hoppings.is_empty()
             || !self.exchanges.is_empty()
             || self.spinterfaces.iter().any(Option::is_some)
+    }
+
+    /// True when the file needs the device path (`load_device`): many-body terms or per-state
+    /// orbital energies, which the constant-interaction model cannot hold.
+    pub fn needs_device(&self) -> bool {
+        self.is_many_body() || !self.state_energies.is_empty()
     }
 }
 
@@ -759,6 +773,26 @@ pub fn build_terms(
         terms.band_mev = Some(src.num(b, "dots.band_meV", 1e-3, 1e9)?);
         if *b.get_ref() <= 0.0 {
             return Err(src.error(b.span(), "dots.band_meV", "must be > 0 meV"));
+        }
+    }
+    let mut orb = 0;
+    for (d, ds) in s.dot.iter().enumerate() {
+        for (k, o) in ds.orbitals.get_ref().iter().enumerate() {
+            let okey = format!("dots.dot[{d}].orbitals[{k}]");
+            let ep = o
+                .energy_p_mev
+                .as_ref()
+                .map(|v| src.num(v, &format!("{okey}.energy_P_meV"), -1e6, 1e6))
+                .transpose()?;
+            let ea = o
+                .energy_ap_mev
+                .as_ref()
+                .map(|v| src.num(v, &format!("{okey}.energy_AP_meV"), -1e6, 1e6))
+                .transpose()?;
+            if ep.is_some() || ea.is_some() {
+                terms.state_energies.push((orb, ep, ea));
+            }
+            orb += 1;
         }
     }
     for (r, (side, ls)) in [("left", &s.leads.left), ("right", &s.leads.right)]
@@ -907,6 +941,18 @@ pub fn load_device(
         device.band_mev = b;
     }
     device.spinterfaces = terms.spinterfaces;
+    for &(i, ep, ea) in &terms.state_energies {
+        for st in device.states.iter_mut() {
+            let e = match st.name.as_str() {
+                "P" => ep,
+                "AP" => ea,
+                _ => None,
+            };
+            if let Some(e) = e {
+                st.energy_overrides.push((i, e));
+            }
+        }
+    }
     Ok((device, model, run))
 }
 
@@ -920,11 +966,11 @@ pub fn load(file: &str, text: &str) -> Result<(DotModel, Option<RunSettings>)> {
 fn load_file(file: &str, text: &str) -> Result<(DotModel, Option<RunSettings>)> {
     let f = parse_file(file, text)?;
     let model = build_model(file, text, &f.dots)?;
-    if build_terms(file, text, &f.dots, &model)?.is_many_body() {
+    if build_terms(file, text, &f.dots, &model)?.needs_device() {
         return Err(Error::Config {
             location: file.into(),
             key: "dots.coupling".into(),
-            message: "this file has hopping or exchange between dots or a spinterface lead (a many-body device); it runs as a run file (`spinpath run`, RunFile), not as a constant-interaction dot model".into(),
+            message: "this file has hopping or exchange between dots, a spinterface lead or per-state orbital energies (energy_P_meV/energy_AP_meV); it runs as a run file (`spinpath run`, RunFile), not as a constant-interaction dot model".into(),
         });
     }
     let run = match &f.dots_run {
