@@ -509,3 +509,130 @@ impl DotModel {
         parts.join("|")
     }
 }
+
+#[cfg(test)]
+mod spinterface_tests {
+    use super::*;
+    use crate::quad::{integrate, Tolerance};
+    use crate::units::fermi;
+
+    /// B by direct quadrature of its definition: (1/2π) Σ_α α P∫ Γ_α(ω)[(1 − f_α)/(ω − ε) +
+    /// f_α/(ω − ε − U)] dω, the principal value by subtracting the integrand's value at the pole.
+    #[allow(clippy::too_many_arguments)]
+    fn field_by_quadrature(
+        si: &Spinterface,
+        p: f64,
+        gamma: f64,
+        eps: f64,
+        u: f64,
+        mu: f64,
+        dmu: f64,
+        kt: f64,
+        v: f64,
+    ) -> f64 {
+        let mut b = 0.0;
+        for alpha in [1.0, -1.0] {
+            let m = mu + alpha * dmu / 2.0;
+            let g = |w: f64| gamma * si.dos_factor(alpha, p, v, w);
+            for (y, occupied) in [(eps, false), (eps + u, true)] {
+                // h(ω) = Γ(ω)·n(ω) with n = 1 − f (empty intermediate) or f.
+                let h = |w: f64| {
+                    let f = fermi(w, m, kt);
+                    g(w) * if occupied { f } else { 1.0 - f }
+                };
+                let hy = h(y);
+                let l = 2.0e5;
+                let (c, _) = si.level(alpha, p, v);
+                let mut bp = vec![y - l, y - 1e3, y, y + 1e3, y + l, c, m - 30.0 * kt, m + 30.0 * kt];
+                bp.retain(|x| (y - l..=y + l).contains(x));
+                bp.sort_by(f64::total_cmp);
+                bp.dedup();
+                let r = integrate(
+                    |w, out: &mut [f64]| out[0] = (h(w) - hy) / (w - y),
+                    1,
+                    1,
+                    &bp,
+                    Tolerance {
+                        rel: 1e-11,
+                        abs: 1e-13,
+                        max_intervals: 200_000,
+                    },
+                );
+                // The symmetric window carries no principal-value part of hy/(ω − y).
+                b += alpha * r.value[0];
+            }
+        }
+        b / (2.0 * std::f64::consts::PI)
+    }
+
+    #[test]
+    fn spinterface_field_matches_quadrature() {
+        let si = Spinterface {
+            energy_mev: 0.3,
+            splitting_mev: 2.0,
+            width_mev: 10.0,
+            lever_arm: 0.3,
+        };
+        for &(eps, u, mu, dmu, kt, v, p) in &[
+            (-2.5, 100.0, 0.0, 8.4, 25.4, 0.0, 0.35),
+            (1.0, 5.0, 1.5, -2.52, 25.4, 3.0, -0.35),
+            (-0.7, 0.0, -2.0, 0.0, 2.0, -4.0, 0.6),
+            (4.0, 20.0, 0.5, 3.0, 0.5, 1.0, 0.2),
+        ] {
+            let a = spinterface_field(&si, p, 0.4, eps, u, mu, dmu, kt, v);
+            let b = field_by_quadrature(&si, p, 0.4, eps, u, mu, dmu, kt, v);
+            assert!(
+                (a - b).abs() < 2e-5 * b.abs().max(1e-3),
+                "eps {eps} U {u}: closed form {a}, quadrature {b}"
+            );
+        }
+    }
+
+    #[test]
+    fn spinterface_field_tends_to_the_wide_band_formula() {
+        // W → ∞ at fixed Γ: Γ_α → Γ/(1 + αp), i.e. a wide-band lead with Γ' = Γ/(1 − p²) and
+        // p' = −p; without spin accumulation the König–Martinek field follows.
+        let (p, gamma, eps, u, mu, kt) = (0.35, 0.4, -2.5, 30.0, 0.7, 25.4);
+        let w = 1.0e7;
+        let si = Spinterface {
+            energy_mev: 0.0,
+            splitting_mev: 2.0,
+            width_mev: w,
+            lever_arm: 0.0,
+        };
+        let a = spinterface_field(&si, p, gamma, eps, u, mu, 0.0, kt, 0.0);
+        let b = konig_martinek_field(-p, gamma / (1.0 - p * p), eps, u, mu, kt);
+        assert!((a - b).abs() < 1e-4 * b.abs(), "{a} vs {b}");
+        // And for U = 0 the wide-band field vanishes while the spinterface one does not.
+        let si10 = Spinterface {
+            width_mev: 10.0,
+            ..si
+        };
+        assert!(spinterface_field(&si10, p, gamma, eps, 0.0, mu, 0.0, kt, 0.0).abs() > 1e-3);
+        assert_eq!(konig_martinek_field(p, gamma, eps, 0.0, mu, kt), 0.0);
+    }
+
+    #[test]
+    fn spinterface_without_splitting_or_polarisation_gives_no_field() {
+        let si = Spinterface {
+            energy_mev: 0.5,
+            splitting_mev: 0.0,
+            width_mev: 10.0,
+            lever_arm: 0.2,
+        };
+        let b = spinterface_field(&si, 0.0, 0.4, -2.0, 50.0, 0.3, 0.0, 25.0, 1.0);
+        assert!(b.abs() < 1e-15, "{b}");
+        // Global spin flip (p, SP, Δμ → −) reverses the field.
+        let si2 = Spinterface {
+            splitting_mev: 2.0,
+            ..si
+        };
+        let flipped = Spinterface {
+            splitting_mev: -2.0,
+            ..si
+        };
+        let a = spinterface_field(&si2, 0.35, 0.4, -2.0, 50.0, 0.3, 8.4, 25.0, 1.0);
+        let c = spinterface_field(&flipped, -0.35, 0.4, -2.0, 50.0, 0.3, -8.4, 25.0, 1.0);
+        assert!(a.abs() > 1e-4 && (a + c).abs() < 1e-12 * a.abs().max(1.0), "{a} {c}");
+    }
+}
