@@ -115,7 +115,9 @@ pub fn tmr_extremes(v: &[f64], ip: &[f64], iap: &[f64]) -> TmrExtremes {
         let mut left = None;
         let mut j = k;
         while j > 0 {
-            let (Some(t1), Some(t0)) = (t[j], t[j - 1]) else { break };
+            let (Some(t1), Some(t0)) = (t[j], t[j - 1]) else {
+                break;
+            };
             if lo_z.is_some_and(|z| v[j - 1] < z) || t0 > b {
                 break;
             }
@@ -128,7 +130,9 @@ pub fn tmr_extremes(v: &[f64], ip: &[f64], iap: &[f64]) -> TmrExtremes {
         let mut right = None;
         let mut j = k;
         while j + 1 < n {
-            let (Some(t0), Some(t1)) = (t[j], t[j + 1]) else { break };
+            let (Some(t0), Some(t1)) = (t[j], t[j + 1]) else {
+                break;
+            };
             if hi_z.is_some_and(|z| v[j + 1] > z) || t1 > b {
                 break;
             }
@@ -827,7 +831,10 @@ mod tests {
         // TMR = 3/(1 + ((x-3)/0.5)^2): peak 300 % at 3 mV, FWHM 1 mV; the pole is not a peak.
         assert_eq!(e.peaks.len(), 1, "{e:?}");
         let p = &e.peaks[0];
-        assert!((p.bias_mV - 3.0).abs() < 1e-3 && (p.tmr - 3.0).abs() < 1e-3, "{p:?}");
+        assert!(
+            (p.bias_mV - 3.0).abs() < 1e-3 && (p.tmr - 3.0).abs() < 1e-3,
+            "{p:?}"
+        );
         assert!((p.fwhm_mV - 1.0).abs() < 1e-2, "{p:?}");
         assert!((p.distance_to_current_zero_mV - 5.0).abs() < 1e-3);
         // A ratio that only rises into a pole has no peak.

@@ -286,6 +286,9 @@ impl Device {
     /// order, each lead touching one orbital, no interaction. Errors say what does not fit.
     pub fn to_chain(&self) -> Result<Chain> {
         const A: &str = "negf";
+        if self.spinterfaces.iter().any(Option::is_some) {
+            return Err(unfit(A, "spinterface leads (energy-dependent DOS) belong to approach = \"pauli\" (many-body eigenbasis); in the coherent engine write the spinterfaces as chain sites ([spin_engine] or [chain])".into()));
+        }
         if let Some(d) = self.dots.iter().find(|d| d.charging_mev != 0.0) {
             return Err(unfit(A, format!(
                 "the coherent NEGF engine is non-interacting, but dot `{}` has charging_meV = {}; use approach = \"pauli\" (sequential tunnelling) for interacting dots",
@@ -297,9 +300,6 @@ impl Device {
         }
         if self.exchange_field != ExchangeField::None {
             return Err(unfit(A, "the lead-induced exchange field (exchange_field) belongs to the master equations; the coherent engine includes the leads exactly".into()));
-        }
-        if self.spinterfaces.iter().any(Option::is_some) {
-            return Err(unfit(A, "spinterface leads (energy-dependent DOS) belong to the many-body Pauli approach; in the coherent engine write the spinterfaces as chain sites ([spin_engine] or [chain])".into()));
         }
         if !self.exchanges.is_empty() {
             return Err(unfit(A, "exchange between dots is an interaction; use approach = \"pauli\", \"1vn\" or \"redfield\"".into()));
@@ -368,6 +368,9 @@ impl Device {
                 state.name, state.angle_deg
             )));
         };
+        if self.spinterfaces.iter().any(Option::is_some) {
+            return Err(unfit(approach, "spinterface leads (energy-dependent DOS) are handled by approach = \"pauli\" in the many-body eigenbasis only".into()));
+        }
         if let Some(h) = self.hoppings.iter().find(|h| h.t_mev != 0.0) {
             return Err(unfit(approach, format!(
                 "the Fock-state master equation needs no coherent hopping, but orbitals `{}` and `{}` are coupled by {} meV; the many-body approaches (pauli in the eigenbasis, 1vn, redfield) handle it",
@@ -380,9 +383,7 @@ impl Device {
                 "self-consistent exchange links belong to the coherent engine".into(),
             ));
         }
-        if self.spinterfaces.iter().any(Option::is_some) {
-            return Err(unfit(approach, "spinterface leads (energy-dependent DOS) are handled by approach = \"pauli\" in the many-body eigenbasis only".into()));
-        }
+
         let mut orbitals = Vec::with_capacity(self.orbitals.len());
         for (i, o) in self.orbitals.iter().enumerate() {
             let mut energy = o.energy_mev;

@@ -359,9 +359,8 @@ impl ManyBody {
             blocks,
             channels,
             band_mev: device.band_mev,
-            spinterfaces: [0, 1].map(|r| {
-                device.spinterfaces[r].map(|si| (si, device.leads[r].polarization))
-            }),
+            spinterfaces: [0, 1]
+                .map(|r| device.spinterfaces[r].map(|si| (si, device.leads[r].polarization))),
             field_leads: (has_si && device.exchange_field != ExchangeField::None).then(|| {
                 [0, 1].map(|r| {
                     let l = &device.leads[r];
@@ -398,7 +397,11 @@ impl ManyBody {
                 let mut b = 0.0;
                 for (r, side) in [LeadSide::Left, LeadSide::Right].into_iter().enumerate() {
                     let (g, p, dmu, kt) = &leads[r];
-                    let mu = if r == 0 { bias_mv / 2.0 } else { -bias_mv / 2.0 };
+                    let mu = if r == 0 {
+                        bias_mv / 2.0
+                    } else {
+                        -bias_mv / 2.0
+                    };
                     let m = DotModel::magnetisation_sign(side, self.magnet);
                     b += m * match &self.spinterfaces[r] {
                         Some((si, _)) => {
@@ -655,7 +658,9 @@ impl ManyBody {
             for &(c, b, a) in list {
                 let de = sp.energies_mev[c] - sp.energies_mev[b];
                 let g = match &si {
-                    Some((si, p)) => a.norm_sqr() * si.dos_factor(f64::from(ch.alpha), *p, bias_mv, de),
+                    Some((si, p)) => {
+                        a.norm_sqr() * si.dos_factor(f64::from(ch.alpha), *p, bias_mv, de)
+                    }
                     None => a.norm_sqr(),
                 };
                 let f = fermi(de, mu, ch.kt_mev);

@@ -543,7 +543,16 @@ mod spinterface_tests {
                 let hy = h(y);
                 let l = 2.0e5;
                 let (c, _) = si.level(alpha, p, v);
-                let mut bp = vec![y - l, y - 1e3, y, y + 1e3, y + l, c, m - 30.0 * kt, m + 30.0 * kt];
+                let mut bp = vec![
+                    y - l,
+                    y - 1e3,
+                    y,
+                    y + 1e3,
+                    y + l,
+                    c,
+                    m - 30.0 * kt,
+                    m + 30.0 * kt,
+                ];
                 bp.retain(|x| (y - l..=y + l).contains(x));
                 bp.sort_by(f64::total_cmp);
                 bp.dedup();
@@ -633,6 +642,9 @@ mod spinterface_tests {
         };
         let a = spinterface_field(&si2, 0.35, 0.4, -2.0, 50.0, 0.3, 8.4, 25.0, 1.0);
         let c = spinterface_field(&flipped, -0.35, 0.4, -2.0, 50.0, 0.3, -8.4, 25.0, 1.0);
-        assert!(a.abs() > 1e-4 && (a + c).abs() < 1e-12 * a.abs().max(1.0), "{a} {c}");
+        assert!(
+            a.abs() > 1e-4 && (a + c).abs() < 1e-12 * a.abs().max(1.0),
+            "{a} {c}"
+        );
     }
 }

@@ -81,7 +81,10 @@ impl Curves {
             t.push_f64(format!("current_{name}_up_nA"), self.up_na[s].clone())?;
             t.push_f64(format!("current_{name}_down_nA"), self.down_na[s].clone())?;
         }
-        t.push_f64("tmr_percent", self.tmr().iter().map(|x| 100.0 * x).collect())?;
+        t.push_f64(
+            "tmr_percent",
+            self.tmr().iter().map(|x| 100.0 * x).collect(),
+        )?;
         for (s, name) in ["p", "ap"].iter().enumerate() {
             t.push_f64(format!("power_{name}_nW"), self.power_nw(s))?;
             t.push_f64(
@@ -138,7 +141,10 @@ impl Curves {
             })
             .collect();
         let t = Panel {
-            title: format!("(c) {}: TMR = I_P/I_AP − 1 (|TMR| > 1000 % not drawn)", self.model),
+            title: format!(
+                "(c) {}: TMR = I_P/I_AP − 1 (|TMR| > 1000 % not drawn)",
+                self.model
+            ),
             x_label: "bias (mV)".into(),
             y_label: "TMR (%)".into(),
             series: vec![Series::line("TMR", v.clone(), tmr, 3)],
@@ -469,12 +475,14 @@ fn sig(
 }
 
 /// Paper-1 signatures for one model; `delta_mev` is the PM spin splitting (None: the model has
-/// none); `scale_na` the model's current scale used in the notes.
+/// none); `scale_note` explains the model's current scale; `resolution_mv` is the narrowest bias
+/// feature the model's approximation resolves (None: exact, e.g. the coherent chain).
 pub fn signatures(
     model: &'static str,
     f: &Features,
     delta_mev: Option<f64>,
     scale_note: &str,
+    resolution_mv: Option<f64>,
 ) -> Vec<Signature> {
     let kt = kt_mev(TEMPERATURE_K);
     let [i0p, i0ap] = f.i0_na;
@@ -496,8 +504,16 @@ pub fn signatures(
         window.map_or("none".into(), |r| format!("{:.3}..{:.3}", r[0], r[1])), "mV",
         Some(window.is_some()), "criterion: I_P and I_AP have opposite signs (TMR < −100 %) somewhere at V > 0 (model value: that range, clipped to V ≥ 0)".into()));
     let peak = f.negative_bias_peak();
-    let poles: Vec<String> = f.extremes.poles_mV.iter().map(|p| format!("{p:.2}")).collect();
-    let pole_note = format!("poles (I_AP = 0) reported separately: [{}] mV", poles.join(", "));
+    let poles: Vec<String> = f
+        .extremes
+        .poles_mV
+        .iter()
+        .map(|p| format!("{p:.2}"))
+        .collect();
+    let pole_note = format!(
+        "poles (I_AP = 0) reported separately: [{}] mV",
+        poles.join(", ")
+    );
     match peak {
         Some(p) => {
             let d = f.extremum_distance(p.bias_mV);
@@ -505,23 +521,53 @@ pub fn signatures(
                 format!("{:.1} % at {:.3} mV, {:.2} mV from a current zero", 100.0 * p.tmr, p.bias_mV, p.distance_to_current_zero_mV),
                 "%", Some(p.tmr >= 1.0),
                 format!("criterion (issue 13): a TMR local maximum ≥ +100 % at V < 0 whose half maximum is reached on both sides before any zero of I_P or I_AP; {pole_note}")));
-            rows.push(sig(model, "tmr_peak_value", "300", fmt(100.0 * p.tmr, 1), "%",
-                Some((150.0..=600.0).contains(&(100.0 * p.tmr))), "criterion: within a factor 2 of 300 %".into()));
-            rows.push(sig(model, "tmr_peak_bias", "-3.5", fmt(p.bias_mV, 3), "mV",
-                Some((p.bias_mV + 3.5).abs() <= 1.0), "criterion: within 1 mV of −3.5 mV with voltage-scale factor 1 (none applied)".into()));
-            rows.push(sig(model, "tmr_peak_fwhm", "1.3", fmt(p.fwhm_mV, 3), "mV",
-                Some(p.fwhm_mV >= 0.65 && p.fwhm_mV <= 2.6), "criterion: within a factor 2 of 1.3 mV (FWHM at half the peak TMR)".into()));
+            rows.push(sig(
+                model,
+                "tmr_peak_value",
+                "300",
+                fmt(100.0 * p.tmr, 1),
+                "%",
+                Some((150.0..=600.0).contains(&(100.0 * p.tmr))),
+                "criterion: within a factor 2 of 300 %".into(),
+            ));
+            rows.push(sig(
+                model,
+                "tmr_peak_bias",
+                "-3.5",
+                fmt(p.bias_mV, 3),
+                "mV",
+                Some((p.bias_mV + 3.5).abs() <= 1.0),
+                "criterion: within 1 mV of −3.5 mV with voltage-scale factor 1 (none applied)"
+                    .into(),
+            ));
+            rows.push(sig(
+                model,
+                "tmr_peak_fwhm",
+                "1.3",
+                fmt(p.fwhm_mV, 3),
+                "mV",
+                Some(p.fwhm_mV >= 0.65 && p.fwhm_mV <= 2.6),
+                "criterion: within a factor 2 of 1.3 mV (FWHM at half the peak TMR)".into(),
+            ));
             rows.push(sig(model, "tmr_peak_current_extremum", "local max of I_P / min of I_AP at the peak",
                 fmt(d, 3), "mV", Some(d <= 1.0),
                 "model value: distance from the peak to the nearest local extremum of I_P or I_AP; criterion ≤ 1 mV".into()));
         }
         None => {
             for (name, paper, unit) in [
-                ("tmr_peak_distinct", "+300 % peak at V < 0, a local maximum away from current zeros", "%"),
+                (
+                    "tmr_peak_distinct",
+                    "+300 % peak at V < 0, a local maximum away from current zeros",
+                    "%",
+                ),
                 ("tmr_peak_value", "300", "%"),
                 ("tmr_peak_bias", "-3.5", "mV"),
                 ("tmr_peak_fwhm", "1.3", "mV"),
-                ("tmr_peak_current_extremum", "local max of I_P / min of I_AP at the peak", "mV"),
+                (
+                    "tmr_peak_current_extremum",
+                    "local max of I_P / min of I_AP at the peak",
+                    "mV",
+                ),
             ] {
                 rows.push(sig(model, name, paper, "no distinct peak".into(), unit, Some(false),
                     format!("no TMR local maximum at V < 0 away from the current zeros (the largest TMR is a pole's flank); {pole_note}")));
@@ -529,15 +575,37 @@ pub fn signatures(
         }
     }
     let iap = f.i_ap_at_1p4.unwrap_or(f64::NAN);
-    rows.push(sig(model, "I_AP_at_+1.4mV", "-70", fmt(iap, 3), "nA",
+    rows.push(sig(
+        model,
+        "I_AP_at_+1.4mV",
+        "-70",
+        fmt(iap, 3),
+        "nA",
         Some(iap < 0.0 && (iap / -70.0) >= 0.5 && (iap / -70.0) <= 2.0),
-        format!("criterion: negative and within a factor 2 of −70 nA; {scale_note}")));
+        format!("criterion: negative and within a factor 2 of −70 nA; {scale_note}"),
+    ));
     let (pw, pv, ps) = f.max_power;
-    rows.push(sig(model, "max_output_power", "> 0.1", fmt(pw, 5), "nW", Some(pw > 0.1),
-        format!("largest −I·V of either state ({ps} at {pv:.2} mV); criterion > 0.1 nW; {scale_note}")));
+    rows.push(sig(
+        model,
+        "max_output_power",
+        "> 0.1",
+        fmt(pw, 5),
+        "nW",
+        Some(pw > 0.1),
+        format!(
+            "largest −I·V of either state ({ps} at {pv:.2} mV); criterion > 0.1 nW; {scale_note}"
+        ),
+    ));
     let t10 = f.tmr_at_10.unwrap_or(f64::NAN);
-    rows.push(sig(model, "tmr_at_+10mV", "< 0", fmt(100.0 * t10, 1), "%", Some(t10 < 0.0),
-        "criterion: TMR(+10 mV) < 0".into()));
+    rows.push(sig(
+        model,
+        "tmr_at_+10mV",
+        "< 0",
+        fmt(100.0 * t10, 1),
+        "%",
+        Some(t10 < 0.0),
+        "criterion: TMR(+10 mV) < 0".into(),
+    ));
     match delta_mev {
         Some(d) => rows.push(sig(model, "delta_below_kT", "Δ < k_BT", fmt(d, 4), "meV", Some(d < kt),
             format!("Δ: largest spin splitting the spinterfaces induce on a PM level over the bias grid (either state); k_BT = {kt:.2} meV at 295 K"))),
@@ -545,13 +613,24 @@ pub fn signatures(
             "Model A's PM levels are not spin-split (no exchange): the condition is not tested by this model".into())),
     }
     let w = f.narrowest_didv_mv.unwrap_or(f64::NAN);
+    let (ok, res_note) = match resolution_mv {
+        Some(r) => (w <= 0.5 && w >= r, format!(" and not below the model's resolution {r:.2} mV (sequential tunnelling does not resolve features narrower than the level broadening Γ_eff/|Δα|: a narrower one is an avoided crossing inside Γ, an artifact of the Pauli approximation)")),
+        None => (w <= 0.5, String::new()),
+    };
     rows.push(sig(model, "didv_feature_width", "0.25", fmt(w, 3), "mV",
-        Some(w <= 0.5), "narrowest FWHM of a dI/dV peak or dip (either state, default prominence); criterion ≤ 0.5 mV (factor 2)".into()));
+        Some(ok), format!("narrowest FWHM of a dI/dV peak or dip (either state, default prominence); criterion ≤ 0.5 mV (factor 2){res_note}")));
     rows.push(sig(model, "upscaled_power_1cm2", "0.4", fmt(pw * 4e9 * 1e-9, 5), "W",
         Some(pw * 4e9 * 1e-9 >= 0.4),
         "the paper's estimate: power per MTJ × 4·10⁹ MTJs (50 nm STT-MRAM density) per cm²; follows max_output_power".into()));
-    rows.push(sig(model, "voltage_scale_factor", "an unstated factor", "1".into(), "", None,
-        "no voltage rescaling is applied to the model; every bias above is the model's own".into()));
+    rows.push(sig(
+        model,
+        "voltage_scale_factor",
+        "an unstated factor",
+        "1".into(),
+        "",
+        None,
+        "no voltage rescaling is applied to the model; every bias above is the model's own".into(),
+    ));
     rows
 }
 
@@ -567,14 +646,35 @@ pub fn run(opts: &Options, tick: &(dyn Fn() + Sync)) -> Result<RunOutput> {
     let lead = &rf.device.leads[0];
     let gamma = lead.gamma_mev.iter().copied().fold(0.0, f64::max);
     let e_over_hbar_na = 2.0 * std::f64::consts::PI * crate::units::E_OVER_H_NA_PER_MEV;
-    let scale =
-        e_over_hbar_na * gamma * lead.spin_accumulation_mev / (4.0 * kt_mev(TEMPERATURE_K));
+    let scale = e_over_hbar_na * gamma * lead.spin_accumulation_mev / (4.0 * kt_mev(TEMPERATURE_K));
     let inter_note = format!(
         "sequential tunnelling at 295 K: the spin-driven current scales as (e/ħ)·Γ·sp/(4k_BT) = {scale:.2} nA with Γ = 4t²/W = {gamma} meV (t = 1 meV, W = 10 meV): tens of nA need Γ ≳ 5 meV, outside Γ ≪ k_BT"
     );
     let chain_note = "Model A bound (docs/physics-brief): per spin channel ≤ (e/h)·δ²/4 output power and thermal dilution ∫T dE/4k_BT of the spin-driven current";
-    let mut rows = signatures("interacting", &fi, Some(delta), &inter_note);
-    rows.extend(signatures("chain", &fc, None, chain_note));
+    // Resolution of sequential tunnelling in bias: the largest effective width Γ·W/W_min of a PM
+    // level over the smallest lever-arm difference between tunnel-coupled dimer orbitals.
+    let p_max = rf
+        .device
+        .leads
+        .iter()
+        .map(|l| l.polarization.abs())
+        .fold(0.0, f64::max);
+    let d_alpha = rf
+        .device
+        .hoppings
+        .iter()
+        .map(|h| (rf.device.orbitals[h.a].lever_arm - rf.device.orbitals[h.b].lever_arm).abs())
+        .filter(|d| *d > 0.0)
+        .fold(f64::INFINITY, f64::min);
+    let resolution = gamma / (1.0 - p_max) / d_alpha;
+    let mut rows = signatures(
+        "interacting",
+        &fi,
+        Some(delta),
+        &inter_note,
+        Some(resolution),
+    );
+    rows.extend(signatures("chain", &fc, None, chain_note, None));
     let table = signatures_table(&rows)?;
     let model_json = |c: &Curves, f: &Features| {
         json!({
