@@ -648,7 +648,7 @@ pub fn run(opts: &Options, tick: &(dyn Fn() + Sync)) -> Result<RunOutput> {
     let e_over_hbar_na = 2.0 * std::f64::consts::PI * crate::units::E_OVER_H_NA_PER_MEV;
     let scale = e_over_hbar_na * gamma * lead.spin_accumulation_mev / (4.0 * kt_mev(TEMPERATURE_K));
     let inter_note = format!(
-        "sequential tunnelling at 295 K: the spin-driven current scales as (e/ħ)·Γ·sp/(4k_BT) = {scale:.2} nA with Γ = 4t²/W = {gamma} meV (t = 1 meV, W = 10 meV): tens of nA need Γ ≳ 5 meV, outside Γ ≪ k_BT"
+        "sequential tunnelling at 295 K: the spin-driven current scales as (e/ħ)·Γ·sp/(4k_BT) = {scale:.2} nA with Γ = 4t²/W = {gamma} meV (t = 0.5 meV, W = 10 meV): tens of nA need Γ ≳ 1 meV, where the dimer (hopping 0.3 meV) is no longer in the sequential regime Γ ≪ 2t"
     );
     let chain_note = "Model A bound (docs/physics-brief): per spin channel ≤ (e/h)·δ²/4 output power and thermal dilution ∫T dE/4k_BT of the spin-driven current";
     // Resolution of sequential tunnelling in bias: the largest effective width Γ·W/W_min of a PM
