@@ -191,20 +191,12 @@ fn second_law_holds_for_the_interacting_model() {
     let mut generated = false;
     for s in 0..2 {
         let p = c.power_nw(s);
-        for k in 0..c.bias_mv.len() {
+        for (k, &pk) in p.iter().enumerate() {
             let (d, f) = (c.dissipation_nw[s][k], c.spin_free_energy_nw[s][k]);
-            assert!(
-                d >= -1e-15,
-                "state {s} at {} mV: dissipation {d} nW",
-                c.bias_mv[k]
-            );
-            assert!(
-                p[k] <= f + 1e-15,
-                "state {s} at {} mV: P_out {} > F_s {f}",
-                c.bias_mv[k],
-                p[k]
-            );
-            if p[k] > 0.0 {
+            let v = c.bias_mv[k];
+            assert!(d >= -1e-15, "state {s} at {v} mV: dissipation {d} nW");
+            assert!(pk <= f + 1e-15, "state {s} at {v} mV: P_out {pk} > F_s {f}");
+            if pk > 0.0 {
                 generated = true;
                 assert!(f > 0.0);
             }

@@ -92,10 +92,12 @@ pub struct ManyBody {
     pub band_mev: f64,
     /// Spinterfaces of the leads (energy-dependent couplings), with each lead's polarisation.
     spinterfaces: [Option<(Spinterface, f64)>; 2],
-    /// Lead-induced field computed here (spinterface devices): per lead (Γ per orbital, p, Δμ,
-    /// k_BT); `None` when off.
-    field_leads: Option<[(Vec<f64>, f64, f64, f64); 2]>,
+    /// Lead-induced field computed here (spinterface devices); `None` when off.
+    field_leads: Option<[FieldLead; 2]>,
 }
+
+/// What the induced field needs of one lead: Γ per orbital (meV), p, Δμ (meV), k_BT (meV).
+type FieldLead = (Vec<f64>, f64, f64, f64);
 
 fn unfit(approach: &str, message: String) -> Error {
     Error::invalid(format!("approach `{approach}`"), message)
