@@ -351,3 +351,25 @@ fn pauli_agrees_with_1vn_on_the_wide_band_analogue() {
         "{e:?}"
     );
 }
+
+#[test]
+fn spinpath_run_accepts_the_preset_and_reports_tmr_peaks_and_poles() {
+    let rf =
+        spinpath::run::RunFile::parse("spin-engine-interacting.toml", INTERACTING_PRESET).unwrap();
+    let out = rf.execute(&|| ()).unwrap();
+    let e = &out.summary["tmr_extremes"];
+    let peaks = e["peaks"].as_array().unwrap();
+    assert!(
+        peaks
+            .iter()
+            .any(|p| p["bias_mV"].as_f64().unwrap() < 0.0 && p["tmr"].as_f64().unwrap() >= 1.0),
+        "{e:#}"
+    );
+    // The pole (I_AP = 0) is listed separately and is not a peak.
+    let poles = e["poles_mV"].as_array().unwrap();
+    assert_eq!(poles.len(), 1, "{e:#}");
+    let pole = poles[0].as_f64().unwrap();
+    assert!(peaks
+        .iter()
+        .all(|p| (p["bias_mV"].as_f64().unwrap() - pole).abs() > 1.0));
+}
