@@ -53,6 +53,125 @@ pub fn tmr(i_p: f64, i_ap: f64, floor_na: f64) -> Option<f64> {
     (i_ap.abs() > floor_na).then(|| i_p / i_ap - 1.0)
 }
 
+/// A distinct TMR peak: a local maximum of TMR(V) that is not the flank of a pole.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[allow(non_snake_case)]
+pub struct TmrPeak {
+    /// Bias of the maximum, mV (parabolic refinement on the grid).
+    pub bias_mV: f64,
+    /// TMR at the maximum (fraction, 1.0 = 100 %).
+    pub tmr: f64,
+    /// Full width at half maximum (half of `tmr`), mV; both half-maximum points lie between the
+    /// neighbouring current zeros.
+    pub fwhm_mV: f64,
+    /// Distance to the nearest zero of I_P or I_AP, mV (infinite when neither crosses zero).
+    pub distance_to_current_zero_mV: f64,
+}
+
+/// TMR extremes split into distinct peaks and poles.
+#[derive(Debug, Clone, Serialize, PartialEq, Default)]
+#[allow(non_snake_case)]
+pub struct TmrExtremes {
+    /// Positive local maxima of TMR(V) whose half-maximum points are reached on both sides before
+    /// any zero of I_P or I_AP: peaks of the ratio itself, with their widths.
+    pub peaks: Vec<TmrPeak>,
+    /// Poles: biases where I_AP crosses zero (TMR → ±∞), mV.
+    pub poles_mV: Vec<f64>,
+    /// Biases where I_P crosses zero (TMR = −100 %), mV.
+    pub p_current_zeros_mV: Vec<f64>,
+}
+
+/// Find the TMR peaks away from the zeros of I_P and I_AP (with their FWHM) and, separately, the
+/// poles (zeros of I_AP). `v` ascending (mV), currents in nA. A grid maximum next to a pole is the
+/// pole's flank and is not a peak: a peak's half maximum must be reached on both sides within the
+/// interval between the surrounding current zeros.
+pub fn tmr_extremes(v: &[f64], ip: &[f64], iap: &[f64]) -> TmrExtremes {
+    let n = v.len();
+    let poles = zero_crossings(v, iap);
+    let pz = zero_crossings(v, ip);
+    let mut zeros: Vec<f64> = poles.iter().chain(&pz).copied().collect();
+    zeros.sort_by(f64::total_cmp);
+    let t: Vec<Option<f64>> = ip
+        .iter()
+        .zip(iap)
+        .map(|(&a, &b)| tmr(a, b, TMR_FLOOR_NA))
+        .collect();
+    let mut peaks = Vec::new();
+    for k in 1..n.saturating_sub(1) {
+        let (Some(a), Some(b), Some(c)) = (t[k - 1], t[k], t[k + 1]) else {
+            continue;
+        };
+        if !(b > 0.0 && b > a && b >= c) {
+            continue;
+        }
+        // The interval between the current zeros around v[k].
+        let lo_z = zeros.iter().rev().find(|&&z| z < v[k]).copied();
+        let hi_z = zeros.iter().find(|&&z| z > v[k]).copied();
+        if lo_z.is_some_and(|z| z > v[k - 1]) || hi_z.is_some_and(|z| z < v[k + 1]) {
+            continue;
+        }
+        let half = b / 2.0;
+        // Walk left and right to the half maximum, staying inside (lo_z, hi_z) and finite TMR.
+        let mut left = None;
+        let mut j = k;
+        while j > 0 {
+            let (Some(t1), Some(t0)) = (t[j], t[j - 1]) else {
+                break;
+            };
+            if lo_z.is_some_and(|z| v[j - 1] < z) || t0 > b {
+                break;
+            }
+            if t0 <= half {
+                left = Some(v[j - 1] + (half - t0) * (v[j] - v[j - 1]) / (t1 - t0));
+                break;
+            }
+            j -= 1;
+        }
+        let mut right = None;
+        let mut j = k;
+        while j + 1 < n {
+            let (Some(t0), Some(t1)) = (t[j], t[j + 1]) else {
+                break;
+            };
+            if hi_z.is_some_and(|z| v[j + 1] > z) || t1 > b {
+                break;
+            }
+            if t1 <= half {
+                right = Some(v[j] + (t0 - half) * (v[j + 1] - v[j]) / (t0 - t1));
+                break;
+            }
+            j += 1;
+        }
+        let (Some(l), Some(r)) = (left, right) else {
+            continue;
+        };
+        // Parabolic refinement of the maximum.
+        let den = a - 2.0 * b + c;
+        let h = v[k + 1] - v[k];
+        let (bias, value) = if den < 0.0 && (v[k] - v[k - 1] - h).abs() < 1e-9 * h.abs().max(1.0) {
+            let d = 0.5 * (a - c) / den;
+            (v[k] + d * h, b - 0.25 * (a - c) * d)
+        } else {
+            (v[k], b)
+        };
+        let dist = zeros
+            .iter()
+            .map(|z| (z - bias).abs())
+            .fold(f64::INFINITY, f64::min);
+        peaks.push(TmrPeak {
+            bias_mV: bias,
+            tmr: value,
+            fwhm_mV: r - l,
+            distance_to_current_zero_mV: dist,
+        });
+    }
+    TmrExtremes {
+        peaks,
+        poles_mV: poles,
+        p_current_zeros_mV: pz,
+    }
+}
+
 /// Bias intervals (mV) where two curves have opposite signs (TMR < −100 %), with interpolated ends.
 pub fn opposite_sign_ranges(x: &[f64], a: &[f64], b: &[f64]) -> Vec<[f64; 2]> {
     let prod: Vec<f64> = a.iter().zip(b).map(|(p, q)| p * q).collect();
@@ -131,6 +250,9 @@ pub struct TmrSummary {
     pub min_tmr: Option<f64>,
     /// Bias of the smallest TMR, mV.
     pub bias_at_min_tmr_mV: Option<f64>,
+    /// The TMR extremes split into distinct peaks away from the current zeros (with FWHM) and
+    /// poles (I_AP = 0), see [`tmr_extremes`]; `max_tmr` above may be a pole's flank.
+    pub extremes: TmrExtremes,
 }
 
 /// Everything `summary.json` holds.
@@ -222,6 +344,7 @@ pub fn summarize(run: &CoherentRun, sweeps: &[StateSweep]) -> Summary {
                 bias_at_max_tmr_mV: max.map(|m| m.0),
                 min_tmr: min.map(|m| m.1),
                 bias_at_min_tmr_mV: min.map(|m| m.0),
+                extremes: tmr_extremes(&v, &ip, &iap),
             })
         }
         _ => None,
@@ -648,6 +771,16 @@ impl Summary {
             if let (Some(m), Some(b)) = (t.max_tmr, t.bias_at_max_tmr_mV) {
                 let _ = writeln!(out, "  max TMR {:.1} % at {:.3} mV", 100.0 * m, b);
             }
+            for p in &t.extremes.peaks {
+                let _ = writeln!(
+                    out,
+                    "  TMR peak {:.1} % at {:.3} mV (FWHM {:.3} mV, {:.3} mV from a current zero)",
+                    100.0 * p.tmr,
+                    p.bias_mV,
+                    p.fwhm_mV,
+                    p.distance_to_current_zero_mV
+                );
+            }
         }
         out
     }
@@ -679,6 +812,35 @@ mod tests {
             (r[0][0] - 2.5).abs() < 1e-12 && (r[0][1] - 6.5).abs() < 1e-12,
             "{r:?}"
         );
+    }
+
+    #[test]
+    fn tmr_peaks_are_separated_from_poles() {
+        // I_AP crosses zero at 8 (a pole); I_P has a Lorentzian bump at 3 on a flat I_AP.
+        let v: Vec<f64> = (0..=1000).map(|k| k as f64 * 0.01).collect();
+        let iap: Vec<f64> = v.iter().map(|x| 8.0 - x).collect();
+        let ip: Vec<f64> = v
+            .iter()
+            .zip(&iap)
+            .map(|(x, a)| a * (1.0 + 3.0 / (1.0 + ((x - 3.0) / 0.5).powi(2))))
+            .collect();
+        let e = tmr_extremes(&v, &ip, &iap);
+        assert_eq!(e.poles_mV.len(), 1);
+        assert!((e.poles_mV[0] - 8.0).abs() < 1e-9);
+        assert!(e.p_current_zeros_mV.len() == 1);
+        // TMR = 3/(1 + ((x-3)/0.5)^2): peak 300 % at 3 mV, FWHM 1 mV; the pole is not a peak.
+        assert_eq!(e.peaks.len(), 1, "{e:?}");
+        let p = &e.peaks[0];
+        assert!(
+            (p.bias_mV - 3.0).abs() < 1e-3 && (p.tmr - 3.0).abs() < 1e-3,
+            "{p:?}"
+        );
+        assert!((p.fwhm_mV - 1.0).abs() < 1e-2, "{p:?}");
+        assert!((p.distance_to_current_zero_mV - 5.0).abs() < 1e-3);
+        // A ratio that only rises into a pole has no peak.
+        let ip2: Vec<f64> = vec![1.0; v.len()];
+        let e2 = tmr_extremes(&v, &ip2, &iap);
+        assert!(e2.peaks.is_empty(), "{e2:?}");
     }
 
     #[test]

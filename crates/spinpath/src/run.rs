@@ -459,6 +459,23 @@ pub fn dots_output(
         serde_json::to_value(&summary).map_err(|e| Error::invalid("summary", e.to_string()))?;
     json["config"] = Value::String(file.into());
     json["approach"] = Value::String(run.approach.name().into());
+    // TMR peaks (away from the current zeros, with FWHM) and poles, for a monotonic P/AP sweep.
+    let pick = |m: crate::master::Magnet| sweeps.iter().find(|s| s.magnet == m);
+    if let (Some(p), Some(ap)) = (
+        pick(crate::master::Magnet::P),
+        pick(crate::master::Magnet::AP),
+    ) {
+        let v: Vec<f64> = p.points.iter().map(|b| b.bias_mv).collect();
+        let v_ap: Vec<f64> = ap.points.iter().map(|b| b.bias_mv).collect();
+        if v == v_ap && v.windows(2).all(|w| w[1] > w[0]) {
+            let cur = |s: &crate::master::protocol::StateSweep| -> Vec<f64> {
+                s.results.iter().map(|r| r.current_na).collect()
+            };
+            json["tmr_extremes"] =
+                serde_json::to_value(crate::report::tmr_extremes(&v, &cur(p), &cur(ap)))
+                    .map_err(|e| Error::invalid("summary", e.to_string()))?;
+        }
+    }
     json["n_states"] = serde_json::json!(model.n_states());
     if let Some(mc) = &run.monte_carlo {
         if device.is_many_body() {

@@ -21,7 +21,7 @@
 //!   the x–z plane (0° = P, 180° = AP).
 
 use crate::error::{Error, Result};
-use crate::master::{Dot, DotModel, ExchangeField, Magnet, Orbital as DotOrbital};
+use crate::master::{Dot, DotModel, ExchangeField, Magnet, Orbital as DotOrbital, Spinterface};
 use crate::model::{Axis, Chain, Lead as ChainLead, MagneticState, Site};
 use crate::negf::{ExchangeLink, SelfConsistency};
 
@@ -108,6 +108,10 @@ pub struct Device {
     pub exchange_links: Vec<ExchangeLink>,
     /// Settings of the self-consistent exchange loop.
     pub self_consistency: SelfConsistency,
+    /// A spinterface (energy-dependent, spin-split lead DOS) between each lead and the dots;
+    /// `None`: the wide-band lead. A device with one is solved in the many-body eigenbasis
+    /// (Pauli); the other approaches refuse it.
+    pub spinterfaces: [Option<Spinterface>; 2],
 }
 
 fn unfit(approach: &str, message: String) -> Error {
@@ -177,6 +181,7 @@ impl Device {
             exchange_field: ExchangeField::None,
             exchange_links,
             self_consistency,
+            spinterfaces: [None, None],
         }
     }
 
@@ -228,6 +233,7 @@ impl Device {
             exchange_field: model.exchange_field,
             exchange_links: Vec::new(),
             self_consistency: SelfConsistency::default(),
+            spinterfaces: [None, None],
         }
     }
 
@@ -255,7 +261,9 @@ impl Device {
     /// True when the dots' Hamiltonian is not diagonal in the Fock states (non-zero hopping or an
     /// exchange coupling): the master equations then work in its eigenbasis.
     pub fn is_many_body(&self) -> bool {
-        self.hoppings.iter().any(|h| h.t_mev != 0.0) || !self.exchanges.is_empty()
+        self.hoppings.iter().any(|h| h.t_mev != 0.0)
+            || !self.exchanges.is_empty()
+            || self.spinterfaces.iter().any(Option::is_some)
     }
 
     /// True when no charging or inter-dot interaction is present (a non-interacting device).
@@ -278,6 +286,9 @@ impl Device {
     /// order, each lead touching one orbital, no interaction. Errors say what does not fit.
     pub fn to_chain(&self) -> Result<Chain> {
         const A: &str = "negf";
+        if self.spinterfaces.iter().any(Option::is_some) {
+            return Err(unfit(A, "spinterface leads (energy-dependent DOS) belong to approach = \"pauli\" (many-body eigenbasis); in the coherent engine write the spinterfaces as chain sites ([spin_engine] or [chain])".into()));
+        }
         if let Some(d) = self.dots.iter().find(|d| d.charging_mev != 0.0) {
             return Err(unfit(A, format!(
                 "the coherent NEGF engine is non-interacting, but dot `{}` has charging_meV = {}; use approach = \"pauli\" (sequential tunnelling) for interacting dots",
@@ -357,6 +368,9 @@ impl Device {
                 state.name, state.angle_deg
             )));
         };
+        if self.spinterfaces.iter().any(Option::is_some) {
+            return Err(unfit(approach, "spinterface leads (energy-dependent DOS) are handled by approach = \"pauli\" in the many-body eigenbasis only".into()));
+        }
         if let Some(h) = self.hoppings.iter().find(|h| h.t_mev != 0.0) {
             return Err(unfit(approach, format!(
                 "the Fock-state master equation needs no coherent hopping, but orbitals `{}` and `{}` are coupled by {} meV; the many-body approaches (pauli in the eigenbasis, 1vn, redfield) handle it",
@@ -369,6 +383,7 @@ impl Device {
                 "self-consistent exchange links belong to the coherent engine".into(),
             ));
         }
+
         let mut orbitals = Vec::with_capacity(self.orbitals.len());
         for (i, o) in self.orbitals.iter().enumerate() {
             let mut energy = o.energy_mev;

@@ -23,12 +23,19 @@
 //! channel (r, α) to orbital i, spin σ is τ = √(Γ_{r,i}(1 + α·p_r))·⟨σ|α⟩ with Γ = 2π|t|²ρ, and its
 //! chemical potential μ_{r,α} = μ_r + α·Δμ_r/2 (μ_L = +V/2, μ_R = −V/2). In the eigenbasis the
 //! channel's operator is A_cb = Σ_{iσ} τ_{iσ}⟨c|d†_{iσ}|b⟩ (N_c = N_b + 1).
+//!
+//! **Spinterface leads** ([`Spinterface`], Pauli only): the channel's coupling becomes
+//! Γ_{r,i}·λ_α(E) at the transition energy E (the spin-split spinterface level integrated out), and
+//! with `exchange_field = "konig-martinek"` each orbital's levels are split by the spinterface
+//! field [`spinterface_field`] (bias- and spin-accumulation-dependent) instead of the wide-band
+//! König–Martinek formula.
 
 use super::spectrum::{fermion_sign, Amplitude, Spectrum};
 use crate::device::{Device, Exchange, Hopping};
 use crate::error::{Error, Result};
 use crate::master::model::HBAR_MEV_S;
-use crate::master::{DotModel, ExchangeField, Magnet, PointResult, RateSet};
+use crate::master::model::{konig_martinek_field, spinterface_field, LeadSide};
+use crate::master::{DotModel, ExchangeField, Magnet, PointResult, RateSet, Spinterface};
 use crate::model::{Axis, MagneticState};
 use crate::units::{fermi, kt_mev};
 use nalgebra::{DMatrix, DVector};
@@ -83,7 +90,14 @@ pub struct ManyBody {
     pub channels: Vec<Channel>,
     /// Half band width of the leads, meV.
     pub band_mev: f64,
+    /// Spinterfaces of the leads (energy-dependent couplings), with each lead's polarisation.
+    spinterfaces: [Option<(Spinterface, f64)>; 2],
+    /// Lead-induced field computed here (spinterface devices); `None` when off.
+    field_leads: Option<[FieldLead; 2]>,
 }
+
+/// What the induced field needs of one lead: Γ per orbital (meV), p, Δμ (meV), k_BT (meV).
+type FieldLead = (Vec<f64>, f64, f64, f64);
 
 fn unfit(approach: &str, message: String) -> Error {
     Error::invalid(format!("approach `{approach}`"), message)
@@ -222,9 +236,18 @@ impl ManyBody {
                 device.orbitals.len()
             )));
         }
+        let has_si = device.spinterfaces.iter().any(Option::is_some);
+        if has_si && coherent {
+            return Err(unfit(approach, "spinterface leads (energy-dependent DOS) are implemented for approach = \"pauli\" only".into()));
+        }
         let mut diag = device.clone();
         diag.hoppings.clear();
         diag.exchanges.clear();
+        diag.spinterfaces = [None, None];
+        if has_si {
+            // The induced field is evaluated here (spinterface formula where a lead has one).
+            diag.exchange_field = ExchangeField::None;
+        }
         let mut st = state.clone();
         if !collinear {
             if let Some(o) = device
@@ -313,7 +336,14 @@ impl ManyBody {
                     gamma_mev: lead
                         .gamma_mev
                         .iter()
-                        .map(|g| g * (1.0 + a * lead.polarization))
+                        .map(|g| {
+                            if device.spinterfaces[r].is_some() {
+                                // p enters through the spinterface's widths (λ_α).
+                                *g
+                            } else {
+                                g * (1.0 + a * lead.polarization)
+                            }
+                        })
                         .collect(),
                     mu_shift_mev: a * lead.spin_accumulation_mev / 2.0,
                     kt_mev: kt_mev(lead.temperature_k).max(kt_mev(1e-3)),
@@ -331,6 +361,19 @@ impl ManyBody {
             blocks,
             channels,
             band_mev: device.band_mev,
+            spinterfaces: [0, 1]
+                .map(|r| device.spinterfaces[r].map(|si| (si, device.leads[r].polarization))),
+            field_leads: (has_si && device.exchange_field != ExchangeField::None).then(|| {
+                [0, 1].map(|r| {
+                    let l = &device.leads[r];
+                    (
+                        l.gamma_mev.clone(),
+                        l.polarization,
+                        l.spin_accumulation_mev,
+                        kt_mev(l.temperature_k),
+                    )
+                })
+            }),
         })
     }
 
@@ -339,13 +382,56 @@ impl ManyBody {
         self.model.n_states()
     }
 
+    /// Induced field (meV, along +z) on every orbital at `bias_mv` for a device with spinterfaces
+    /// and `exchange_field` on: Σ_r m_r·B_r, B_r the spinterface field of lead r (or the wide-band
+    /// König–Martinek field for a lead without one), evaluated for the bare level ε_i(V) and the
+    /// dot's U. Zeros otherwise (the wide-band field is then in [`DotModel::state_energy`]).
+    pub fn spinterface_fields(&self, bias_mv: f64) -> Vec<f64> {
+        let no = self.model.orbitals.len();
+        let Some(leads) = &self.field_leads else {
+            return vec![0.0; no];
+        };
+        (0..no)
+            .map(|i| {
+                let o = &self.model.orbitals[i];
+                let eps = o.energy_mev + o.lever_arm * bias_mv;
+                let u = self.model.dots[o.dot].charging_mev;
+                let mut b = 0.0;
+                for (r, side) in [LeadSide::Left, LeadSide::Right].into_iter().enumerate() {
+                    let (g, p, dmu, kt) = &leads[r];
+                    let mu = if r == 0 {
+                        bias_mv / 2.0
+                    } else {
+                        -bias_mv / 2.0
+                    };
+                    let m = DotModel::magnetisation_sign(side, self.magnet);
+                    b += m * match &self.spinterfaces[r] {
+                        Some((si, _)) => {
+                            spinterface_field(si, *p, g[i], eps, u, mu, *dmu, *kt, bias_mv)
+                        }
+                        None => konig_martinek_field(*p, g[i], eps, u, mu, *kt),
+                    };
+                }
+                b
+            })
+            .collect()
+    }
+
     /// The Hamiltonian on one block of Fock states (meV).
     fn block_hamiltonian(&self, block: &[usize], bias_mv: f64) -> DMatrix<Complex64> {
         let d = block.len();
         let mut h = DMatrix::<Complex64>::zeros(d, d);
         let pos = |s: usize| block.binary_search(&s).ok();
+        let fields = self.spinterface_fields(bias_mv);
+        let nso = self.model.n_spin_orbitals();
         for (col, &s) in block.iter().enumerate() {
             h[(col, col)] += self.model.state_energy(s, bias_mv, self.magnet);
+            for k in 0..nso {
+                if s >> k & 1 == 1 && fields[k / 2] != 0.0 {
+                    let sigma = if k % 2 == 0 { 1.0 } else { -1.0 };
+                    h[(col, col)] -= sigma * 0.5 * fields[k / 2];
+                }
+            }
             for hp in &self.hoppings {
                 if hp.t_mev == 0.0 {
                     continue;
@@ -570,9 +656,15 @@ impl ManyBody {
         let mut by_from: Vec<Vec<crate::master::rates::Transition>> = vec![Vec::new(); n];
         for (ch, list) in self.channels.iter().zip(&couplings) {
             let mu = self.channel_mu(ch, bias_mv);
+            let si = self.spinterfaces[ch.lead];
             for &(c, b, a) in list {
-                let g = a.norm_sqr();
                 let de = sp.energies_mev[c] - sp.energies_mev[b];
+                let g = match &si {
+                    Some((si, p)) => {
+                        a.norm_sqr() * si.dos_factor(f64::from(ch.alpha), *p, bias_mv, de)
+                    }
+                    None => a.norm_sqr(),
+                };
                 let f = fermi(de, mu, ch.kt_mev);
                 // 1 − f without cancellation (as in master::rates).
                 let f_out = fermi(mu, de, ch.kt_mev);

@@ -18,7 +18,7 @@ pub mod spec;
 pub mod steady;
 pub mod transient;
 
-pub use model::{Dot, DotModel, ExchangeField, Lead, LeadSide, Magnet, Orbital};
+pub use model::{Dot, DotModel, ExchangeField, Lead, LeadSide, Magnet, Orbital, Spinterface};
 pub use rates::{PointResult, RateSet};
 
 // The dynamics (steady, transient, Monte Carlo) work over any approach's kernel: see

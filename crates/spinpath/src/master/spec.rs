@@ -79,6 +79,12 @@ pub struct OrbitalSpec {
     /// Splitting added in AP (meV).
     #[serde(rename = "exchange_AP_meV")]
     pub exchange_ap_mev: Option<Spanned<f64>>,
+    /// ε in the P state (meV), replacing `energy_meV` there (device path only).
+    #[serde(rename = "energy_P_meV")]
+    pub energy_p_mev: Option<Spanned<f64>>,
+    /// ε in the AP state (meV), replacing `energy_meV` there (device path only).
+    #[serde(rename = "energy_AP_meV")]
+    pub energy_ap_mev: Option<Spanned<f64>>,
 }
 
 /// `[[dots.coupling]]`: capacitive coupling, tunnelling and exchange between two dots.
@@ -151,6 +157,26 @@ pub struct LeadSpec {
     /// Temperature (K), default `dots.temperature_K`.
     #[serde(rename = "temperature_K")]
     pub temperature_k: Option<Spanned<f64>>,
+    /// `[dots.leads.<side>.spinterface]`: a spin-split spinterface level between the electrode
+    /// and the dots (energy-dependent coupling; many-body Pauli only).
+    pub spinterface: Option<SpinterfaceSpec>,
+}
+
+/// `[dots.leads.<side>.spinterface]` (docs/dots.md).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SpinterfaceSpec {
+    /// Centre E0 at V = 0, meV (default 0).
+    #[serde(rename = "energy_meV")]
+    pub energy_mev: Option<Spanned<f64>>,
+    /// Spin splitting SP, meV (majority at +SP/2; default 0).
+    #[serde(rename = "splitting_meV")]
+    pub splitting_mev: Option<Spanned<f64>>,
+    /// Width W, meV (required, > 0).
+    #[serde(rename = "width_meV")]
+    pub width_mev: Spanned<f64>,
+    /// Lever arm (default 0).
+    pub lever_arm: Option<Spanned<f64>>,
 }
 
 /// `[dots.electrostatics]`.
@@ -707,12 +733,25 @@ pub struct ManyBodyTerms {
     pub exchanges: Vec<crate::device::Exchange>,
     /// Half band width, meV (`None`: the default).
     pub band_mev: Option<f64>,
+    /// Spinterfaces of the left and right leads.
+    pub spinterfaces: [Option<crate::master::Spinterface>; 2],
+    /// Per-state orbital energies (orbital, ε in P, ε in AP), meV (`energy_P_meV`/`energy_AP_meV`).
+    pub state_energies: Vec<(usize, Option<f64>, Option<f64>)>,
 }
 
 impl ManyBodyTerms {
-    /// True when the file has hopping or exchange (the Fock states are not eigenstates).
+    /// True when the file has hopping, exchange or a spinterface lead (solved in the many-body
+    /// eigenbasis).
     pub fn is_many_body(&self) -> bool {
-        !self.hoppings.is_empty() || !self.exchanges.is_empty()
+        !self.hoppings.is_empty()
+            || !self.exchanges.is_empty()
+            || self.spinterfaces.iter().any(Option::is_some)
+    }
+
+    /// True when the file needs the device path (`load_device`): many-body terms or per-state
+    /// orbital energies, which the constant-interaction model cannot hold.
+    pub fn needs_device(&self) -> bool {
+        self.is_many_body() || !self.state_energies.is_empty()
     }
 }
 
@@ -737,6 +776,46 @@ pub fn build_terms(
         if *b.get_ref() <= 0.0 {
             return Err(src.error(b.span(), "dots.band_meV", "must be > 0 meV"));
         }
+    }
+    let mut orb = 0;
+    for (d, ds) in s.dot.iter().enumerate() {
+        for (k, o) in ds.orbitals.get_ref().iter().enumerate() {
+            let okey = format!("dots.dot[{d}].orbitals[{k}]");
+            let ep = o
+                .energy_p_mev
+                .as_ref()
+                .map(|v| src.num(v, &format!("{okey}.energy_P_meV"), -1e6, 1e6))
+                .transpose()?;
+            let ea = o
+                .energy_ap_mev
+                .as_ref()
+                .map(|v| src.num(v, &format!("{okey}.energy_AP_meV"), -1e6, 1e6))
+                .transpose()?;
+            if ep.is_some() || ea.is_some() {
+                terms.state_energies.push((orb, ep, ea));
+            }
+            orb += 1;
+        }
+    }
+    for (r, (side, ls)) in [("left", &s.leads.left), ("right", &s.leads.right)]
+        .into_iter()
+        .enumerate()
+    {
+        let Some(si) = &ls.spinterface else { continue };
+        let key = format!("dots.leads.{side}.spinterface");
+        let width = src.num(&si.width_mev, &format!("{key}.width_meV"), 1e-6, 1e4)?;
+        terms.spinterfaces[r] = Some(crate::master::Spinterface {
+            energy_mev: src.opt(&si.energy_mev, &format!("{key}.energy_meV"), -1e4, 1e4, 0.0)?,
+            splitting_mev: src.opt(
+                &si.splitting_mev,
+                &format!("{key}.splitting_meV"),
+                -1e4,
+                1e4,
+                0.0,
+            )?,
+            width_mev: width,
+            lever_arm: src.opt(&si.lever_arm, &format!("{key}.lever_arm"), -0.5, 0.5, 0.0)?,
+        });
     }
     for (c, cs) in s.coupling.iter().enumerate() {
         let key = format!("dots.coupling[{c}]");
@@ -863,6 +942,19 @@ pub fn load_device(
     if let Some(b) = terms.band_mev {
         device.band_mev = b;
     }
+    device.spinterfaces = terms.spinterfaces;
+    for &(i, ep, ea) in &terms.state_energies {
+        for st in device.states.iter_mut() {
+            let e = match st.name.as_str() {
+                "P" => ep,
+                "AP" => ea,
+                _ => None,
+            };
+            if let Some(e) = e {
+                st.energy_overrides.push((i, e));
+            }
+        }
+    }
     Ok((device, model, run))
 }
 
@@ -876,11 +968,11 @@ pub fn load(file: &str, text: &str) -> Result<(DotModel, Option<RunSettings>)> {
 fn load_file(file: &str, text: &str) -> Result<(DotModel, Option<RunSettings>)> {
     let f = parse_file(file, text)?;
     let model = build_model(file, text, &f.dots)?;
-    if build_terms(file, text, &f.dots, &model)?.is_many_body() {
+    if build_terms(file, text, &f.dots, &model)?.needs_device() {
         return Err(Error::Config {
             location: file.into(),
             key: "dots.coupling".into(),
-            message: "this file has hopping or exchange between dots (a many-body device); it runs as a run file (`spinpath run`, RunFile), not as a constant-interaction dot model".into(),
+            message: "this file has hopping or exchange between dots, a spinterface lead or per-state orbital energies (energy_P_meV/energy_AP_meV); it runs as a run file (`spinpath run`, RunFile), not as a constant-interaction dot model".into(),
         });
     }
     let run = match &f.dots_run {
