@@ -2,7 +2,7 @@
 //! Monte Carlo solver, the way `spinpath run` / `spinpath dots` runs them; and the capacitance
 //! estimates of `spinpath capacitance`.
 
-use crate::{bad, detached, json_py, py_err, table_dict, toml_value};
+use crate::{bad, interruptible, json_py, py_err, table_dict, threads_arg, toml_value};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use serde_json::{json, Value};
@@ -61,12 +61,15 @@ fn run_dots(
     device: &Device,
     run: &RunSettings,
     file: &str,
+    watch: &crate::Watch,
 ) -> spinpath::Result<SweepOut> {
     let job = DotsJob {
         model: model.clone(),
         settings: run.clone(),
     };
-    let mut out = spinpath::run::dots_output(file, device, &job, &|| {})?;
+    watch.set_total(run.states.len());
+    let mut out =
+        spinpath::run::dots_output_cancellable(file, device, &job, &|| watch.tick(), &watch.cancel)?;
     Ok(SweepOut {
         iv: out.take_table("iv.csv").unwrap_or_default(),
         details: out.take_table("dots.csv").unwrap_or_default(),
@@ -219,12 +222,16 @@ impl Dots {
     /// above 256 many-body states), `kmc_trace.csv` and `kmc_history.csv` (None without
     /// `[dots_run.monte_carlo]` / history events) columns, the `summary.json` content and the
     /// settings used.
-    #[pyo3(signature = (overrides = None, threads = None))]
+    ///
+    /// Ctrl-C stops it within a fraction of a second (KeyboardInterrupt); `progress`, when given,
+    /// is called as `progress(done, total)` with magnetic states done of all.
+    #[pyo3(signature = (overrides = None, threads = None, progress = None))]
     fn sweep<'py>(
         &self,
         py: Python<'py>,
         overrides: Option<&Bound<'py, PyDict>>,
-        threads: Option<usize>,
+        threads: Option<i64>,
+        progress: Option<Bound<'py, PyAny>>,
     ) -> PyResult<(
         Bound<'py, PyDict>,
         Bound<'py, PyDict>,
@@ -237,7 +244,10 @@ impl Dots {
         let run = self.run_settings(overrides)?;
         let (model, device) = (&self.model, &self.device);
         let file = self.file.as_str();
-        let out = detached(py, threads, || run_dots(model, device, &run, file))?.map_err(py_err)?;
+        let threads = threads_arg(threads)?;
+        let out = interruptible(py, threads, progress.as_ref(), |w| {
+            run_dots(model, device, &run, file, w).map_err(py_err)
+        })?;
         let opt = |t: Option<Table>| t.map(|t| table_dict(py, &t)).transpose();
         Ok((
             table_dict(py, &out.iv)?,
