@@ -28,11 +28,24 @@ the file, line and key where known.
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
+import tomllib
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-import tomllib
-from typing import Any, Iterable, Literal, Mapping, Optional, Sequence, Union, overload
+from typing import (
+    Any,
+    Callable,
+    Iterable,
+    Iterator,
+    Literal,
+    Mapping,
+    Optional,
+    Sequence,
+    Union,
+    overload,
+)
 
 import numpy as np
 
@@ -41,6 +54,7 @@ from ._spinpath import SpinpathError
 
 __all__ = [
     "SpinpathError",
+    "Progress",
     "Columns",
     "Device",
     "Sweep",
@@ -139,6 +153,72 @@ class Columns(dict):
 
 def _cols(d: Optional[Mapping[str, Any]]) -> Optional[Columns]:
     return None if d is None else Columns(d)
+
+
+# ---------------------------------------------------------------------------------------------
+# Progress and Ctrl-C
+
+#: ``progress=`` of long runs: ``True`` for a progress bar (tqdm's, notebook-aware, when tqdm is
+#: installed; else a line on stderr), a callable ``f(done, total)``, or None/False for none.
+Progress = Union[bool, Callable[[int, int], object], None]
+
+
+class _Bar:
+    """A progress display for ``progress=True``: tqdm.auto when installed, else a stderr line."""
+
+    def __init__(self, desc: str):
+        self._desc = desc
+        self._tqdm: Any = None
+        try:
+            from tqdm.auto import tqdm  # type: ignore[import-untyped,unused-ignore]
+        except ImportError:
+            pass
+        else:
+            self._tqdm = tqdm(total=None, desc=desc)
+
+    def __call__(self, done: int, total: int) -> None:
+        if self._tqdm is not None:
+            if self._tqdm.total != total:
+                self._tqdm.total = total
+            self._tqdm.update(done - self._tqdm.n)
+        else:
+            sys.stderr.write(f"\r{self._desc}: {done}/{total}")
+            sys.stderr.flush()
+
+    def close(self) -> None:
+        if self._tqdm is not None:
+            self._tqdm.close()
+        else:
+            sys.stderr.write("\n")
+
+
+def _threads(threads: Optional[int]) -> Optional[int]:
+    """Check a ``threads=`` argument: None (one worker per core) or a whole number 1..4096."""
+    if threads is None:
+        return None
+    if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or not 1 <= threads <= 4096:
+        raise SpinpathError(
+            "threads: the number of worker threads must be a whole number from 1 to 4096 (or None "
+            f"for one per core), got {threads!r}"
+        )
+    return int(threads)
+
+
+@contextmanager
+def _progress(progress: Progress, desc: str) -> Iterator[Optional[Callable[[int, int], object]]]:
+    """The native ``progress`` callback for a ``progress=`` argument (closing a bar at the end)."""
+    if progress is None or progress is False:
+        yield None
+    elif progress is True:
+        bar = _Bar(desc)
+        try:
+            yield bar
+        finally:
+            bar.close()
+    elif callable(progress):
+        yield progress
+    else:
+        raise TypeError(f"progress: True, False, None or a callable f(done, total), not {progress!r}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -308,15 +388,18 @@ class Device:
         states: Optional[Sequence[str]] = None,
         bias_mV: Optional[ArrayLike] = None,
         threads: Optional[int] = None,
+        progress: Progress = None,
     ) -> Sweep:
         """Run the bias sweep: every state (or ``states``) over the run file's grid (or the strictly
         ascending ``bias_mV``, mV). Runs in parallel without the GIL, on ``threads`` workers when
         given. Returns the ``iv.csv`` columns as a :class:`Sweep` (with ``.tmr()`` and
-        ``.summary``); the numbers equal the command line's."""
+        ``.summary``); the numbers equal the command line's. Ctrl-C stops it within a fraction of
+        a second (``KeyboardInterrupt``); ``progress``: see :data:`Progress` (bias points)."""
         b = None if bias_mV is None else np.ascontiguousarray(bias_mV, dtype=np.float64)
-        iv, t, summary = self._d.sweep(
-            list(states) if states is not None else None, b, threads
-        )
+        with _progress(progress, "sweep") as cb:
+            iv, t, summary = self._d.sweep(
+                list(states) if states is not None else None, b, _threads(threads), cb
+            )
         return Sweep(iv, t, summary)
 
     def spectra(
@@ -332,14 +415,17 @@ class Device:
         file's ``[run.spectra]``. Same numbers as ``transmission.csv`` and ``dos.csv``."""
         b = None if bias_mV is None else np.ascontiguousarray(np.atleast_1d(bias_mV), dtype=np.float64)
         e = None if energies_meV is None else np.ascontiguousarray(energies_meV, dtype=np.float64)
-        t, d = self._d.spectra(b, e, list(states) if states is not None else None, dos, threads)
+        t, d = self._d.spectra(b, e, list(states) if states is not None else None, dos, _threads(threads))
         return Spectra(Columns(t), _cols(d))
 
     def protocol(
-        self, protocol: Optional[Mapping[str, Any]] = None, seed: Optional[int] = None
+        self,
+        protocol: Optional[Mapping[str, Any]] = None,
+        seed: Optional[int] = None,
+        progress: Progress = None,
     ) -> "ProtocolResult":
         """Run the run file's ``[protocol]`` on this device (see :func:`run_protocol`)."""
-        return run_protocol(self, protocol=protocol, seed=seed)
+        return run_protocol(self, protocol=protocol, seed=seed, progress=progress)
 
     def __repr__(self) -> str:
         return repr(self._d)
@@ -476,6 +562,7 @@ class Dots:
         peak_threshold: Optional[float] = None,
         monte_carlo: Union[Mapping[str, Any], Literal[False], None] = None,
         threads: Optional[int] = None,
+        progress: Progress = None,
     ) -> DotsSweep:
         """Run the ``[dots_run]`` bias sweep, every magnetic state in parallel without the GIL.
 
@@ -487,7 +574,9 @@ class Dots:
         ``seed`` (Monte Carlo), ``integration_time_s`` (s, Monte Carlo), ``max_events_per_point``,
         ``peak_threshold`` (fraction of the largest dI/dV), ``monte_carlo`` (a
         ``[dots_run.monte_carlo]`` table of fixed-bias time traces, or ``False`` to drop it).
-        Returns a :class:`DotsSweep`; the numbers equal the command line's files."""
+        Returns a :class:`DotsSweep`; the numbers equal the command line's files. Ctrl-C stops it
+        within a fraction of a second (``KeyboardInterrupt``); ``progress``: see :data:`Progress`
+        (magnetic states)."""
         over: dict[str, Any] = {}
         given = dict(
             states=None if states is None else list(states),
@@ -504,13 +593,17 @@ class Dots:
             over["monte_carlo"] = None
         elif monte_carlo is not None:
             over["monte_carlo"] = dict(monte_carlo)
-        return DotsSweep(*self._d.sweep(over or None, threads))
+        with _progress(progress, "dots sweep") as cb:
+            return DotsSweep(*self._d.sweep(over or None, _threads(threads), cb))
 
     def protocol(
-        self, protocol: Optional[Mapping[str, Any]] = None, seed: Optional[int] = None
+        self,
+        protocol: Optional[Mapping[str, Any]] = None,
+        seed: Optional[int] = None,
+        progress: Progress = None,
     ) -> "ProtocolResult":
         """Run the file's ``[protocol]`` on this dot model (see :func:`run_protocol`)."""
-        return run_protocol(self, protocol=protocol, seed=seed)
+        return run_protocol(self, protocol=protocol, seed=seed, progress=progress)
 
     def __repr__(self) -> str:
         return repr(self._d)
@@ -596,6 +689,7 @@ def run_protocol(
     *,
     protocol: Optional[Mapping[str, Any]] = None,
     seed: Optional[int] = None,
+    progress: Progress = None,
 ) -> ProtocolResult:
     """Run the ``[protocol]`` of a run file on the junction it describes, as ``spinpath run`` does:
     a coherent chain (``[spin_engine]``/``[chain]``) or interacting dots (``[dots]``, transient
@@ -606,7 +700,8 @@ def run_protocol(
     or TOML text. ``protocol``: keys merged into the file's ``[protocol]`` table (nested tables
     merged key by key; a file without one takes it whole), e.g.
     ``{"write_read": {"cycles": 12}}``. ``seed``: replaces the protocol's seed. Returns a
-    :class:`ProtocolResult` whose tables equal the command line's files."""
+    :class:`ProtocolResult` whose tables equal the command line's files. Ctrl-C stops it within a
+    fraction of a second (``KeyboardInterrupt``); ``progress``: see :data:`Progress` (points)."""
     if isinstance(source, (Device, Dots)):
         text, name = source.toml, source.source
     elif isinstance(source, Mapping):
@@ -627,7 +722,8 @@ def run_protocol(
             raise SpinpathError(f"{name}: {e}") from None
         doc["protocol"] = _merge(doc.get("protocol", {}), protocol)
         text, name = _native.to_toml(doc), f"{name} (with protocol settings)"
-    r = _native.run_protocol(text, name, seed)
+    with _progress(progress, "protocol") as cb:
+        r = _native.run_protocol(text, name, seed, cb)
     return ProtocolResult(
         kind=r["kind"],
         seed=r["seed"],
@@ -1100,6 +1196,7 @@ def fit(
     data: Optional[Iterable[Mapping[str, Any]]] = None,
     base_dir: Optional[PathLike] = None,
     threads: Optional[int] = None,
+    progress: Progress = None,
 ) -> FitResult:
     """Fit the spin-engine model to I(V) data (docs/fitting.md), in parallel without the GIL.
 
@@ -1110,6 +1207,9 @@ def fit(
 
     ``data``: datasets given as arrays instead of the spec's files, each a mapping with ``state``
     (``P`` or ``AP``), ``bias_mV``, ``current_nA`` and optionally ``sigma_nA`` (1 sigma, nA).
+
+    Ctrl-C stops the fit within a fraction of a second (``KeyboardInterrupt``); ``progress``: see
+    :data:`Progress` (starts).
     """
     # Without base_dir the spec is named `<dict>`/`<string>` and relative paths resolve against the
     # working directory.
@@ -1137,7 +1237,8 @@ def fit(
         else:
             path = Path(os.fspath(spec))
             text = _native.read_text(os.fspath(spec))
-        r = _native.run_fit(text, os.fspath(path), datasets, threads)
+        with _progress(progress, "fit") as cb:
+            r = _native.run_fit(text, os.fspath(path), datasets, _threads(threads), cb)
     finally:
         if tmp is not None:
             tmp.cleanup()
