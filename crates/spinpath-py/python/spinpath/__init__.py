@@ -81,6 +81,8 @@ __all__ = [
     "ih",
     "fit",
     "FitResult",
+    "FitParameter",
+    "FitParameters",
     "DidvResult",
     "TmrResult",
     "PowerResult",
@@ -1140,6 +1142,108 @@ def ih(data: DataLike, current_nA: Optional[ArrayLike] = None, *, p_level: str =
 # Fits
 
 
+def _bound(x: Any, default: float) -> float:
+    v = float(x)
+    return default if np.isnan(v) else v
+
+
+class FitParameter(float):
+    """One fit parameter, lmfit-style: a ``float`` equal to its best-fit value (units in the name),
+    with ``value``, ``stderr`` (NaN where not estimable or not free), ``min``/``max`` (bounds,
+    +-inf without), ``vary`` (free in the fit), ``init_value`` (start) and ``kind`` (``free``,
+    ``fixed`` or ``tied``)."""
+
+    name: str
+    stderr: float
+    min: float
+    max: float
+    init_value: float
+    kind: str
+
+    def __new__(
+        cls,
+        name: str,
+        value: float,
+        *,
+        stderr: float,
+        kind: str,
+        min: float,
+        max: float,
+        init_value: float,
+    ) -> "FitParameter":
+        p = super().__new__(cls, value)
+        p.name, p.stderr, p.kind = name, stderr, kind
+        p.min, p.max, p.init_value = min, max, init_value
+        return p
+
+    @property
+    def value(self) -> float:
+        """The best-fit value."""
+        return float(self)
+
+    @property
+    def vary(self) -> bool:
+        """Whether the fit varied it (``kind == 'free'``)."""
+        return self.kind == "free"
+
+    def __repr__(self) -> str:
+        err = "" if np.isnan(self.stderr) else f" +/- {self.stderr:.6g}"
+        return f"<FitParameter {self.name!r}, value={self.value:.8g}{err}, bounds=[{self.min}:{self.max}], {self.kind}>"
+
+    def __reduce__(self) -> Any:
+        return (
+            _fit_parameter,
+            (self.name, self.value, self.stderr, self.kind, self.min, self.max, self.init_value),
+        )
+
+
+def _fit_parameter(
+    name: str, value: float, stderr: float, kind: str, lo: float, hi: float, init: float
+) -> FitParameter:
+    return FitParameter(name, value, stderr=stderr, kind=kind, min=lo, max=hi, init_value=init)
+
+
+class FitParameters(dict[str, FitParameter]):
+    """The parameters of a fit by name (lmfit's ``Parameters`` for reading a result)."""
+
+    def valuesdict(self) -> dict[str, float]:
+        """Best-fit value of every parameter by name."""
+        return {k: p.value for k, p in self.items()}
+
+
+def _lmfit_parameters(params: Any) -> dict[str, Any]:
+    """A fit file's ``[parameters]`` from an ``lmfit.Parameters`` (or any mapping of objects with
+    ``value``, ``min``, ``max``, ``vary`` and ``expr`` attributes). lmfit names must be Python
+    identifiers: ``__`` in a name stands for the ``.`` of spinpath's names
+    (``P__dimer_energy_meV`` is ``P.dimer_energy_meV``)."""
+    out: dict[str, Any] = {}
+    for name, p in params.items():
+        key = str(name).replace("__", ".")
+        entry: dict[str, Any] = {}
+        expr = getattr(p, "expr", None)
+        if expr:
+            entry["expr"] = str(expr).replace("__", ".")
+        else:
+            v = getattr(p, "value", None)
+            if v is not None and np.isfinite(v):
+                entry["value"] = float(v)
+            entry["vary"] = bool(getattr(p, "vary", True))
+            for b in ("min", "max"):
+                x = getattr(p, b, None)
+                if x is not None and np.isfinite(x):
+                    entry[b] = float(x)
+        out[key] = entry
+    return out
+
+
+def _is_parameters_like(x: Any) -> bool:
+    """An lmfit.Parameters-like mapping: values carry ``value`` and ``vary`` attributes."""
+    if not hasattr(x, "items"):
+        return False
+    vals = list(x.values())
+    return bool(vals) and all(hasattr(v, "value") and hasattr(v, "vary") for v in vals)
+
+
 @dataclass
 class FitResult:
     """The result of :func:`fit`.
@@ -1176,8 +1280,74 @@ class FitResult:
     best_fit_toml: str = field(repr=False)
 
     @property
-    def params(self) -> dict[str, float]:
-        """Best-fit value of every parameter by name."""
+    def params(self) -> "FitParameters":
+        """Every parameter by name, lmfit-style: ``res.params[name]`` is a :class:`FitParameter`, a
+        ``float`` (the best-fit value) with ``.value``, ``.stderr``, ``.min``, ``.max``, ``.vary``,
+        ``.init_value`` and ``.kind``."""
+        t = self.parameter_table
+        out = FitParameters()
+        for i, name in enumerate(self.names):
+            out[name] = FitParameter(
+                name,
+                float(self.values[i]),
+                stderr=float(self.stderr[i]),
+                kind=self.kind[i],
+                min=_bound(t["min"][i], -np.inf),
+                max=_bound(t["max"][i], np.inf),
+                init_value=float(t["initial"][i]),
+            )
+        return out
+
+    def fit_report(self, min_correl: float = 0.1) -> str:
+        """A text report in lmfit's layout: fit statistics, every parameter with its standard
+        error (and percent), start value and kind, and the correlations of the free parameters
+        whose magnitude is at least ``min_correl``."""
+        lines = [
+            "[[Fit Statistics]]",
+            f"    # fitting method   = Levenberg-Marquardt ({self.starts} start(s), seed {self.seed}, best start {self.best_start})",
+            f"    # function evals   = {self.evaluations}",
+            f"    # data points      = {self.n_data}",
+            f"    # variables        = {self.n_free}",
+            f"    chi-square         = {self.chi2:.8g}",
+            f"    reduced chi-square = {self.reduced_chi2:.8g}",
+            f"    success            = {self.success} ({self.message})",
+        ]
+        for w in self.warnings:
+            lines.append(f"    warning: {w}")
+        lines.append("[[Variables]]")
+        params = self.params
+        width = max((len(n) for n in params), default=0) + 1
+        for name, p in params.items():
+            head = f"    {name + ':':<{width}} {p.value:.8g}"
+            if p.kind == "free":
+                if np.isfinite(p.stderr):
+                    rel = f" ({abs(p.stderr / p.value) * 100:.2f}%)" if p.value != 0 else ""
+                    head += f" +/- {p.stderr:.8g}{rel}"
+                else:
+                    head += " +/- (not estimable)"
+                head += f" (init = {p.init_value:.8g})"
+            elif p.kind == "tied":
+                head += " (tied by an expression)"
+            else:
+                head += " (fixed)"
+            lines.append(head)
+        pairs = []
+        free = self.free_names
+        for i in range(len(free)):
+            for j in range(i + 1, len(free)):
+                c = float(self.correlation[i, j])
+                if np.isfinite(c) and abs(c) >= min_correl:
+                    pairs.append((abs(c), f"    C({free[i]}, {free[j]})", c))
+        if pairs:
+            lines.append(f"[[Correlations]] (unreported correlations are < {min_correl:.3f})")
+            w = max(len(p[1]) for p in pairs)
+            for _, label, c in sorted(pairs, key=lambda p: -p[0]):
+                lines.append(f"{label:<{w}} = {c:+.4f}")
+        return "\n".join(lines)
+
+    @property
+    def values_by_name(self) -> dict[str, float]:
+        """Best-fit value of every parameter by name (plain floats)."""
         return dict(zip(self.names, self.values.tolist()))
 
     @property
@@ -1194,6 +1364,7 @@ def fit(
     spec: Union[PathLike, Mapping[str, Any]],
     *,
     data: Optional[Iterable[Mapping[str, Any]]] = None,
+    params: Any = None,
     base_dir: Optional[PathLike] = None,
     threads: Optional[int] = None,
     progress: Progress = None,
@@ -1208,6 +1379,12 @@ def fit(
     ``data``: datasets given as arrays instead of the spec's files, each a mapping with ``state``
     (``P`` or ``AP``), ``bias_mV``, ``current_nA`` and optionally ``sigma_nA`` (1 sigma, nA).
 
+    ``params``: the ``[parameters]`` table, replacing the spec's: a dict with its schema or an
+    ``lmfit.Parameters`` (duck-typed; ``__`` in an lmfit name stands for ``.``, e.g.
+    ``P__dimer_energy_meV``). A dict spec's ``parameters`` may be an ``lmfit.Parameters`` too.
+    A name that is not a model parameter and that no ``expr`` uses is an error suggesting the
+    closest names, as is a misspelt field (``mn`` for ``min``).
+
     Ctrl-C stops the fit within a fraction of a second (``KeyboardInterrupt``); ``progress``: see
     :data:`Progress` (starts).
     """
@@ -1221,9 +1398,24 @@ def fit(
         for d in data:
             sig = d.get("sigma_nA")
             datasets.append((str(d["state"]), _f64(d["bias_mV"]), _f64(d["current_nA"]), None if sig is None else float(sig)))
+    if params is not None:
+        if isinstance(spec, Mapping):
+            spec = dict(spec)
+        else:
+            if isinstance(spec, str) and _looks_like_toml(spec):
+                text0, base0 = spec, base
+            else:
+                text0 = _native.read_text(os.fspath(spec))
+                base0 = Path(os.fspath(spec)).parent if base_dir is None else base
+            spec = tomllib.loads(text0)
+            base = base0
+        spec["parameters"] = params
     try:
         if isinstance(spec, Mapping):
             spec = dict(spec)
+            ps = spec.get("parameters")
+            if ps is not None and _is_parameters_like(ps):
+                spec["parameters"] = _lmfit_parameters(ps)
             if isinstance(spec.get("model"), Device):
                 tmp = tempfile.TemporaryDirectory(prefix="spinpath-fit-")
                 mp = Path(tmp.name) / "model.toml"
