@@ -235,13 +235,59 @@ pub(crate) fn vec_of(a: &PyReadonlyArray1<'_, f64>) -> Vec<f64> {
     }
 }
 
-/// A table as a dict of columns: numbers as float64 arrays (NaN where undefined), text as lists of
-/// str. Column order is the table's (and the CSV's).
+/// Columns that count things (points, samples, cycles, ...): int64 in Python when every value is
+/// a whole number (float64 with NaN otherwise). Names starting with `n_` count too.
+const COUNT_COLUMNS: [&str; 10] = [
+    "count",
+    "cycle",
+    "index",
+    "jumps",
+    "point",
+    "repeat",
+    "sample",
+    "segment",
+    "successes",
+    "sweeps",
+];
+
+/// Yes/no columns, written `true`/`false` in the CSV files: numpy bool in Python. Any other text
+/// column whose every cell is `true` or `false` is one too.
+const BOOL_COLUMNS: [&str; 6] = [
+    "ap_near_zero",
+    "at_bound",
+    "clipped",
+    "generating",
+    "opposite_signs",
+    "success",
+];
+
+/// Whether a column of this name counts things.
+fn is_count(name: &str) -> bool {
+    COUNT_COLUMNS.contains(&name) || name.starts_with("n_")
+}
+
+/// A table as a dict of columns, typed: counts as int64 arrays (see [`COUNT_COLUMNS`]), yes/no
+/// columns as bool arrays (see [`BOOL_COLUMNS`]), other numbers as float64 arrays (NaN where
+/// undefined), text as lists of str. Column order is the table's (and the CSV's).
 pub(crate) fn table_dict<'py>(py: Python<'py>, t: &Table) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
     for (name, col) in t.iter() {
         match col {
+            Column::F64(v)
+                if is_count(name)
+                    && v.iter().all(|x| x.is_finite() && x.fract() == 0.0 && x.abs() < 9e15) =>
+            {
+                let ints: Vec<i64> = v.iter().map(|&x| x as i64).collect();
+                d.set_item(name, PyArray1::from_vec(py, ints))?
+            }
             Column::F64(v) => d.set_item(name, array(py, v.clone()))?,
+            Column::Str(v)
+                if v.iter().all(|x| x == "true" || x == "false")
+                    && (!v.is_empty() || BOOL_COLUMNS.contains(&name)) =>
+            {
+                let flags: Vec<bool> = v.iter().map(|x| x == "true").collect();
+                d.set_item(name, PyArray1::from_vec(py, flags))?
+            }
             Column::Str(v) => d.set_item(name, PyList::new(py, v)?)?,
         }
     }

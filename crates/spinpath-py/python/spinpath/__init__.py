@@ -31,6 +31,7 @@ import os
 import sys
 import tempfile
 import tomllib
+import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -143,14 +144,55 @@ class Columns(dict):
                     v = self[n][i]
                     if isinstance(v, (str, np.str_)):
                         cells.append(str(v))
+                    elif isinstance(v, (bool, np.bool_)):
+                        cells.append("true" if v else "false")
+                    elif isinstance(v, (int, np.integer)):
+                        cells.append(str(int(v)))
                     elif np.isnan(v):
                         cells.append("")
                     else:
                         cells.append(repr(float(v)))
                 f.write(",".join(cells) + "\n")
 
+    def __missing__(self, key: str) -> np.ndarray:
+        # Former names (see _RENAMED) still read, with a DeprecationWarning.
+        new = _RENAMED.get(key)
+        if new is not None and new in self:
+            warnings.warn(
+                f"column `{key}` is now `{new}` (one name across engines)", DeprecationWarning, stacklevel=2
+            )
+            return self[new]
+        raise KeyError(key)
+
     def __repr__(self) -> str:
         return f"Columns({self.n_rows} rows: {', '.join(self)})"
+
+
+#: Columns and summary keys renamed in Python so that every engine spells them alike (the command
+#: line's files keep their names): the former name reads the new column, with a DeprecationWarning.
+_RENAMED = {"dIdV_uS": "didv_nA_per_mV"}
+
+
+def _renamed(d: Mapping[str, Any]) -> dict[str, Any]:
+    """A table's columns under their Python names (see ``_RENAMED``)."""
+    return {_RENAMED.get(k, k): v for k, v in d.items()}
+
+
+def _unit_keys(x: Any) -> Any:
+    """A summary with one unit spelling: keys ending ``_mv`` end ``_mV`` and ``didv_us`` (uS =
+    nA/mV) is ``didv_nA_per_mV``, as in the coherent engine's summaries."""
+    if isinstance(x, dict):
+        out = {}
+        for k, v in x.items():
+            if k == "didv_us":
+                k = "didv_nA_per_mV"
+            elif k.endswith("_mv"):
+                k = k[:-3] + "_mV"
+            out[k] = _unit_keys(v)
+        return out
+    if isinstance(x, list):
+        return [_unit_keys(v) for v in x]
+    return x
 
 
 def _cols(d: Optional[Mapping[str, Any]]) -> Optional[Columns]:
@@ -445,13 +487,15 @@ class DotsSweep(_ByState):
     (``ON``/``OFF`` by the gating dot's charge, ``-`` without one), ``direction`` (``up``/``down``:
     the sweep direction of the segment). Rows follow the sweep in time, state after state.
 
-    Attributes: ``details`` (``dots.csv``: ``dIdV_uS`` in nA/mV = uS, the right lead's currents,
+    Attributes: ``details`` (``dots.csv``: ``didv_nA_per_mV`` (nA/mV = uS; the file's
+    ``dIdV_uS``, which still reads with a DeprecationWarning), the right lead's currents,
     ``current_err_nA``, ``current_noise_nA``, ``charge_<dot>_e`` mean charges in e);
     ``occupations`` (``occupations.csv``: ``p_<label>`` probability of every many-body state, None
     above 256 states); ``trace`` and ``history`` (``kmc_trace.csv``: ``bias_mV``, ``time_s``,
     ``current_nA``, ``state``; ``kmc_history.csv``; None without ``[dots_run.monte_carlo]`` /
     ``history_events``); ``summary`` (``summary.json``: solver, seed, dwell, conductance peaks,
-    Coulomb-gap edges in mV, writing events and shifts); ``settings`` (the run settings used).
+    Coulomb-gap edges in mV, writing events and shifts; keys spelt ``_mV`` and
+    ``didv_nA_per_mV`` like the coherent summaries, where the file has ``_mv`` and ``didv_us``); ``settings`` (the run settings used).
     """
 
     def __init__(
@@ -465,11 +509,11 @@ class DotsSweep(_ByState):
         settings: dict,
     ):
         super().__init__(iv)
-        self.details: Columns = Columns(details)
+        self.details: Columns = Columns(_renamed(details))
         self.occupations: Optional[Columns] = _cols(occupations)
         self.trace: Optional[Columns] = _cols(trace)
         self.history: Optional[Columns] = _cols(history)
-        self.summary: dict = summary
+        self.summary: dict = _unit_keys(summary)
         self.settings: dict = settings
 
 

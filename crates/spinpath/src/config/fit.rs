@@ -423,28 +423,33 @@ pub fn parse_fit(path: &Path, text: &str) -> Result<FitSpec> {
         .filter_map(|p: &Param| p.expr.as_ref())
         .flat_map(|e| e.variables())
         .collect();
+    let mut unused = None;
     for (name, p) in raw.parameters.get_ref() {
-        if engine.get(name).is_none() && !used.contains(name) {
+        if engine.get(name).is_none() && !used.contains(name) && unused.is_none() {
             let names = engine.names();
             let detail = match crate::device::unknown_parameter(name, &names) {
                 Error::Invalid { message, .. } => message,
                 e => e.to_string(),
             };
-            return cx.err(
+            unused = Some(cx.error(
                 p.span(),
                 &format!("parameters.\"{name}\""),
                 format!(
                     "{detail}; a helper parameter that is not the model's must be used by another \
                      parameter's `expr`"
                 ),
-            );
+            ));
         }
     }
+    // (An expression's own errors, e.g. a misspelt name inside it, come first.)
     let params = Parameters::new(params).map_err(|e| Error::Config {
         location: cx.loc(raw.parameters.span()),
         key: "parameters".into(),
         message: e.to_string(),
     })?;
+    if let Some(e) = unused {
+        return Err(e);
+    }
     Ok(FitSpec {
         model_path,
         model_text,
