@@ -307,6 +307,24 @@ class Sweep(_ByState):
         #: voltages in mV, maximum power in nW and its bias, efficiency) and the TMR summary.
         self.summary: dict = summary
 
+    def to_xarray(self) -> Any:
+        """An ``xarray.Dataset`` with dimensions ``state`` x ``bias_mV`` and one variable per
+        numeric column (units in the names; needs xarray). Every state must share the bias grid."""
+        import xarray as xr  # type: ignore[import-not-found,import-untyped,unused-ignore]
+
+        states = self.states
+        bias = self.state(states[0])["bias_mV"]
+        data: dict[str, Any] = {}
+        for st in states:
+            rows = self.state(st)
+            if rows["bias_mV"].shape != bias.shape or not np.array_equal(rows["bias_mV"], bias):
+                raise SpinpathError("to_xarray: the states have different bias grids")
+        for k, v in self.items():
+            if k in ("state", "bias_mV") or v.dtype.kind not in "fiub":
+                continue
+            data[k] = (("state", "bias_mV"), np.stack([self.state(st)[k] for st in states]))
+        return xr.Dataset(data, coords={"state": states, "bias_mV": bias})
+
     def tmr(self) -> Columns:
         """The command line's ``tmr.csv``: ``bias_mV``, ``current_p_nA``, ``current_ap_nA``,
         ``tmr_percent``, ``tmr`` (fraction; NaN where |I_AP| < 1e-9 nA), ``opposite_signs``
@@ -473,6 +491,24 @@ class Device:
 
     def __repr__(self) -> str:
         return repr(self._d)
+
+    def __reduce__(self) -> Any:
+        # Pickled as its TOML text and name (with_parameters' changes are in the text), so a
+        # device goes to worker processes (ProcessPoolExecutor, Dask) and gives the same results.
+        return (_device_from_toml, (self.toml, self.source))
+
+    def point(
+        self,
+        bias_mV: float,
+        states: Optional[Sequence[str]] = None,
+        threads: Optional[int] = None,
+    ) -> Sweep:
+        """One operating point: the ``iv.csv`` row of every state (or of ``states``) at the bias
+        ``bias_mV`` (mV), as a :class:`Sweep` of one row per state."""
+        b = float(bias_mV)
+        if not np.isfinite(b):
+            raise SpinpathError(f"bias_mV: a finite bias in mV, got {bias_mV!r}")
+        return self.sweep(states=states, bias_mV=[b], threads=threads)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -653,6 +689,33 @@ class Dots:
 
     def __repr__(self) -> str:
         return repr(self._d)
+
+    def __reduce__(self) -> Any:
+        # Pickled as its TOML text and name (overrides are in the text): same results after.
+        return (_dots_from_toml, (self.toml, self.source))
+
+    def point(self, bias_mV: float, *, threads: Optional[int] = None, **settings: Any) -> Columns:
+        """The steady state at one bias (mV): one row per magnetic state with the ``iv.csv``
+        columns (``state``, ``bias_mV``, ``current_nA``, ...). ``settings`` replace other
+        ``[dots_run]`` keys as in :meth:`sweep` (the solver is ``steady``: no history)."""
+        b = float(bias_mV)
+        if not np.isfinite(b):
+            raise SpinpathError(f"bias_mV: a finite bias in mV, got {bias_mV!r}")
+        s = self.sweep(
+            sweep_mV=[b, b], step_mV=1.0, dwell_s=settings.pop("dwell_s", 1e-3), solver="steady",
+            threads=threads, **settings,
+        )
+        first = np.unique(np.asarray(s["state"]), return_index=True)[1]
+        rows = np.sort(first)
+        return Columns({k: v[rows] for k, v in s.items()})
+
+
+def _device_from_toml(text: str, name: str) -> "Device":
+    return Device(_native.Device.from_toml(text, name))
+
+
+def _dots_from_toml(text: str, name: str) -> "Dots":
+    return Dots(_native.Dots.from_toml(text, name))
 
 
 def capacitance(
