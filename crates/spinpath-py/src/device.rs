@@ -14,20 +14,20 @@ use spinpath::device::Parametrized;
 pub(crate) const PRESETS: [(&str, &str); 5] = [
     (
         "spin-engine",
-        include_str!("../../../examples/spin-engine.toml"),
+        include_str!("../presets/spin-engine.toml"),
     ),
     (
         "memristive-cb",
-        include_str!("../../../examples/memristive-cb.toml"),
+        include_str!("../presets/memristive-cb.toml"),
     ),
     (
         "iv-sweeps",
-        include_str!("../../../examples/iv-sweeps.toml"),
+        include_str!("../presets/iv-sweeps.toml"),
     ),
-    ("ih-loop", include_str!("../../../examples/ih-loop.toml")),
+    ("ih-loop", include_str!("../presets/ih-loop.toml")),
     (
         "write-read",
-        include_str!("../../../examples/write-read.toml"),
+        include_str!("../presets/write-read.toml"),
     ),
 ];
 

@@ -104,7 +104,7 @@ ArrayLike = Union[np.ndarray, Sequence[float]]
 # Tables
 
 
-class Columns(dict):
+class Columns(dict[str, Any]):
     """A table: an ordered ``dict`` of equally long columns, names carrying their unit.
 
     Numeric columns are 1-D ``float64`` numpy arrays (NaN where a value is undefined); text columns
@@ -127,7 +127,7 @@ class Columns(dict):
         """The rows where the boolean ``mask`` is true."""
         return Columns({k: v[mask] for k, v in self.items()})
 
-    def to_dataframe(self):
+    def to_dataframe(self) -> Any:
         """A ``pandas.DataFrame`` of the columns (needs pandas)."""
         import pandas as pd  # type: ignore[import-untyped,unused-ignore]
 
@@ -161,7 +161,8 @@ class Columns(dict):
             warnings.warn(
                 f"column `{key}` is now `{new}` (one name across engines)", DeprecationWarning, stacklevel=2
             )
-            return self[new]
+            col: np.ndarray = self[new]
+            return col
         raise KeyError(key)
 
     def __repr__(self) -> str:
@@ -300,12 +301,12 @@ class Sweep(_ByState):
     (fraction, NaN when not a generator), ``integration_error_nA``, ``didv_nA_per_mV`` (differential conductance, nA/mV).
     """
 
-    def __init__(self, iv: Mapping[str, Any], tmr_table: Optional[Mapping[str, Any]], summary: dict):
+    def __init__(self, iv: Mapping[str, Any], tmr_table: Optional[Mapping[str, Any]], summary: dict[str, Any]):
         super().__init__(iv)
         self._tmr = _cols(tmr_table)
         #: The content of ``summary.json``: per-state figures of merit (I(0) in nA, open-circuit
         #: voltages in mV, maximum power in nW and its bias, efficiency) and the TMR summary.
-        self.summary: dict = summary
+        self.summary: dict[str, Any] = summary
 
     def to_xarray(self) -> Any:
         """An ``xarray.Dataset`` with dimensions ``state`` x ``bias_mV`` and one variable per
@@ -367,7 +368,7 @@ class Device:
     """
 
     def __init__(self, source: Union[Mapping[str, Any], PathLike, "_native.Device"]):
-        self._d = _native_from(_native.Device, source, "Device")
+        self._d: _native.Device = _native_from(_native.Device, source, "Device")
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any], name: str = "<dict>") -> "Device":
@@ -426,12 +427,12 @@ class Device:
         return self._d.bias_mV
 
     @property
-    def integration(self) -> dict:
+    def integration(self) -> dict[str, Any]:
         """Energy-integration settings: ``rel_tol`` (fraction) and ``abs_tol_nA`` (nA)."""
         return self._d.integration
 
     @property
-    def parameters(self) -> Optional[dict]:
+    def parameters(self) -> Optional[dict[str, Any]]:
         """Spin-engine parameters by fit key (``spin_accumulation_meV``, ``temperature_K``,
         ``P.dimer_energy_meV``, ``hoppings_meV.0``, ...; units in the names), or None for a
         general ``[chain]`` device."""
@@ -541,16 +542,16 @@ class DotsSweep(_ByState):
         occupations: Optional[Mapping[str, Any]],
         trace: Optional[Mapping[str, Any]],
         history: Optional[Mapping[str, Any]],
-        summary: dict,
-        settings: dict,
+        summary: dict[str, Any],
+        settings: dict[str, Any],
     ):
         super().__init__(iv)
         self.details: Columns = Columns(_renamed(details))
         self.occupations: Optional[Columns] = _cols(occupations)
         self.trace: Optional[Columns] = _cols(trace)
         self.history: Optional[Columns] = _cols(history)
-        self.summary: dict = _unit_keys(summary)
-        self.settings: dict = settings
+        self.summary: dict[str, Any] = _unit_keys(summary)
+        self.settings: dict[str, Any] = settings
 
 
 _SWEEP_KEYS = (
@@ -569,7 +570,7 @@ class Dots:
     """
 
     def __init__(self, source: Union[Mapping[str, Any], PathLike, "_native.Dots"]):
-        self._d = _native_from(_native.Dots, source, "Dots")
+        self._d: _native.Dots = _native_from(_native.Dots, source, "Dots")
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any], name: str = "<dict>") -> "Dots":
@@ -617,7 +618,7 @@ class Dots:
         return self._d.state_labels
 
     @property
-    def settings(self) -> Optional[dict]:
+    def settings(self) -> Optional[dict[str, Any]]:
         """The validated ``[dots_run]``: ``states``, ``solver``, ``sweep_mV`` (turning points, mV),
         ``step_mV``, ``dwell_s``, ``gating_dot``, ``seed``, ``integration_time_s`` (s),
         ``max_events_per_point``, ``peak_threshold`` (fraction), ``n_points`` (per state); None
@@ -765,7 +766,7 @@ class ProtocolResult:
     seed: int
     n_points: int
     tables: dict[str, Columns]
-    summary: dict
+    summary: dict[str, Any]
     text: str = field(repr=False)
     main: str = field(repr=False)
 
@@ -783,7 +784,7 @@ class ProtocolResult:
         raise SpinpathError(f"no table `{name}`; tables: {list(self.tables)}")
 
 
-def _merge(base: dict, over: Mapping[str, Any]) -> dict:
+def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
     out = dict(base)
     for k, v in over.items():
         if isinstance(v, Mapping) and isinstance(out.get(k), dict):
@@ -941,7 +942,7 @@ def read_columns(path: PathLike) -> Columns:
     return c
 
 
-DataLike = Union[PathLike, Mapping[str, Any], tuple]
+DataLike = Union[PathLike, Mapping[str, Any], tuple[Any, Any]]
 
 
 def _xy(data: DataLike, y: Any = None, quantity: str = "voltage", **read_kw: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -972,7 +973,7 @@ class DidvResult:
 
     points: Columns
     averaged: Columns
-    summary: dict
+    summary: dict[str, Any]
 
 
 def didv(
@@ -1003,7 +1004,7 @@ class TmrResult:
     bias ranges (mV) where I_P and I_AP have opposite signs."""
 
     table: Columns
-    summary: dict
+    summary: dict[str, Any]
 
 
 def tmr(
@@ -1032,7 +1033,7 @@ class PowerResult:
     ranges (mV)."""
 
     table: Columns
-    summary: dict
+    summary: dict[str, Any]
 
 
 def power(data: DataLike, current_nA: Optional[ArrayLike] = None, **read_kw: Any) -> PowerResult:
@@ -1052,10 +1053,18 @@ class PeaksResult:
 
     peaks: Columns
     pairs: Optional[Columns]
-    summary: dict
+    summary: dict[str, Any]
 
 
-def _signal(d: DataLike, signal: str, method: str, window: int, order: int, grid_step_mV, read_kw) -> tuple[np.ndarray, np.ndarray]:
+def _signal(
+    d: DataLike,
+    signal: str,
+    method: str,
+    window: int,
+    order: int,
+    grid_step_mV: Optional[float],
+    read_kw: dict[str, Any],
+) -> tuple[np.ndarray, np.ndarray]:
     if signal == "didv":
         x, y = _xy(d, **read_kw)
         return _native.didv_curve(x, y, method, window, order, grid_step_mV)
@@ -1233,7 +1242,7 @@ class IhResult:
 
     points: Columns
     switches: Columns
-    summary: dict
+    summary: dict[str, Any]
 
 
 def ih(data: DataLike, current_nA: Optional[ArrayLike] = None, *, p_level: str = "auto", **read_kw: Any) -> IhResult:
@@ -1381,7 +1390,7 @@ class FitResult:
     best_start: int
     seed: int
     starts: int
-    curves: list[dict] = field(repr=False)
+    curves: list[dict[str, Any]] = field(repr=False)
     fit_table: Columns = field(repr=False)
     parameter_table: Columns = field(repr=False)
     best_fit_toml: str = field(repr=False)
@@ -1447,9 +1456,9 @@ class FitResult:
                     pairs.append((abs(c), f"    C({free[i]}, {free[j]})", c))
         if pairs:
             lines.append(f"[[Correlations]] (unreported correlations are < {min_correl:.3f})")
-            w = max(len(p[1]) for p in pairs)
+            width_c = max(len(p[1]) for p in pairs)
             for _, label, c in sorted(pairs, key=lambda p: -p[0]):
-                lines.append(f"{label:<{w}} = {c:+.4f}")
+                lines.append(f"{label:<{width_c}} = {c:+.4f}")
         return "\n".join(lines)
 
     @property
@@ -1498,7 +1507,7 @@ def fit(
     # Without base_dir the spec is named `<dict>`/`<string>` and relative paths resolve against the
     # working directory.
     base = Path(base_dir) if base_dir is not None else Path()
-    tmp: Optional[tempfile.TemporaryDirectory] = None
+    tmp: Optional[tempfile.TemporaryDirectory[str]] = None
     datasets = None
     if data is not None:
         datasets = []
@@ -1545,3 +1554,8 @@ def fit(
     r["fit_table"] = Columns(r["fit_table"])
     r["parameter_table"] = Columns(r["parameter_table"])
     return FitResult(**r)
+
+
+def __dir__() -> list[str]:
+    # The public API only (not the modules and helpers this file imports).
+    return sorted([*__all__, "__version__"])
