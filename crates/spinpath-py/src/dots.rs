@@ -208,6 +208,47 @@ impl Dots {
             .transpose()
     }
 
+    /// The model's parameters by name (the names fits and scans use; units in the names).
+    #[getter]
+    fn parameters<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        use spinpath::device::Parametrized;
+        let d = PyDict::new(py);
+        for k in self.model.parameter_names() {
+            d.set_item(&k, self.model.parameter(&k))?;
+        }
+        Ok(d)
+    }
+
+    /// A copy with some parameters changed (names as in `parameters`; a misspelt name is an error
+    /// that suggests the closest ones); the new run file is validated like any other.
+    fn with_parameters(&self, values: &Bound<'_, PyDict>) -> PyResult<Self> {
+        use spinpath::device::Parametrized;
+        let mut model = self.model.clone();
+        let mut changed = Vec::new();
+        for (k, v) in values.iter() {
+            let k: String = k
+                .extract()
+                .map_err(|_| bad("parameters: names must be str"))?;
+            let v: f64 = v
+                .extract()
+                .map_err(|_| bad(format!("parameter `{k}`: expected a number")))?;
+            model.try_set_parameter(&k, v).map_err(py_err)?;
+            changed.push((k, v));
+        }
+        let (doc, missed) =
+            spinpath::fit::dots::write_back(&self.text, &self.model, &changed).map_err(py_err)?;
+        if !missed.is_empty() {
+            return Err(bad(format!(
+                "{}: cannot write {} into the run file (given per orbital or computed from the \
+                 geometry there); edit the file instead",
+                self.file,
+                missed.join(", ")
+            )));
+        }
+        let text = toml::to_string(&doc).map_err(|e| bad(e.to_string()))?;
+        parse(&self.file, &text)
+    }
+
     /// Whether the file has a `[protocol]` table.
     #[getter]
     fn has_protocol(&self) -> bool {

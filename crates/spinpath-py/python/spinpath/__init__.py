@@ -433,13 +433,14 @@ class Device:
 
     @property
     def parameters(self) -> Optional[dict[str, Any]]:
-        """Spin-engine parameters by fit key (``spin_accumulation_meV``, ``temperature_K``,
-        ``P.dimer_energy_meV``, ``hoppings_meV.0``, ...; units in the names), or None for a
-        general ``[chain]`` device."""
+        """The device's parameters by fit key: paper 1's spin engine (``spin_accumulation_meV``,
+        ``temperature_K``, ``P.dimer_energy_meV``, ``hoppings_meV.0``, ...) or a ``[chain]``'s
+        site, lead, hopping and per-state names; units in the names."""
         return self._d.parameters
 
     def with_parameters(self, values: Mapping[str, float] | None = None, **kw: float) -> "Device":
-        """A copy with spin-engine parameters changed, e.g.
+        """A copy with parameters changed (names as in :attr:`parameters`; a misspelt name is an
+        error suggesting the closest), e.g.
         ``dev.with_parameters({"P.dimer_energy_meV": -2.0}, temperature_K=300.0)``."""
         v = dict(values or {})
         v.update(kw)
@@ -624,6 +625,19 @@ class Dots:
         ``max_events_per_point``, ``peak_threshold`` (fraction), ``n_points`` (per state); None
         when the file has no ``[dots_run]``."""
         return self._d.settings
+
+    @property
+    def parameters(self) -> dict[str, float]:
+        """The model's parameters by name (dot energies, charging energies, couplings, lever arms,
+        temperature; units in the names): the names fits, scans and :meth:`with_parameters` use."""
+        return self._d.parameters
+
+    def with_parameters(self, values: Mapping[str, float] | None = None, **kw: float) -> "Dots":
+        """A copy with parameters changed (names as in :attr:`parameters`; a misspelt name is an
+        error suggesting the closest), e.g. ``cb.with_parameters(temperature_K=10.0)``."""
+        v = dict(values or {})
+        v.update(kw)
+        return Dots(self._d.with_parameters(v))
 
     @property
     def has_protocol(self) -> bool:

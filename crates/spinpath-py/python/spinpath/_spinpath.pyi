@@ -135,6 +135,11 @@ class Dots:
     def settings(self) -> Optional[dict[str, Any]]:
         """The validated ``[dots_run]`` (units in the keys), None without one."""
     @property
+    def parameters(self) -> dict[str, float]:
+        """The model's parameters by name (units in the names)."""
+    def with_parameters(self, values: dict[str, float]) -> Dots:
+        """A copy with parameters changed (a misspelt name suggests the closest)."""
+    @property
     def has_protocol(self) -> bool:
         """Whether the file has a ``[protocol]`` table."""
     def sweep(
