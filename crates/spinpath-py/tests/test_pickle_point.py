@@ -72,3 +72,35 @@ def test_to_xarray():
     assert isinstance(ds, xr.Dataset)
     assert ds["current_nA"].dims == ("state", "bias_mV") and ds["current_nA"].shape == (2, 5)
     np.testing.assert_array_equal(ds["current_nA"].sel(state="AP").values, s.state("AP")["current_nA"])
+
+
+def test_dots_with_parameters_changes_the_model_and_suggests_names():
+    cb = spinpath.preset("memristive-cb")
+    params = cb.parameters
+    assert params and all(isinstance(v, float) for v in params.values())
+    name = "temperature_K" if "temperature_K" in params else next(iter(params))
+    hotter = cb.with_parameters({name: params[name] * 2})
+    assert hotter.parameters[name] == params[name] * 2
+    assert hotter.toml != cb.toml
+    a = cb.point(bias_mV=200.0)["current_nA"]
+    b = hotter.point(bias_mV=200.0)["current_nA"]
+    assert not np.array_equal(a, b)
+    # unchanged values give the same model
+    same = cb.with_parameters({name: params[name]})
+    np.testing.assert_array_equal(same.point(bias_mV=200.0)["current_nA"], a)
+    with pytest.raises(spinpath.SpinpathError, match="did you mean"):
+        cb.with_parameters({name.upper() + "x": 1.0})
+
+
+def test_dots_sweep_tmr_and_where_keep_the_state_helpers():
+    s = spinpath.preset("memristive-cb").sweep(solver="steady", step_mV=20.0)
+    t = s.tmr()
+    p, ap = s.state("P"), s.state("AP")
+    # Steady state, no history: TMR from the table equals I_P/I_AP - 1 where both are defined.
+    row = np.argmax(np.abs(ap["current_nA"]))
+    b = ap["bias_mV"][row]
+    k = int(np.argmin(np.abs(t.table["bias_mV"] - b)))
+    ip = p["current_nA"][p["bias_mV"] == b][0]
+    assert t.table["tmr_percent"][k] == pytest.approx(100 * (ip / ap["current_nA"][row] - 1), rel=1e-6)
+    pos = s.where(s["bias_mV"] > 0)
+    assert pos.states == ["P", "AP"] and np.all(pos.state("AP")["bias_mV"] > 0)

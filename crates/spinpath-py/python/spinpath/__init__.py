@@ -283,6 +283,10 @@ class _ByState(Columns):
         """State names in run order."""
         return list(dict.fromkeys(self["state"].tolist()))
 
+    def where(self, mask: np.ndarray) -> "_ByState":
+        """The rows where the boolean ``mask`` is true (still with ``.states`` and ``.state()``)."""
+        return _ByState({k: v[mask] for k, v in self.items()})
+
     def state(self, name: str) -> Columns:
         """The rows of one state (without the ``state`` column)."""
         if name not in self.states:
@@ -553,6 +557,13 @@ class DotsSweep(_ByState):
         self.history: Optional[Columns] = _cols(history)
         self.summary: dict[str, Any] = _unit_keys(summary)
         self.settings: dict[str, Any] = settings
+
+    def tmr(self, **kw: Any) -> "TmrResult":
+        """TMR = I_P/I_AP - 1 of the P and AP sweeps on a common bias grid, repeated sweeps
+        averaged (see :func:`tmr`; keyword arguments go to it). Needs both states."""
+        if not {"P", "AP"} <= set(self.states):
+            raise SpinpathError(f"TMR needs both the P and the AP state in the sweep; it has {self.states}")
+        return tmr(self.state("P"), self.state("AP"), **kw)
 
 
 _SWEEP_KEYS = (
