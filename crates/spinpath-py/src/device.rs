@@ -12,23 +12,14 @@ use spinpath::device::Parametrized;
 
 /// The bundled presets: name, run-file text.
 pub(crate) const PRESETS: [(&str, &str); 5] = [
-    (
-        "spin-engine",
-        include_str!("../presets/spin-engine.toml"),
-    ),
+    ("spin-engine", include_str!("../presets/spin-engine.toml")),
     (
         "memristive-cb",
         include_str!("../presets/memristive-cb.toml"),
     ),
-    (
-        "iv-sweeps",
-        include_str!("../presets/iv-sweeps.toml"),
-    ),
+    ("iv-sweeps", include_str!("../presets/iv-sweeps.toml")),
     ("ih-loop", include_str!("../presets/ih-loop.toml")),
-    (
-        "write-read",
-        include_str!("../presets/write-read.toml"),
-    ),
+    ("write-read", include_str!("../presets/write-read.toml")),
 ];
 
 /// A validated coherent-chain device and its run settings (magnetic states, bias grid,
@@ -259,7 +250,8 @@ impl Device {
         let threads = threads_arg(threads)?;
         let mut out = interruptible(py, threads, progress.as_ref(), |w| {
             w.set_total(run.states.len() * run.bias_mv.len());
-            spinpath::run::sweep_output_cancellable(&run, &device, &|| w.tick(), &w.cancel).map_err(py_err)
+            spinpath::run::sweep_output_cancellable(&run, &device, &|| w.tick(), &w.cancel)
+                .map_err(py_err)
         })?;
         let iv = out.take_table("iv.csv").unwrap_or_default();
         let tmr = out

@@ -68,8 +68,13 @@ fn run_dots(
         settings: run.clone(),
     };
     watch.set_total(run.states.len());
-    let mut out =
-        spinpath::run::dots_output_cancellable(file, device, &job, &|| watch.tick(), &watch.cancel)?;
+    let mut out = spinpath::run::dots_output_cancellable(
+        file,
+        device,
+        &job,
+        &|| watch.tick(),
+        &watch.cancel,
+    )?;
     Ok(SweepOut {
         iv: out.take_table("iv.csv").unwrap_or_default(),
         details: out.take_table("dots.csv").unwrap_or_default(),

@@ -207,7 +207,9 @@ where
                     }
                 }
                 Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
-                    return Err(bad("the computation's worker thread ended without a result"));
+                    return Err(bad(
+                        "the computation's worker thread ended without a result",
+                    ));
                 }
             }
         }
@@ -275,7 +277,8 @@ pub(crate) fn table_dict<'py>(py: Python<'py>, t: &Table) -> PyResult<Bound<'py,
         match col {
             Column::F64(v)
                 if is_count(name)
-                    && v.iter().all(|x| x.is_finite() && x.fract() == 0.0 && x.abs() < 9e15) =>
+                    && v.iter()
+                        .all(|x| x.is_finite() && x.fract() == 0.0 && x.abs() < 9e15) =>
             {
                 let ints: Vec<i64> = v.iter().map(|&x| x as i64).collect();
                 d.set_item(name, PyArray1::from_vec(py, ints))?

@@ -28,8 +28,7 @@ fn coherent_sweep_stops_at_the_next_point_and_is_unchanged_otherwise() {
     // Never set: identical tables to the plain function.
     let plain = spinpath::run::sweep_output(&run, &device, &|| {}).unwrap();
     let never = Cancel::new();
-    let same =
-        spinpath::run::sweep_output_cancellable(&run, &device, &|| {}, &never).unwrap();
+    let same = spinpath::run::sweep_output_cancellable(&run, &device, &|| {}, &never).unwrap();
     // (Debug text: NaN cells compare equal, every bit of the numbers is printed.)
     assert_eq!(format!("{:?}", plain.tables), format!("{:?}", same.tables));
 

@@ -16,9 +16,11 @@ fn parse(params: &str) -> spinpath::Result<spinpath::config::fit::FitSpec> {
 
 #[test]
 fn a_misspelt_model_parameter_is_an_error_with_a_suggestion() {
-    let e = parse("\"spin_accumulation_meV\" = { value = 8.0 }\n\"P.dimer_energy_mev\" = { value = -2.0 }")
-        .unwrap_err()
-        .to_string();
+    let e = parse(
+        "\"spin_accumulation_meV\" = { value = 8.0 }\n\"P.dimer_energy_mev\" = { value = -2.0 }",
+    )
+    .unwrap_err()
+    .to_string();
     assert!(e.contains("typo-fit.toml:8:"), "{e}");
     assert!(e.contains("`P.dimer_energy_mev`"), "{e}");
     assert!(e.contains("did you mean P.dimer_energy_meV"), "{e}");
@@ -34,11 +36,18 @@ fn a_misspelt_field_names_itself_and_the_allowed_fields() {
     assert!(e.contains("did you mean min"), "{e}");
     assert!(e.contains("value, min, max, vary, expr"), "{e}");
     assert!(!e.contains("untagged"), "{e}");
-    let e = parse("\"spin_accumulation_meV\" = \"eight\"").unwrap_err().to_string();
+    let e = parse("\"spin_accumulation_meV\" = \"eight\"")
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("a number (its start value) or a table"), "{e}");
     // A wrong type inside a known field is still named.
-    let e = parse("\"spin_accumulation_meV\" = { value = \"8\" }").unwrap_err().to_string();
-    assert!(e.contains("spin_accumulation_meV") && e.contains("string"), "{e}");
+    let e = parse("\"spin_accumulation_meV\" = { value = \"8\" }")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("spin_accumulation_meV") && e.contains("string"),
+        "{e}"
+    );
 }
 
 #[test]
