@@ -24,10 +24,10 @@ def main(out: Path, cycles: int) -> None:
     cb = spinpath.Dots.preset("memristive-cb")
     iv = cb.sweep(step_mV=2.0)
     for g in iv.summary["gaps"]:
-        gap = g["coulomb_gap_mv"]  # summary.json's keys (mV); None where an edge is missing
+        gap = g["coulomb_gap_mV"]  # summary keys carry their unit (mV); None where an edge is missing
         print(f"{g['state']:>2} {g['branch']:<3}: Coulomb gap {'n/a' if gap is None else f'{gap:.1f} mV'}")
     for e in iv.summary["writing_events"]:
-        print(f"{e['state']:>2} {e['label']} {e['change']} at {e['bias_mv']:.0f} mV ({e['direction']})")
+        print(f"{e['state']:>2} {e['label']} {e['change']} at {e['bias_mV']:.0f} mV ({e['direction']})")
 
     wr = spinpath.run_protocol(spinpath.Dots.preset("write-read"), protocol={"write_read": {"cycles": cycles}})
     s = wr.table("sequences")

@@ -1,6 +1,9 @@
 //! Coherent-chain devices: built from TOML text, a file, a dict or a preset; bias sweeps and spectra.
 
-use crate::{array, bad, detached, dict_to_toml, json_py, py_err, table_dict, vec_of};
+use crate::{
+    array, bad, detached, dict_to_toml, interruptible, json_py, py_err, table_dict, threads_arg,
+    vec_of,
+};
 use numpy::PyReadonlyArray1;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -9,23 +12,14 @@ use spinpath::device::Parametrized;
 
 /// The bundled presets: name, run-file text.
 pub(crate) const PRESETS: [(&str, &str); 5] = [
-    (
-        "spin-engine",
-        include_str!("../../../examples/spin-engine.toml"),
-    ),
+    ("spin-engine", include_str!("../presets/spin-engine.toml")),
     (
         "memristive-cb",
-        include_str!("../../../examples/memristive-cb.toml"),
+        include_str!("../presets/memristive-cb.toml"),
     ),
-    (
-        "iv-sweeps",
-        include_str!("../../../examples/iv-sweeps.toml"),
-    ),
-    ("ih-loop", include_str!("../../../examples/ih-loop.toml")),
-    (
-        "write-read",
-        include_str!("../../../examples/write-read.toml"),
-    ),
+    ("iv-sweeps", include_str!("../presets/iv-sweeps.toml")),
+    ("ih-loop", include_str!("../presets/ih-loop.toml")),
+    ("write-read", include_str!("../presets/write-read.toml")),
 ];
 
 /// A validated coherent-chain device and its run settings (magnetic states, bias grid,
@@ -231,14 +225,18 @@ impl Device {
     /// Run the bias sweep of every state (or of `states`) over the run's grid (or `bias_mV`), in
     /// parallel without the GIL. Returns `(iv, tmr, summary)`: the `iv.csv` and `tmr.csv` columns
     /// (tmr is None unless both P and AP ran) and the `summary.json` content.
-    #[pyo3(signature = (states = None, bias_mV = None, threads = None))]
+    ///
+    /// Ctrl-C stops it within a fraction of a second (KeyboardInterrupt); `progress`, when given,
+    /// is called as `progress(done, total)` with bias points done of all (every state's).
+    #[pyo3(signature = (states = None, bias_mV = None, threads = None, progress = None))]
     #[allow(non_snake_case)]
     fn sweep<'py>(
         &self,
         py: Python<'py>,
         states: Option<Vec<String>>,
         bias_mV: Option<PyReadonlyArray1<'py, f64>>,
-        threads: Option<usize>,
+        threads: Option<i64>,
+        progress: Option<Bound<'py, PyAny>>,
     ) -> PyResult<(
         Bound<'py, PyDict>,
         Option<Bound<'py, PyDict>>,
@@ -249,10 +247,12 @@ impl Device {
             run.bias_mv = grid("bias_mV", vec_of(&b))?;
         }
         let device = run.device();
-        let mut out = detached(py, threads, || {
-            spinpath::run::sweep_output(&run, &device, &|| {})
-        })?
-        .map_err(py_err)?;
+        let threads = threads_arg(threads)?;
+        let mut out = interruptible(py, threads, progress.as_ref(), |w| {
+            w.set_total(run.states.len() * run.bias_mv.len());
+            spinpath::run::sweep_output_cancellable(&run, &device, &|| w.tick(), &w.cancel)
+                .map_err(py_err)
+        })?;
         let iv = out.take_table("iv.csv").unwrap_or_default();
         let tmr = out
             .take_table("tmr.csv")
@@ -274,7 +274,7 @@ impl Device {
         energies_meV: Option<PyReadonlyArray1<'py, f64>>,
         states: Option<Vec<String>>,
         dos: Option<bool>,
-        threads: Option<usize>,
+        threads: Option<i64>,
     ) -> PyResult<(Bound<'py, PyDict>, Option<Bound<'py, PyDict>>)> {
         let mut run = self.with_states(states)?;
         let base = run.spectra.clone();
@@ -302,6 +302,7 @@ impl Device {
             dos: dos.unwrap_or_else(|| base.as_ref().is_none_or(|s| s.dos)),
         });
         let device = run.device();
+        let threads = threads_arg(threads)?;
         let mut out = detached(py, threads, || spinpath::run::spectra_output(&run, &device))?
             .map_err(py_err)?;
         let trans = table_dict(py, &out.take_table("transmission.csv").unwrap_or_default())?;

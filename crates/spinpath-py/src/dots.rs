@@ -2,7 +2,7 @@
 //! Monte Carlo solver, the way `spinpath run` / `spinpath dots` runs them; and the capacitance
 //! estimates of `spinpath capacitance`.
 
-use crate::{bad, detached, json_py, py_err, table_dict, toml_value};
+use crate::{bad, interruptible, json_py, py_err, table_dict, threads_arg, toml_value};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use serde_json::{json, Value};
@@ -61,12 +61,20 @@ fn run_dots(
     device: &Device,
     run: &RunSettings,
     file: &str,
+    watch: &crate::Watch,
 ) -> spinpath::Result<SweepOut> {
     let job = DotsJob {
         model: model.clone(),
         settings: run.clone(),
     };
-    let mut out = spinpath::run::dots_output(file, device, &job, &|| {})?;
+    watch.set_total(run.states.len());
+    let mut out = spinpath::run::dots_output_cancellable(
+        file,
+        device,
+        &job,
+        &|| watch.tick(),
+        &watch.cancel,
+    )?;
     Ok(SweepOut {
         iv: out.take_table("iv.csv").unwrap_or_default(),
         details: out.take_table("dots.csv").unwrap_or_default(),
@@ -205,6 +213,47 @@ impl Dots {
             .transpose()
     }
 
+    /// The model's parameters by name (the names fits and scans use; units in the names).
+    #[getter]
+    fn parameters<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        use spinpath::device::Parametrized;
+        let d = PyDict::new(py);
+        for k in self.model.parameter_names() {
+            d.set_item(&k, self.model.parameter(&k))?;
+        }
+        Ok(d)
+    }
+
+    /// A copy with some parameters changed (names as in `parameters`; a misspelt name is an error
+    /// that suggests the closest ones); the new run file is validated like any other.
+    fn with_parameters(&self, values: &Bound<'_, PyDict>) -> PyResult<Self> {
+        use spinpath::device::Parametrized;
+        let mut model = self.model.clone();
+        let mut changed = Vec::new();
+        for (k, v) in values.iter() {
+            let k: String = k
+                .extract()
+                .map_err(|_| bad("parameters: names must be str"))?;
+            let v: f64 = v
+                .extract()
+                .map_err(|_| bad(format!("parameter `{k}`: expected a number")))?;
+            model.try_set_parameter(&k, v).map_err(py_err)?;
+            changed.push((k, v));
+        }
+        let (doc, missed) =
+            spinpath::fit::dots::write_back(&self.text, &self.model, &changed).map_err(py_err)?;
+        if !missed.is_empty() {
+            return Err(bad(format!(
+                "{}: cannot write {} into the run file (given per orbital or computed from the \
+                 geometry there); edit the file instead",
+                self.file,
+                missed.join(", ")
+            )));
+        }
+        let text = toml::to_string(&doc).map_err(|e| bad(e.to_string()))?;
+        parse(&self.file, &text)
+    }
+
     /// Whether the file has a `[protocol]` table.
     #[getter]
     fn has_protocol(&self) -> bool {
@@ -219,12 +268,16 @@ impl Dots {
     /// above 256 many-body states), `kmc_trace.csv` and `kmc_history.csv` (None without
     /// `[dots_run.monte_carlo]` / history events) columns, the `summary.json` content and the
     /// settings used.
-    #[pyo3(signature = (overrides = None, threads = None))]
+    ///
+    /// Ctrl-C stops it within a fraction of a second (KeyboardInterrupt); `progress`, when given,
+    /// is called as `progress(done, total)` with magnetic states done of all.
+    #[pyo3(signature = (overrides = None, threads = None, progress = None))]
     fn sweep<'py>(
         &self,
         py: Python<'py>,
         overrides: Option<&Bound<'py, PyDict>>,
-        threads: Option<usize>,
+        threads: Option<i64>,
+        progress: Option<Bound<'py, PyAny>>,
     ) -> PyResult<(
         Bound<'py, PyDict>,
         Bound<'py, PyDict>,
@@ -237,7 +290,10 @@ impl Dots {
         let run = self.run_settings(overrides)?;
         let (model, device) = (&self.model, &self.device);
         let file = self.file.as_str();
-        let out = detached(py, threads, || run_dots(model, device, &run, file))?.map_err(py_err)?;
+        let threads = threads_arg(threads)?;
+        let out = interruptible(py, threads, progress.as_ref(), |w| {
+            run_dots(model, device, &run, file, w).map_err(py_err)
+        })?;
         let opt = |t: Option<Table>| t.map(|t| table_dict(py, &t)).transpose();
         Ok((
             table_dict(py, &out.iv)?,

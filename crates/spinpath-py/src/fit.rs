@@ -1,6 +1,6 @@
 //! Fits of the spin-engine model to I(V) data, from a fit file (docs/fitting.md).
 
-use crate::{array, bad, detached, py_err, table_dict, vec_of};
+use crate::{array, bad, interruptible, py_err, table_dict, threads_arg, vec_of};
 use numpy::{PyArray2, PyReadonlyArray1};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
@@ -12,7 +12,10 @@ use std::path::PathBuf;
 /// names it in messages). `data`, when given, replaces the file's datasets: a list of
 /// `(state, bias_mV, current_nA, sigma_nA or None)`. Returns a dict (see `spinpath.fit`).
 #[pyfunction]
-#[pyo3(signature = (text, path, data = None, threads = None))]
+///
+/// Ctrl-C stops it within a fraction of a second (KeyboardInterrupt); `progress`, when given, is
+/// called as `progress(done, total)` with starts done of all.
+#[pyo3(signature = (text, path, data = None, threads = None, progress = None))]
 #[allow(clippy::type_complexity)]
 fn run_fit<'py>(
     py: Python<'py>,
@@ -26,8 +29,10 @@ fn run_fit<'py>(
             Option<f64>,
         )>,
     >,
-    threads: Option<usize>,
+    threads: Option<i64>,
+    progress: Option<Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyDict>> {
+    let threads = threads_arg(threads)?;
     let spec = parse_fit(&path, text).map_err(py_err)?;
     let datasets: Vec<Dataset> = match data {
         Some(list) => {
@@ -55,8 +60,11 @@ fn run_fit<'py>(
         }
         None => report::load_datasets(&spec).map_err(py_err)?,
     };
-    let result =
-        detached(py, threads, || report::run_fit(&spec, &datasets, &|_| {}))?.map_err(py_err)?;
+    let result = interruptible(py, threads, progress.as_ref(), |w| {
+        w.set_total(spec.options.starts.max(1));
+        report::run_fit_cancellable(&spec, &datasets, &|p| w.reached(p.starts_done), &w.cancel)
+            .map_err(py_err)
+    })?;
 
     let d = PyDict::new(py);
     d.set_item("names", &result.names)?;

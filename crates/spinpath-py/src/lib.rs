@@ -17,6 +17,7 @@ use numpy::{PyArray1, PyReadonlyArray1};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 use spinpath::table::{Column, Table};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 mod analysis;
 mod device;
@@ -63,8 +64,30 @@ pub(crate) fn bad(msg: impl Into<String>) -> PyErr {
     SpinpathError::new_err(msg.into())
 }
 
+/// The `threads` argument: None (rayon's global pool, one worker per core) or a whole number of
+/// worker threads ≥ 1.
+pub(crate) fn threads_arg(threads: Option<i64>) -> PyResult<Option<usize>> {
+    match threads {
+        None => Ok(None),
+        Some(n) if (1..=4096).contains(&n) => Ok(Some(n as usize)),
+        Some(n) => Err(bad(format!(
+            "threads: the number of worker threads must be a whole number from 1 to 4096 (or None \
+             for one per core), got {n}"
+        ))),
+    }
+}
+
+/// A dedicated pool of `n` rayon workers.
+fn pool(n: usize) -> PyResult<rayon::ThreadPool> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(n.max(1))
+        .build()
+        .map_err(|e| bad(format!("setting up {n} worker threads: {e}")))
+}
+
 /// Run `f` without the GIL, on a dedicated pool of `threads` rayon workers when given (else on
-/// rayon's global pool, sized to the machine's cores).
+/// rayon's global pool, sized to the machine's cores). For short calls; long ones use
+/// [`interruptible`].
 pub(crate) fn detached<T, F>(py: Python<'_>, threads: Option<usize>, f: F) -> PyResult<T>
 where
     T: Send,
@@ -73,13 +96,133 @@ where
     match threads {
         None => Ok(py.detach(f)),
         Some(n) => {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(n.max(1))
-                .build()
-                .map_err(|e| bad(format!("setting up {n} worker threads: {e}")))?;
+            let pool = pool(n)?;
             Ok(py.detach(|| pool.install(f)))
         }
     }
+}
+
+/// What a long computation shares with the thread that watches it: the cancel flag it checks at
+/// every step, and its progress (steps done of `total`).
+#[derive(Default)]
+pub(crate) struct Watch {
+    pub(crate) cancel: spinpath::cancel::Cancel,
+    done: AtomicUsize,
+    total: AtomicUsize,
+}
+
+impl Watch {
+    /// One more step done.
+    pub(crate) fn tick(&self) {
+        self.done.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// At least `n` steps done.
+    pub(crate) fn reached(&self, n: usize) {
+        self.done.fetch_max(n, Ordering::Relaxed);
+    }
+
+    /// The number of steps of the whole computation.
+    pub(crate) fn set_total(&self, n: usize) {
+        self.total.store(n, Ordering::Relaxed);
+    }
+
+    fn progress(&self) -> (usize, usize) {
+        (
+            self.done.load(Ordering::Relaxed),
+            self.total.load(Ordering::Relaxed),
+        )
+    }
+}
+
+/// How often the calling thread looks for Ctrl-C and reports progress.
+const POLL: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// Run the long computation `f` on a worker thread (on a dedicated pool of `threads` rayon
+/// workers when given) while the calling thread, without the GIL, waits for it and every 50 ms
+/// briefly takes the GIL back to check for signals and call `progress(done, total)`.
+///
+/// Ctrl-C (or any signal handler that raises, or a `progress` callback that raises) sets the
+/// computation's cancel flag; the workers stop at their next step and the Python exception is
+/// raised here, within a fraction of a second.
+pub(crate) fn interruptible<T, F>(
+    py: Python<'_>,
+    threads: Option<usize>,
+    progress: Option<&Bound<'_, PyAny>>,
+    f: F,
+) -> PyResult<T>
+where
+    T: Send,
+    F: FnOnce(&Watch) -> PyResult<T> + Send,
+{
+    // Import numpy's C API now, on this thread and with the GIL: importing it for the first time
+    // after a Ctrl-C (a pending KeyboardInterrupt) fails.
+    numpy_api(py)?;
+    let pool = threads.map(pool).transpose()?;
+    let watch = Watch::default();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::scope(|s| {
+        let (w, pool) = (&watch, pool.as_ref());
+        s.spawn(move || {
+            let r = match pool {
+                Some(p) => p.install(|| f(w)),
+                None => f(w),
+            };
+            // The receiver is gone only when the caller stopped waiting (it cannot: it waits).
+            let _ = tx.send(r);
+        });
+        let mut rx = rx;
+        let mut shown: Option<(usize, usize)> = None;
+        let stop = |rx: std::sync::mpsc::Receiver<PyResult<T>>, e: PyErr| {
+            watch.cancel.cancel();
+            // Wait for the workers to notice (at their next step) so that none outlives the call.
+            py.detach(move || drop(rx.recv()));
+            Err(e)
+        };
+        loop {
+            let (back, got) = py.detach(move || {
+                let r = rx.recv_timeout(POLL);
+                (rx, r)
+            });
+            rx = back;
+            let report = |shown: &mut Option<(usize, usize)>| -> PyResult<()> {
+                if let Some(cb) = progress {
+                    let now = watch.progress();
+                    if *shown != Some(now) && now.1 > 0 {
+                        *shown = Some(now);
+                        cb.call1(now)?;
+                    }
+                }
+                Ok(())
+            };
+            match got {
+                Ok(r) => {
+                    if r.is_ok() {
+                        report(&mut shown)?;
+                    }
+                    return r;
+                }
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                    if let Err(e) = py.check_signals().and_then(|_| report(&mut shown)) {
+                        return stop(rx, e);
+                    }
+                }
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                    return Err(bad(
+                        "the computation's worker thread ended without a result",
+                    ));
+                }
+            }
+        }
+    })
+}
+
+/// Make sure numpy's C API is imported (a no-op after the first call).
+pub(crate) fn numpy_api(py: Python<'_>) -> PyResult<()> {
+    // numpy itself first, so that a missing numpy is an ImportError rather than a panic.
+    py.import("numpy")?;
+    let _ = PyArray1::<f64>::zeros(py, 0, false);
+    Ok(())
 }
 
 /// A numeric vector as a 1-D float64 numpy array.
@@ -95,13 +238,60 @@ pub(crate) fn vec_of(a: &PyReadonlyArray1<'_, f64>) -> Vec<f64> {
     }
 }
 
-/// A table as a dict of columns: numbers as float64 arrays (NaN where undefined), text as lists of
-/// str. Column order is the table's (and the CSV's).
+/// Columns that count things (points, samples, cycles, ...): int64 in Python when every value is
+/// a whole number (float64 with NaN otherwise). Names starting with `n_` count too.
+const COUNT_COLUMNS: [&str; 10] = [
+    "count",
+    "cycle",
+    "index",
+    "jumps",
+    "point",
+    "repeat",
+    "sample",
+    "segment",
+    "successes",
+    "sweeps",
+];
+
+/// Yes/no columns, written `true`/`false` in the CSV files: numpy bool in Python. Any other text
+/// column whose every cell is `true` or `false` is one too.
+const BOOL_COLUMNS: [&str; 6] = [
+    "ap_near_zero",
+    "at_bound",
+    "clipped",
+    "generating",
+    "opposite_signs",
+    "success",
+];
+
+/// Whether a column of this name counts things.
+fn is_count(name: &str) -> bool {
+    COUNT_COLUMNS.contains(&name) || name.starts_with("n_")
+}
+
+/// A table as a dict of columns, typed: counts as int64 arrays (see [`COUNT_COLUMNS`]), yes/no
+/// columns as bool arrays (see [`BOOL_COLUMNS`]), other numbers as float64 arrays (NaN where
+/// undefined), text as lists of str. Column order is the table's (and the CSV's).
 pub(crate) fn table_dict<'py>(py: Python<'py>, t: &Table) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
     for (name, col) in t.iter() {
         match col {
+            Column::F64(v)
+                if is_count(name)
+                    && v.iter()
+                        .all(|x| x.is_finite() && x.fract() == 0.0 && x.abs() < 9e15) =>
+            {
+                let ints: Vec<i64> = v.iter().map(|&x| x as i64).collect();
+                d.set_item(name, PyArray1::from_vec(py, ints))?
+            }
             Column::F64(v) => d.set_item(name, array(py, v.clone()))?,
+            Column::Str(v)
+                if v.iter().all(|x| x == "true" || x == "false")
+                    && (!v.is_empty() || BOOL_COLUMNS.contains(&name)) =>
+            {
+                let flags: Vec<bool> = v.iter().map(|x| x == "true").collect();
+                d.set_item(name, PyArray1::from_vec(py, flags))?
+            }
             Column::Str(v) => d.set_item(name, PyList::new(py, v)?)?,
         }
     }
@@ -224,6 +414,8 @@ fn version() -> &'static str {
 /// The native module.
 #[pymodule]
 fn _spinpath(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    // numpy's C API, imported while the module is (on the importing thread, with the GIL).
+    numpy_api(m.py())?;
     m.add("SpinpathError", m.py().get_type::<SpinpathError>())?;
     m.add_function(wrap_pyfunction!(version, m)?)?;
     m.add_function(wrap_pyfunction!(to_toml, m)?)?;

@@ -1,7 +1,7 @@
 //! Measurement protocols (`[protocol]` in a coherent or a `[dots]` run file) run on the right
 //! junction, as `spinpath run` does: I(V) sweeps, I(H) loops, current statistics, write/read cycles.
 
-use crate::{bad, detached, json_py, message, table_dict};
+use crate::{bad, interruptible, json_py, message, table_dict};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyTuple};
 use spinpath::config::protocol::{ProtocolKind, ProtocolSpec};
@@ -31,25 +31,28 @@ fn build(
 }
 
 /// Execute the whole plan and build the outputs.
+/// Execute the whole plan and build the outputs; every point counts one step of `watch`, whose
+/// cancel flag stops the plan at the next point.
 fn execute(
-    file: &str,
-    text: &str,
-    seed: Option<u64>,
-) -> Result<(ProtocolSpec, ProtocolOutput, usize), String> {
-    let lib = |e: spinpath::Error| message(&e);
-    let (spec, mut junction) = build(file, text, seed)?;
+    spec: &ProtocolSpec,
+    junction: &mut dyn Junction,
+    watch: &crate::Watch,
+) -> spinpath::Result<(ProtocolOutput, usize)> {
+    watch.set_total(spec.plan.len());
     let measured = run_plan(
-        junction.as_mut(),
+        junction,
         &spec.plan,
         &spec.instrument,
         spec.seed,
         0,
         0.0,
-        &mut |_, _| Ok(()),
-    )
-    .map_err(lib)?;
-    let out = protocol_output(&spec, &spec.plan, &measured).map_err(lib)?;
-    Ok((spec, out, measured.len()))
+        &mut |_, _| {
+            watch.tick();
+            watch.cancel.check()
+        },
+    )?;
+    let out = protocol_output(spec, &spec.plan, &measured)?;
+    Ok((out, measured.len()))
 }
 
 /// The file of the protocol's table of all points.
@@ -67,14 +70,22 @@ fn main_table(kind: ProtocolKind) -> &'static str {
 /// file name of the table of all points), `tables` (a list of `(file name, columns)` in the
 /// command line's order), `summary` (`summary.json`) and `text` (the printed summary).
 #[pyfunction]
-#[pyo3(signature = (text, name = "<string>", seed = None))]
+///
+/// Ctrl-C stops it within a fraction of a second (KeyboardInterrupt); `progress`, when given, is
+/// called as `progress(done, total)` with points measured of the plan's.
+#[pyo3(signature = (text, name = "<string>", seed = None, progress = None))]
 fn run_protocol<'py>(
     py: Python<'py>,
     text: &str,
     name: &str,
     seed: Option<u64>,
+    progress: Option<Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let (spec, out, n) = detached(py, None, || execute(name, text, seed))?.map_err(bad)?;
+    let (spec, out, n) = interruptible(py, None, progress.as_ref(), |w| {
+        let (spec, mut junction) = build(name, text, seed).map_err(bad)?;
+        let (out, n) = execute(&spec, junction.as_mut(), w).map_err(|e| bad(message(&e)))?;
+        Ok((spec, out, n))
+    })?;
     let d = PyDict::new(py);
     d.set_item("kind", spec.kind.name())?;
     d.set_item("seed", spec.seed)?;

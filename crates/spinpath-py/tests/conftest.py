@@ -70,11 +70,19 @@ def read_csv(path: Path) -> dict[str, list[str]]:
 def assert_table_equal(py: dict, csv_cols: dict[str, list[str]], rel: float = 1e-12) -> None:
     """A table from Python equals a CSV file of the command line: same columns in the same order,
     text equal, numbers equal to `rel` (empty cell = NaN)."""
+    csv_cols = {PY_NAMES.get(k, k): v for k, v in csv_cols.items()}
     assert list(py) == list(csv_cols)
     for name, cells in csv_cols.items():
         col = py[name]
         assert len(col) == len(cells), name
-        if isinstance(col, np.ndarray) and col.dtype == np.float64:
+        if cells and all(c in ("true", "false") for c in cells):
+            # yes/no columns are numpy bool
+            assert isinstance(col, np.ndarray) and col.dtype == np.bool_, (name, col)
+            assert ["true" if c else "false" for c in col] == cells, name
+        elif isinstance(col, np.ndarray) and col.dtype == np.int64:
+            # counts are int64, exactly the file's whole numbers
+            assert [float(c) for c in cells] == col.astype(float).tolist(), name
+        elif isinstance(col, np.ndarray) and col.dtype == np.float64:
             expect = np.array([float(c) if c != "" else math.nan for c in cells])
             np.testing.assert_array_equal(np.isnan(col), np.isnan(expect), err_msg=name)
             ok = ~np.isnan(expect)
@@ -83,8 +91,24 @@ def assert_table_equal(py: dict, csv_cols: dict[str, list[str]], rel: float = 1e
             assert [str(c) for c in col] == cells, name
 
 
+#: Python's names of command-line columns renamed for one spelling across engines.
+PY_NAMES = {"dIdV_uS": "didv_nA_per_mV"}
+
+
 def load_json(path: Path):
     return json.loads(path.read_text(encoding="utf-8"))
+
+
+def py_keys(x):
+    """A dots summary.json with Python's key spelling (`_mV`, `didv_nA_per_mV`)."""
+    if isinstance(x, dict):
+        return {
+            ("didv_nA_per_mV" if k == "didv_us" else k[:-3] + "_mV" if k.endswith("_mv") else k): py_keys(v)
+            for k, v in x.items()
+        }
+    if isinstance(x, list):
+        return [py_keys(v) for v in x]
+    return x
 
 
 def assert_json_close(got, expect, rel: float = 1e-12, path: str = "") -> None:

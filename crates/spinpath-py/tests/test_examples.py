@@ -7,6 +7,8 @@ import sys
 
 import pytest
 
+import spinpath
+
 
 def run(repo, script, *args):
     r = subprocess.run(
@@ -40,3 +42,12 @@ def test_memristive_dots_example(repo, tmp_path):
     except ImportError:
         return
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_embedded_presets_equal_the_examples(repo):
+    # The crate embeds copies (crates/spinpath-py/presets, so that the sdist builds); they must
+    # stay the examples' files byte for byte.
+    for name in spinpath.presets():
+        embedded = (repo / "crates" / "spinpath-py" / "presets" / f"{name}.toml").read_text(encoding="utf-8")
+        assert embedded == (repo / "examples" / f"{name}.toml").read_text(encoding="utf-8"), name
+        assert spinpath.preset_toml(name) == embedded, name

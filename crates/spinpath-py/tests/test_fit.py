@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import pickle
 
 import numpy as np
 import pytest
@@ -77,3 +78,73 @@ def test_fit_recovers_synthetic_parameters():
 def test_fit_spec_errors_raise():
     with pytest.raises(spinpath.SpinpathError, match="model"):
         spinpath.fit({"model": "does-not-exist.toml", "data": [{"state": "P", "file": "x.csv"}], "parameters": {}})
+
+
+def _spec_and_data():
+    truth = spinpath.preset("spin-engine").with_parameters(
+        {"spin_accumulation_meV": 8.0, "P.dimer_energy_meV": -2.2}
+    )
+    data = synthetic(truth, np.linspace(-10, 10, 41))
+    # Noise, so that the standard errors are finite and the correlation is defined.
+    rng = np.random.default_rng(5)
+    for d in data:
+        d["current_nA"] = d["current_nA"] + rng.normal(0.0, 0.005, d["current_nA"].size)
+    spec = {"model": spinpath.preset("spin-engine"), "fit": {"starts": 1, "seed": 3, "rel_tol": 1e-6}}
+    return spec, data
+
+
+def test_misspelt_parameter_names_and_fields_raise_with_suggestions():
+    spec, data = _spec_and_data()
+    with pytest.raises(spinpath.SpinpathError, match=r"did you mean P\.dimer_energy_meV"):
+        spinpath.fit({**spec, "parameters": {"P.dimer_energy_mev": {"value": -2.0}}}, data=data)
+    with pytest.raises(spinpath.SpinpathError, match=r"unknown field `mn` \(did you mean min"):
+        spinpath.fit({**spec, "parameters": {"P.dimer_energy_meV": {"value": -2.0, "mn": -5.0}}}, data=data)
+
+
+def test_lmfit_style_params_and_report():
+    spec, data = _spec_and_data()
+    params = {
+        "spin_accumulation_meV": {"value": 7.0, "min": 0.0, "max": 20.0},
+        "P.dimer_energy_meV": {"value": -1.5, "min": -6.0, "max": 2.0},
+        "temperature_K": {"value": 295.0, "vary": False},
+    }
+    res = spinpath.fit(spec, data=data, params=params)
+    p = res.params["P.dimer_energy_meV"]
+    assert isinstance(p, float) and p == p.value
+    assert abs(p.value + 2.2) < 5 * p.stderr + 1e-3  # the truth within the error
+    assert 0 < p.stderr < 0.05 and (p.min, p.max) == (-6.0, 2.0) and p.vary and p.init_value == -1.5
+    t = res.params["temperature_K"]
+    assert not t.vary and t.kind == "fixed" and t.value == 295.0 and math.isnan(t.stderr)
+    assert t.min == -math.inf and t.max == math.inf
+    assert res.params.valuesdict() == res.values_by_name
+    assert pickle.loads(pickle.dumps(res.params)) == res.params
+    report = res.fit_report()
+    assert "[[Fit Statistics]]" in report and "[[Variables]]" in report
+    assert f"# data points      = {res.n_data}" in report
+    assert "temperature_K:" in report and "(fixed)" in report
+    assert f"{p.stderr:.8g}" in report
+    # The two free parameters are correlated through the model: reported with min_correl = 0.
+    c = res.correlation[0, 1]
+    assert f"{c:+.4f}" in res.fit_report(min_correl=0.0)
+    assert "[[Correlations]]" not in res.fit_report(min_correl=1.01)
+
+
+def test_lmfit_parameters_are_accepted():
+    lmfit = pytest.importorskip("lmfit")
+    spec, data = _spec_and_data()
+    P = lmfit.Parameters()
+    P.add("spin_accumulation_meV", value=7.0, min=0.0, max=20.0)
+    P.add("P__dimer_energy_meV", value=-1.5, min=-6.0, max=2.0)
+    via_lmfit = spinpath.fit(spec, data=data, params=P)
+    plain = spinpath.fit(
+        {**spec, "parameters": {
+            "spin_accumulation_meV": {"value": 7.0, "min": 0.0, "max": 20.0},
+            "P.dimer_energy_meV": {"value": -1.5, "min": -6.0, "max": 2.0},
+        }},
+        data=data,
+    )
+    assert via_lmfit.names == plain.names
+    np.testing.assert_array_equal(via_lmfit.values, plain.values)
+    # Also as the spec's own `parameters`.
+    again = spinpath.fit({**spec, "parameters": P}, data=data)
+    np.testing.assert_array_equal(again.values, plain.values)

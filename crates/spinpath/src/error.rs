@@ -64,6 +64,10 @@ pub enum Error {
         /// What happened.
         message: String,
     },
+    /// The computation was stopped through a [`crate::cancel::Cancel`] flag (e.g. Ctrl-C) before
+    /// it finished; nothing was produced.
+    #[error("cancelled before the computation finished")]
+    Cancelled,
 }
 
 impl Error {

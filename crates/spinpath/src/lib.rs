@@ -14,6 +14,7 @@
 #![allow(clippy::needless_range_loop)]
 
 pub mod analysis;
+pub mod cancel;
 pub mod capacitance;
 pub mod config;
 pub mod device;

@@ -267,9 +267,21 @@ impl RunFile {
     /// Run a sweep job (coherent or dots) and return its output. `tick` is called once per
     /// progress step (see [`RunFile::progress_total`]); it must be cheap and thread-safe.
     pub fn execute(&self, tick: &(dyn Fn() + Sync)) -> Result<RunOutput> {
+        self.execute_cancellable(tick, &crate::cancel::Cancel::new())
+    }
+
+    /// [`RunFile::execute`] that stops with [`Error::Cancelled`] at the next bias point once
+    /// `cancel` is set (for interactive front ends: Ctrl-C in Python).
+    pub fn execute_cancellable(
+        &self,
+        tick: &(dyn Fn() + Sync),
+        cancel: &crate::cancel::Cancel,
+    ) -> Result<RunOutput> {
         match &self.job {
-            Job::CoherentSweep(run) => coherent_output(run, &self.device, tick),
-            Job::DotsSweep(job) => dots_output(&self.file, &self.device, job, tick),
+            Job::CoherentSweep(run) => coherent_output(run, &self.device, tick, cancel),
+            Job::DotsSweep(job) => {
+                dots_output_cancellable(&self.file, &self.device, job, tick, cancel)
+            }
             Job::Protocol(_) => Err(Error::invalid(
                 "run",
                 format!(
@@ -351,8 +363,9 @@ fn coherent_output(
     run: &CoherentRun,
     device: &Device,
     tick: &(dyn Fn() + Sync),
+    cancel: &crate::cancel::Cancel,
 ) -> Result<RunOutput> {
-    let mut out = sweep_output(run, device, tick)?;
+    let mut out = sweep_output_cancellable(run, device, tick, cancel)?;
     if run.spectra.is_some() {
         let s = spectra_output(run, device)?;
         out.tables.extend(s.tables);
@@ -368,7 +381,18 @@ pub fn sweep_output(
     device: &Device,
     tick: &(dyn Fn() + Sync),
 ) -> Result<RunOutput> {
-    let sweeps = crate::sweep::run_device_states(device, run, tick)?;
+    sweep_output_cancellable(run, device, tick, &crate::cancel::Cancel::new())
+}
+
+/// [`sweep_output`] that stops with [`Error::Cancelled`] at the next bias point once `cancel` is
+/// set (for interactive front ends).
+pub fn sweep_output_cancellable(
+    run: &CoherentRun,
+    device: &Device,
+    tick: &(dyn Fn() + Sync),
+    cancel: &crate::cancel::Cancel,
+) -> Result<RunOutput> {
+    let sweeps = crate::sweep::run_device_states_cancellable(device, run, tick, cancel)?;
     let names: Vec<String> = device.orbitals.iter().map(|o| o.name.clone()).collect();
     let mut out = RunOutput::default();
     out.tables
@@ -394,7 +418,18 @@ pub fn dots_sweeps(
     job: &DotsJob,
     tick: &(dyn Fn() + Sync),
 ) -> Result<Vec<crate::master::protocol::StateSweep>> {
-    use crate::master::protocol::{run_sweep, sweep_points, StateSweep};
+    dots_sweeps_cancellable(device, job, tick, &crate::cancel::Cancel::new())
+}
+
+/// [`dots_sweeps`] that stops with [`Error::Cancelled`] at the next bias point once `cancel` is
+/// set.
+pub fn dots_sweeps_cancellable(
+    device: &Device,
+    job: &DotsJob,
+    tick: &(dyn Fn() + Sync),
+    cancel: &crate::cancel::Cancel,
+) -> Result<Vec<crate::master::protocol::StateSweep>> {
+    use crate::master::protocol::{run_sweep_cancellable, sweep_points, StateSweep};
     let run = &job.settings;
     let approach = run.approach.build(&ApproachSettings::default());
     let points = sweep_points(&run.sweep_mv, run.step_mv);
@@ -412,7 +447,13 @@ pub fn dots_sweeps(
                 run.integration_s,
                 run.max_events,
             );
-            let results = run_sweep(prepared.as_ref(), &points, run.dwell_s, dynamics.as_mut())?;
+            let results = run_sweep_cancellable(
+                prepared.as_ref(),
+                &points,
+                run.dwell_s,
+                dynamics.as_mut(),
+                cancel,
+            )?;
             tick();
             Ok(StateSweep::new(
                 prepared.dot_model(),
@@ -433,10 +474,22 @@ pub fn dots_output(
     job: &DotsJob,
     tick: &(dyn Fn() + Sync),
 ) -> Result<RunOutput> {
+    dots_output_cancellable(file, device, job, tick, &crate::cancel::Cancel::new())
+}
+
+/// [`dots_output`] that stops with [`Error::Cancelled`] at the next bias point once `cancel` is
+/// set.
+pub fn dots_output_cancellable(
+    file: &str,
+    device: &Device,
+    job: &DotsJob,
+    tick: &(dyn Fn() + Sync),
+    cancel: &crate::cancel::Cancel,
+) -> Result<RunOutput> {
     use crate::master::protocol as mp;
     let run = &job.settings;
     let model = &job.model;
-    let sweeps = dots_sweeps(device, job, tick)?;
+    let sweeps = dots_sweeps_cancellable(device, job, tick, cancel)?;
     let summary = mp::summarize(
         &sweeps,
         run.peak_threshold,

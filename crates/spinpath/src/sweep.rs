@@ -107,17 +107,30 @@ pub fn run_device_states(
     run: &CoherentRun,
     tick: &(dyn Fn() + Sync),
 ) -> Result<Vec<StateSweep>> {
+    run_device_states_cancellable(device, run, tick, &crate::cancel::Cancel::new())
+}
+
+/// [`run_device_states`] that stops with [`crate::Error::Cancelled`] at the next bias point once
+/// `cancel` is set.
+pub fn run_device_states_cancellable(
+    device: &crate::device::Device,
+    run: &CoherentRun,
+    tick: &(dyn Fn() + Sync),
+    cancel: &crate::cancel::Cancel,
+) -> Result<Vec<StateSweep>> {
     let negf = crate::engine::negf::Negf {
         integration: run.integration,
     };
     run.states
         .iter()
         .map(|state| {
+            cancel.check()?;
             let prepared = negf.prepare_chain(device, state)?;
             let points = run
                 .bias_mv
                 .par_iter()
                 .map(|&v| {
+                    cancel.check()?;
                     let p = prepared.bias_point(v);
                     tick();
                     p

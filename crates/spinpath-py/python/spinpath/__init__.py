@@ -28,11 +28,25 @@ the file, line and key where known.
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
+import tomllib
+import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-import tomllib
-from typing import Any, Iterable, Literal, Mapping, Optional, Sequence, Union, overload
+from typing import (
+    Any,
+    Callable,
+    Iterable,
+    Iterator,
+    Literal,
+    Mapping,
+    Optional,
+    Sequence,
+    Union,
+    overload,
+)
 
 import numpy as np
 
@@ -41,6 +55,7 @@ from ._spinpath import SpinpathError
 
 __all__ = [
     "SpinpathError",
+    "Progress",
     "Columns",
     "Device",
     "Sweep",
@@ -67,6 +82,8 @@ __all__ = [
     "ih",
     "fit",
     "FitResult",
+    "FitParameter",
+    "FitParameters",
     "DidvResult",
     "TmrResult",
     "PowerResult",
@@ -75,6 +92,10 @@ __all__ = [
     "StatsResult",
     "JumpsResult",
     "IhResult",
+    "scan",
+    "scan_points",
+    "ensemble",
+    "Ensemble",
 ]
 
 __version__: str = _native.version()
@@ -87,7 +108,7 @@ ArrayLike = Union[np.ndarray, Sequence[float]]
 # Tables
 
 
-class Columns(dict):
+class Columns(dict[str, Any]):
     """A table: an ordered ``dict`` of equally long columns, names carrying their unit.
 
     Numeric columns are 1-D ``float64`` numpy arrays (NaN where a value is undefined); text columns
@@ -110,7 +131,7 @@ class Columns(dict):
         """The rows where the boolean ``mask`` is true."""
         return Columns({k: v[mask] for k, v in self.items()})
 
-    def to_dataframe(self):
+    def to_dataframe(self) -> Any:
         """A ``pandas.DataFrame`` of the columns (needs pandas)."""
         import pandas as pd  # type: ignore[import-untyped,unused-ignore]
 
@@ -127,18 +148,126 @@ class Columns(dict):
                     v = self[n][i]
                     if isinstance(v, (str, np.str_)):
                         cells.append(str(v))
+                    elif isinstance(v, (bool, np.bool_)):
+                        cells.append("true" if v else "false")
+                    elif isinstance(v, (int, np.integer)):
+                        cells.append(str(int(v)))
                     elif np.isnan(v):
                         cells.append("")
                     else:
                         cells.append(repr(float(v)))
                 f.write(",".join(cells) + "\n")
 
+    def __missing__(self, key: str) -> np.ndarray:
+        # Former names (see _RENAMED) still read, with a DeprecationWarning.
+        new = _RENAMED.get(key)
+        if new is not None and new in self:
+            warnings.warn(
+                f"column `{key}` is now `{new}` (one name across engines)", DeprecationWarning, stacklevel=2
+            )
+            col: np.ndarray = self[new]
+            return col
+        raise KeyError(key)
+
     def __repr__(self) -> str:
         return f"Columns({self.n_rows} rows: {', '.join(self)})"
 
 
+#: Columns and summary keys renamed in Python so that every engine spells them alike (the command
+#: line's files keep their names): the former name reads the new column, with a DeprecationWarning.
+_RENAMED = {"dIdV_uS": "didv_nA_per_mV"}
+
+
+def _renamed(d: Mapping[str, Any]) -> dict[str, Any]:
+    """A table's columns under their Python names (see ``_RENAMED``)."""
+    return {_RENAMED.get(k, k): v for k, v in d.items()}
+
+
+def _unit_keys(x: Any) -> Any:
+    """A summary with one unit spelling: keys ending ``_mv`` end ``_mV`` and ``didv_us`` (uS =
+    nA/mV) is ``didv_nA_per_mV``, as in the coherent engine's summaries."""
+    if isinstance(x, dict):
+        out = {}
+        for k, v in x.items():
+            if k == "didv_us":
+                k = "didv_nA_per_mV"
+            elif k.endswith("_mv"):
+                k = k[:-3] + "_mV"
+            out[k] = _unit_keys(v)
+        return out
+    if isinstance(x, list):
+        return [_unit_keys(v) for v in x]
+    return x
+
+
 def _cols(d: Optional[Mapping[str, Any]]) -> Optional[Columns]:
     return None if d is None else Columns(d)
+
+
+# ---------------------------------------------------------------------------------------------
+# Progress and Ctrl-C
+
+#: ``progress=`` of long runs: ``True`` for a progress bar (tqdm's, notebook-aware, when tqdm is
+#: installed; else a line on stderr), a callable ``f(done, total)``, or None/False for none.
+Progress = Union[bool, Callable[[int, int], object], None]
+
+
+class _Bar:
+    """A progress display for ``progress=True``: tqdm.auto when installed, else a stderr line."""
+
+    def __init__(self, desc: str):
+        self._desc = desc
+        self._tqdm: Any = None
+        try:
+            from tqdm.auto import tqdm  # type: ignore[import-untyped,unused-ignore]
+        except ImportError:
+            pass
+        else:
+            self._tqdm = tqdm(total=None, desc=desc)
+
+    def __call__(self, done: int, total: int) -> None:
+        if self._tqdm is not None:
+            if self._tqdm.total != total:
+                self._tqdm.total = total
+            self._tqdm.update(done - self._tqdm.n)
+        else:
+            sys.stderr.write(f"\r{self._desc}: {done}/{total}")
+            sys.stderr.flush()
+
+    def close(self) -> None:
+        if self._tqdm is not None:
+            self._tqdm.close()
+        else:
+            sys.stderr.write("\n")
+
+
+def _threads(threads: Optional[int]) -> Optional[int]:
+    """Check a ``threads=`` argument: None (one worker per core) or a whole number 1..4096."""
+    if threads is None:
+        return None
+    if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or not 1 <= threads <= 4096:
+        raise SpinpathError(
+            "threads: the number of worker threads must be a whole number from 1 to 4096 (or None "
+            f"for one per core), got {threads!r}"
+        )
+    return int(threads)
+
+
+@contextmanager
+def _progress(progress: Progress, desc: str) -> Iterator[Optional[Callable[[int, int], object]]]:
+    """The native ``progress`` callback for a ``progress=`` argument (closing a bar at the end)."""
+    if progress is None or progress is False:
+        yield None
+    elif progress is True:
+        bar = _Bar(desc)
+        try:
+            yield bar
+        finally:
+            bar.close()
+    elif callable(progress):
+        yield progress
+    else:
+        raise TypeError(f"progress: True, False, None or a callable f(done, total), not {progress!r}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -158,6 +287,10 @@ class _ByState(Columns):
         """State names in run order."""
         return list(dict.fromkeys(self["state"].tolist()))
 
+    def where(self, mask: np.ndarray) -> "_ByState":
+        """The rows where the boolean ``mask`` is true (still with ``.states`` and ``.state()``)."""
+        return _ByState({k: v[mask] for k, v in self.items()})
+
     def state(self, name: str) -> Columns:
         """The rows of one state (without the ``state`` column)."""
         if name not in self.states:
@@ -176,12 +309,30 @@ class Sweep(_ByState):
     (fraction, NaN when not a generator), ``integration_error_nA``, ``didv_nA_per_mV`` (differential conductance, nA/mV).
     """
 
-    def __init__(self, iv: Mapping[str, Any], tmr_table: Optional[Mapping[str, Any]], summary: dict):
+    def __init__(self, iv: Mapping[str, Any], tmr_table: Optional[Mapping[str, Any]], summary: dict[str, Any]):
         super().__init__(iv)
         self._tmr = _cols(tmr_table)
         #: The content of ``summary.json``: per-state figures of merit (I(0) in nA, open-circuit
         #: voltages in mV, maximum power in nW and its bias, efficiency) and the TMR summary.
-        self.summary: dict = summary
+        self.summary: dict[str, Any] = summary
+
+    def to_xarray(self) -> Any:
+        """An ``xarray.Dataset`` with dimensions ``state`` x ``bias_mV`` and one variable per
+        numeric column (units in the names; needs xarray). Every state must share the bias grid."""
+        import xarray as xr  # type: ignore[import-not-found,import-untyped,unused-ignore]
+
+        states = self.states
+        bias = self.state(states[0])["bias_mV"]
+        data: dict[str, Any] = {}
+        for st in states:
+            rows = self.state(st)
+            if rows["bias_mV"].shape != bias.shape or not np.array_equal(rows["bias_mV"], bias):
+                raise SpinpathError("to_xarray: the states have different bias grids")
+        for k, v in self.items():
+            if k in ("state", "bias_mV") or v.dtype.kind not in "fiub":
+                continue
+            data[k] = (("state", "bias_mV"), np.stack([self.state(st)[k] for st in states]))
+        return xr.Dataset(data, coords={"state": states, "bias_mV": bias})
 
     def tmr(self) -> Columns:
         """The command line's ``tmr.csv``: ``bias_mV``, ``current_p_nA``, ``current_ap_nA``,
@@ -225,7 +376,7 @@ class Device:
     """
 
     def __init__(self, source: Union[Mapping[str, Any], PathLike, "_native.Device"]):
-        self._d = _native_from(_native.Device, source, "Device")
+        self._d: _native.Device = _native_from(_native.Device, source, "Device")
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any], name: str = "<dict>") -> "Device":
@@ -284,19 +435,20 @@ class Device:
         return self._d.bias_mV
 
     @property
-    def integration(self) -> dict:
+    def integration(self) -> dict[str, Any]:
         """Energy-integration settings: ``rel_tol`` (fraction) and ``abs_tol_nA`` (nA)."""
         return self._d.integration
 
     @property
-    def parameters(self) -> Optional[dict]:
-        """Spin-engine parameters by fit key (``spin_accumulation_meV``, ``temperature_K``,
-        ``P.dimer_energy_meV``, ``hoppings_meV.0``, ...; units in the names), or None for a
-        general ``[chain]`` device."""
+    def parameters(self) -> Optional[dict[str, Any]]:
+        """The device's parameters by fit key: paper 1's spin engine (``spin_accumulation_meV``,
+        ``temperature_K``, ``P.dimer_energy_meV``, ``hoppings_meV.0``, ...) or a ``[chain]``'s
+        site, lead, hopping and per-state names; units in the names."""
         return self._d.parameters
 
     def with_parameters(self, values: Mapping[str, float] | None = None, **kw: float) -> "Device":
-        """A copy with spin-engine parameters changed, e.g.
+        """A copy with parameters changed (names as in :attr:`parameters`; a misspelt name is an
+        error suggesting the closest), e.g.
         ``dev.with_parameters({"P.dimer_energy_meV": -2.0}, temperature_K=300.0)``."""
         v = dict(values or {})
         v.update(kw)
@@ -308,15 +460,18 @@ class Device:
         states: Optional[Sequence[str]] = None,
         bias_mV: Optional[ArrayLike] = None,
         threads: Optional[int] = None,
+        progress: Progress = None,
     ) -> Sweep:
         """Run the bias sweep: every state (or ``states``) over the run file's grid (or the strictly
         ascending ``bias_mV``, mV). Runs in parallel without the GIL, on ``threads`` workers when
         given. Returns the ``iv.csv`` columns as a :class:`Sweep` (with ``.tmr()`` and
-        ``.summary``); the numbers equal the command line's."""
+        ``.summary``); the numbers equal the command line's. Ctrl-C stops it within a fraction of
+        a second (``KeyboardInterrupt``); ``progress``: see :data:`Progress` (bias points)."""
         b = None if bias_mV is None else np.ascontiguousarray(bias_mV, dtype=np.float64)
-        iv, t, summary = self._d.sweep(
-            list(states) if states is not None else None, b, threads
-        )
+        with _progress(progress, "sweep") as cb:
+            iv, t, summary = self._d.sweep(
+                list(states) if states is not None else None, b, _threads(threads), cb
+            )
         return Sweep(iv, t, summary)
 
     def spectra(
@@ -332,17 +487,38 @@ class Device:
         file's ``[run.spectra]``. Same numbers as ``transmission.csv`` and ``dos.csv``."""
         b = None if bias_mV is None else np.ascontiguousarray(np.atleast_1d(bias_mV), dtype=np.float64)
         e = None if energies_meV is None else np.ascontiguousarray(energies_meV, dtype=np.float64)
-        t, d = self._d.spectra(b, e, list(states) if states is not None else None, dos, threads)
+        t, d = self._d.spectra(b, e, list(states) if states is not None else None, dos, _threads(threads))
         return Spectra(Columns(t), _cols(d))
 
     def protocol(
-        self, protocol: Optional[Mapping[str, Any]] = None, seed: Optional[int] = None
+        self,
+        protocol: Optional[Mapping[str, Any]] = None,
+        seed: Optional[int] = None,
+        progress: Progress = None,
     ) -> "ProtocolResult":
         """Run the run file's ``[protocol]`` on this device (see :func:`run_protocol`)."""
-        return run_protocol(self, protocol=protocol, seed=seed)
+        return run_protocol(self, protocol=protocol, seed=seed, progress=progress)
 
     def __repr__(self) -> str:
         return repr(self._d)
+
+    def __reduce__(self) -> Any:
+        # Pickled as its TOML text and name (with_parameters' changes are in the text), so a
+        # device goes to worker processes (ProcessPoolExecutor, Dask) and gives the same results.
+        return (_device_from_toml, (self.toml, self.source))
+
+    def point(
+        self,
+        bias_mV: float,
+        states: Optional[Sequence[str]] = None,
+        threads: Optional[int] = None,
+    ) -> Sweep:
+        """One operating point: the ``iv.csv`` row of every state (or of ``states``) at the bias
+        ``bias_mV`` (mV), as a :class:`Sweep` of one row per state."""
+        b = float(bias_mV)
+        if not np.isfinite(b):
+            raise SpinpathError(f"bias_mV: a finite bias in mV, got {bias_mV!r}")
+        return self.sweep(states=states, bias_mV=[b], threads=threads)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -357,13 +533,15 @@ class DotsSweep(_ByState):
     (``ON``/``OFF`` by the gating dot's charge, ``-`` without one), ``direction`` (``up``/``down``:
     the sweep direction of the segment). Rows follow the sweep in time, state after state.
 
-    Attributes: ``details`` (``dots.csv``: ``dIdV_uS`` in nA/mV = uS, the right lead's currents,
+    Attributes: ``details`` (``dots.csv``: ``didv_nA_per_mV`` (nA/mV = uS; the file's
+    ``dIdV_uS``, which still reads with a DeprecationWarning), the right lead's currents,
     ``current_err_nA``, ``current_noise_nA``, ``charge_<dot>_e`` mean charges in e);
     ``occupations`` (``occupations.csv``: ``p_<label>`` probability of every many-body state, None
     above 256 states); ``trace`` and ``history`` (``kmc_trace.csv``: ``bias_mV``, ``time_s``,
     ``current_nA``, ``state``; ``kmc_history.csv``; None without ``[dots_run.monte_carlo]`` /
     ``history_events``); ``summary`` (``summary.json``: solver, seed, dwell, conductance peaks,
-    Coulomb-gap edges in mV, writing events and shifts); ``settings`` (the run settings used).
+    Coulomb-gap edges in mV, writing events and shifts; keys spelt ``_mV`` and
+    ``didv_nA_per_mV`` like the coherent summaries, where the file has ``_mv`` and ``didv_us``); ``settings`` (the run settings used).
     """
 
     def __init__(
@@ -373,16 +551,23 @@ class DotsSweep(_ByState):
         occupations: Optional[Mapping[str, Any]],
         trace: Optional[Mapping[str, Any]],
         history: Optional[Mapping[str, Any]],
-        summary: dict,
-        settings: dict,
+        summary: dict[str, Any],
+        settings: dict[str, Any],
     ):
         super().__init__(iv)
-        self.details: Columns = Columns(details)
+        self.details: Columns = Columns(_renamed(details))
         self.occupations: Optional[Columns] = _cols(occupations)
         self.trace: Optional[Columns] = _cols(trace)
         self.history: Optional[Columns] = _cols(history)
-        self.summary: dict = summary
-        self.settings: dict = settings
+        self.summary: dict[str, Any] = _unit_keys(summary)
+        self.settings: dict[str, Any] = settings
+
+    def tmr(self, **kw: Any) -> "TmrResult":
+        """TMR = I_P/I_AP - 1 of the P and AP sweeps on a common bias grid, repeated sweeps
+        averaged (see :func:`tmr`; keyword arguments go to it). Needs both states."""
+        if not {"P", "AP"} <= set(self.states):
+            raise SpinpathError(f"TMR needs both the P and the AP state in the sweep; it has {self.states}")
+        return tmr(self.state("P"), self.state("AP"), **kw)
 
 
 _SWEEP_KEYS = (
@@ -401,7 +586,7 @@ class Dots:
     """
 
     def __init__(self, source: Union[Mapping[str, Any], PathLike, "_native.Dots"]):
-        self._d = _native_from(_native.Dots, source, "Dots")
+        self._d: _native.Dots = _native_from(_native.Dots, source, "Dots")
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any], name: str = "<dict>") -> "Dots":
@@ -449,12 +634,25 @@ class Dots:
         return self._d.state_labels
 
     @property
-    def settings(self) -> Optional[dict]:
+    def settings(self) -> Optional[dict[str, Any]]:
         """The validated ``[dots_run]``: ``states``, ``solver``, ``sweep_mV`` (turning points, mV),
         ``step_mV``, ``dwell_s``, ``gating_dot``, ``seed``, ``integration_time_s`` (s),
         ``max_events_per_point``, ``peak_threshold`` (fraction), ``n_points`` (per state); None
         when the file has no ``[dots_run]``."""
         return self._d.settings
+
+    @property
+    def parameters(self) -> dict[str, float]:
+        """The model's parameters by name (dot energies, charging energies, couplings, lever arms,
+        temperature; units in the names): the names fits, scans and :meth:`with_parameters` use."""
+        return self._d.parameters
+
+    def with_parameters(self, values: Mapping[str, float] | None = None, **kw: float) -> "Dots":
+        """A copy with parameters changed (names as in :attr:`parameters`; a misspelt name is an
+        error suggesting the closest), e.g. ``cb.with_parameters(temperature_K=10.0)``."""
+        v = dict(values or {})
+        v.update(kw)
+        return Dots(self._d.with_parameters(v))
 
     @property
     def has_protocol(self) -> bool:
@@ -476,6 +674,7 @@ class Dots:
         peak_threshold: Optional[float] = None,
         monte_carlo: Union[Mapping[str, Any], Literal[False], None] = None,
         threads: Optional[int] = None,
+        progress: Progress = None,
     ) -> DotsSweep:
         """Run the ``[dots_run]`` bias sweep, every magnetic state in parallel without the GIL.
 
@@ -487,7 +686,9 @@ class Dots:
         ``seed`` (Monte Carlo), ``integration_time_s`` (s, Monte Carlo), ``max_events_per_point``,
         ``peak_threshold`` (fraction of the largest dI/dV), ``monte_carlo`` (a
         ``[dots_run.monte_carlo]`` table of fixed-bias time traces, or ``False`` to drop it).
-        Returns a :class:`DotsSweep`; the numbers equal the command line's files."""
+        Returns a :class:`DotsSweep`; the numbers equal the command line's files. Ctrl-C stops it
+        within a fraction of a second (``KeyboardInterrupt``); ``progress``: see :data:`Progress`
+        (magnetic states)."""
         over: dict[str, Any] = {}
         given = dict(
             states=None if states is None else list(states),
@@ -504,16 +705,47 @@ class Dots:
             over["monte_carlo"] = None
         elif monte_carlo is not None:
             over["monte_carlo"] = dict(monte_carlo)
-        return DotsSweep(*self._d.sweep(over or None, threads))
+        with _progress(progress, "dots sweep") as cb:
+            return DotsSweep(*self._d.sweep(over or None, _threads(threads), cb))
 
     def protocol(
-        self, protocol: Optional[Mapping[str, Any]] = None, seed: Optional[int] = None
+        self,
+        protocol: Optional[Mapping[str, Any]] = None,
+        seed: Optional[int] = None,
+        progress: Progress = None,
     ) -> "ProtocolResult":
         """Run the file's ``[protocol]`` on this dot model (see :func:`run_protocol`)."""
-        return run_protocol(self, protocol=protocol, seed=seed)
+        return run_protocol(self, protocol=protocol, seed=seed, progress=progress)
 
     def __repr__(self) -> str:
         return repr(self._d)
+
+    def __reduce__(self) -> Any:
+        # Pickled as its TOML text and name (overrides are in the text): same results after.
+        return (_dots_from_toml, (self.toml, self.source))
+
+    def point(self, bias_mV: float, *, threads: Optional[int] = None, **settings: Any) -> Columns:
+        """The steady state at one bias (mV): one row per magnetic state with the ``iv.csv``
+        columns (``state``, ``bias_mV``, ``current_nA``, ...). ``settings`` replace other
+        ``[dots_run]`` keys as in :meth:`sweep` (the solver is ``steady``: no history)."""
+        b = float(bias_mV)
+        if not np.isfinite(b):
+            raise SpinpathError(f"bias_mV: a finite bias in mV, got {bias_mV!r}")
+        s = self.sweep(
+            sweep_mV=[b, b], step_mV=1.0, dwell_s=settings.pop("dwell_s", 1e-3), solver="steady",
+            threads=threads, **settings,
+        )
+        first = np.unique(np.asarray(s["state"]), return_index=True)[1]
+        rows = np.sort(first)
+        return Columns({k: v[rows] for k, v in s.items()})
+
+
+def _device_from_toml(text: str, name: str) -> "Device":
+    return Device(_native.Device.from_toml(text, name))
+
+
+def _dots_from_toml(text: str, name: str) -> "Dots":
+    return Dots(_native.Dots.from_toml(text, name))
 
 
 def capacitance(
@@ -563,7 +795,7 @@ class ProtocolResult:
     seed: int
     n_points: int
     tables: dict[str, Columns]
-    summary: dict
+    summary: dict[str, Any]
     text: str = field(repr=False)
     main: str = field(repr=False)
 
@@ -581,7 +813,7 @@ class ProtocolResult:
         raise SpinpathError(f"no table `{name}`; tables: {list(self.tables)}")
 
 
-def _merge(base: dict, over: Mapping[str, Any]) -> dict:
+def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
     out = dict(base)
     for k, v in over.items():
         if isinstance(v, Mapping) and isinstance(out.get(k), dict):
@@ -596,6 +828,7 @@ def run_protocol(
     *,
     protocol: Optional[Mapping[str, Any]] = None,
     seed: Optional[int] = None,
+    progress: Progress = None,
 ) -> ProtocolResult:
     """Run the ``[protocol]`` of a run file on the junction it describes, as ``spinpath run`` does:
     a coherent chain (``[spin_engine]``/``[chain]``) or interacting dots (``[dots]``, transient
@@ -606,7 +839,8 @@ def run_protocol(
     or TOML text. ``protocol``: keys merged into the file's ``[protocol]`` table (nested tables
     merged key by key; a file without one takes it whole), e.g.
     ``{"write_read": {"cycles": 12}}``. ``seed``: replaces the protocol's seed. Returns a
-    :class:`ProtocolResult` whose tables equal the command line's files."""
+    :class:`ProtocolResult` whose tables equal the command line's files. Ctrl-C stops it within a
+    fraction of a second (``KeyboardInterrupt``); ``progress``: see :data:`Progress` (points)."""
     if isinstance(source, (Device, Dots)):
         text, name = source.toml, source.source
     elif isinstance(source, Mapping):
@@ -627,7 +861,8 @@ def run_protocol(
             raise SpinpathError(f"{name}: {e}") from None
         doc["protocol"] = _merge(doc.get("protocol", {}), protocol)
         text, name = _native.to_toml(doc), f"{name} (with protocol settings)"
-    r = _native.run_protocol(text, name, seed)
+    with _progress(progress, "protocol") as cb:
+        r = _native.run_protocol(text, name, seed, cb)
     return ProtocolResult(
         kind=r["kind"],
         seed=r["seed"],
@@ -736,7 +971,7 @@ def read_columns(path: PathLike) -> Columns:
     return c
 
 
-DataLike = Union[PathLike, Mapping[str, Any], tuple]
+DataLike = Union[PathLike, Mapping[str, Any], tuple[Any, Any]]
 
 
 def _xy(data: DataLike, y: Any = None, quantity: str = "voltage", **read_kw: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -767,7 +1002,7 @@ class DidvResult:
 
     points: Columns
     averaged: Columns
-    summary: dict
+    summary: dict[str, Any]
 
 
 def didv(
@@ -798,7 +1033,7 @@ class TmrResult:
     bias ranges (mV) where I_P and I_AP have opposite signs."""
 
     table: Columns
-    summary: dict
+    summary: dict[str, Any]
 
 
 def tmr(
@@ -827,7 +1062,7 @@ class PowerResult:
     ranges (mV)."""
 
     table: Columns
-    summary: dict
+    summary: dict[str, Any]
 
 
 def power(data: DataLike, current_nA: Optional[ArrayLike] = None, **read_kw: Any) -> PowerResult:
@@ -847,10 +1082,18 @@ class PeaksResult:
 
     peaks: Columns
     pairs: Optional[Columns]
-    summary: dict
+    summary: dict[str, Any]
 
 
-def _signal(d: DataLike, signal: str, method: str, window: int, order: int, grid_step_mV, read_kw) -> tuple[np.ndarray, np.ndarray]:
+def _signal(
+    d: DataLike,
+    signal: str,
+    method: str,
+    window: int,
+    order: int,
+    grid_step_mV: Optional[float],
+    read_kw: dict[str, Any],
+) -> tuple[np.ndarray, np.ndarray]:
     if signal == "didv":
         x, y = _xy(d, **read_kw)
         return _native.didv_curve(x, y, method, window, order, grid_step_mV)
@@ -1028,7 +1271,7 @@ class IhResult:
 
     points: Columns
     switches: Columns
-    summary: dict
+    summary: dict[str, Any]
 
 
 def ih(data: DataLike, current_nA: Optional[ArrayLike] = None, *, p_level: str = "auto", **read_kw: Any) -> IhResult:
@@ -1042,6 +1285,108 @@ def ih(data: DataLike, current_nA: Optional[ArrayLike] = None, *, p_level: str =
 
 # ---------------------------------------------------------------------------------------------
 # Fits
+
+
+def _bound(x: Any, default: float) -> float:
+    v = float(x)
+    return default if np.isnan(v) else v
+
+
+class FitParameter(float):
+    """One fit parameter, lmfit-style: a ``float`` equal to its best-fit value (units in the name),
+    with ``value``, ``stderr`` (NaN where not estimable or not free), ``min``/``max`` (bounds,
+    +-inf without), ``vary`` (free in the fit), ``init_value`` (start) and ``kind`` (``free``,
+    ``fixed`` or ``tied``)."""
+
+    name: str
+    stderr: float
+    min: float
+    max: float
+    init_value: float
+    kind: str
+
+    def __new__(
+        cls,
+        name: str,
+        value: float,
+        *,
+        stderr: float,
+        kind: str,
+        min: float,
+        max: float,
+        init_value: float,
+    ) -> "FitParameter":
+        p = super().__new__(cls, value)
+        p.name, p.stderr, p.kind = name, stderr, kind
+        p.min, p.max, p.init_value = min, max, init_value
+        return p
+
+    @property
+    def value(self) -> float:
+        """The best-fit value."""
+        return float(self)
+
+    @property
+    def vary(self) -> bool:
+        """Whether the fit varied it (``kind == 'free'``)."""
+        return self.kind == "free"
+
+    def __repr__(self) -> str:
+        err = "" if np.isnan(self.stderr) else f" +/- {self.stderr:.6g}"
+        return f"<FitParameter {self.name!r}, value={self.value:.8g}{err}, bounds=[{self.min}:{self.max}], {self.kind}>"
+
+    def __reduce__(self) -> Any:
+        return (
+            _fit_parameter,
+            (self.name, self.value, self.stderr, self.kind, self.min, self.max, self.init_value),
+        )
+
+
+def _fit_parameter(
+    name: str, value: float, stderr: float, kind: str, lo: float, hi: float, init: float
+) -> FitParameter:
+    return FitParameter(name, value, stderr=stderr, kind=kind, min=lo, max=hi, init_value=init)
+
+
+class FitParameters(dict[str, FitParameter]):
+    """The parameters of a fit by name (lmfit's ``Parameters`` for reading a result)."""
+
+    def valuesdict(self) -> dict[str, float]:
+        """Best-fit value of every parameter by name."""
+        return {k: p.value for k, p in self.items()}
+
+
+def _lmfit_parameters(params: Any) -> dict[str, Any]:
+    """A fit file's ``[parameters]`` from an ``lmfit.Parameters`` (or any mapping of objects with
+    ``value``, ``min``, ``max``, ``vary`` and ``expr`` attributes). lmfit names must be Python
+    identifiers: ``__`` in a name stands for the ``.`` of spinpath's names
+    (``P__dimer_energy_meV`` is ``P.dimer_energy_meV``)."""
+    out: dict[str, Any] = {}
+    for name, p in params.items():
+        key = str(name).replace("__", ".")
+        entry: dict[str, Any] = {}
+        expr = getattr(p, "expr", None)
+        if expr:
+            entry["expr"] = str(expr).replace("__", ".")
+        else:
+            v = getattr(p, "value", None)
+            if v is not None and np.isfinite(v):
+                entry["value"] = float(v)
+            entry["vary"] = bool(getattr(p, "vary", True))
+            for b in ("min", "max"):
+                x = getattr(p, b, None)
+                if x is not None and np.isfinite(x):
+                    entry[b] = float(x)
+        out[key] = entry
+    return out
+
+
+def _is_parameters_like(x: Any) -> bool:
+    """An lmfit.Parameters-like mapping: values carry ``value`` and ``vary`` attributes."""
+    if not hasattr(x, "items"):
+        return False
+    vals = list(x.values())
+    return bool(vals) and all(hasattr(v, "value") and hasattr(v, "vary") for v in vals)
 
 
 @dataclass
@@ -1074,14 +1419,80 @@ class FitResult:
     best_start: int
     seed: int
     starts: int
-    curves: list[dict] = field(repr=False)
+    curves: list[dict[str, Any]] = field(repr=False)
     fit_table: Columns = field(repr=False)
     parameter_table: Columns = field(repr=False)
     best_fit_toml: str = field(repr=False)
 
     @property
-    def params(self) -> dict[str, float]:
-        """Best-fit value of every parameter by name."""
+    def params(self) -> "FitParameters":
+        """Every parameter by name, lmfit-style: ``res.params[name]`` is a :class:`FitParameter`, a
+        ``float`` (the best-fit value) with ``.value``, ``.stderr``, ``.min``, ``.max``, ``.vary``,
+        ``.init_value`` and ``.kind``."""
+        t = self.parameter_table
+        out = FitParameters()
+        for i, name in enumerate(self.names):
+            out[name] = FitParameter(
+                name,
+                float(self.values[i]),
+                stderr=float(self.stderr[i]),
+                kind=self.kind[i],
+                min=_bound(t["min"][i], -np.inf),
+                max=_bound(t["max"][i], np.inf),
+                init_value=float(t["initial"][i]),
+            )
+        return out
+
+    def fit_report(self, min_correl: float = 0.1) -> str:
+        """A text report in lmfit's layout: fit statistics, every parameter with its standard
+        error (and percent), start value and kind, and the correlations of the free parameters
+        whose magnitude is at least ``min_correl``."""
+        lines = [
+            "[[Fit Statistics]]",
+            f"    # fitting method   = Levenberg-Marquardt ({self.starts} start(s), seed {self.seed}, best start {self.best_start})",
+            f"    # function evals   = {self.evaluations}",
+            f"    # data points      = {self.n_data}",
+            f"    # variables        = {self.n_free}",
+            f"    chi-square         = {self.chi2:.8g}",
+            f"    reduced chi-square = {self.reduced_chi2:.8g}",
+            f"    success            = {self.success} ({self.message})",
+        ]
+        for w in self.warnings:
+            lines.append(f"    warning: {w}")
+        lines.append("[[Variables]]")
+        params = self.params
+        width = max((len(n) for n in params), default=0) + 1
+        for name, p in params.items():
+            head = f"    {name + ':':<{width}} {p.value:.8g}"
+            if p.kind == "free":
+                if np.isfinite(p.stderr):
+                    rel = f" ({abs(p.stderr / p.value) * 100:.2f}%)" if p.value != 0 else ""
+                    head += f" +/- {p.stderr:.8g}{rel}"
+                else:
+                    head += " +/- (not estimable)"
+                head += f" (init = {p.init_value:.8g})"
+            elif p.kind == "tied":
+                head += " (tied by an expression)"
+            else:
+                head += " (fixed)"
+            lines.append(head)
+        pairs = []
+        free = self.free_names
+        for i in range(len(free)):
+            for j in range(i + 1, len(free)):
+                c = float(self.correlation[i, j])
+                if np.isfinite(c) and abs(c) >= min_correl:
+                    pairs.append((abs(c), f"    C({free[i]}, {free[j]})", c))
+        if pairs:
+            lines.append(f"[[Correlations]] (unreported correlations are < {min_correl:.3f})")
+            width_c = max(len(p[1]) for p in pairs)
+            for _, label, c in sorted(pairs, key=lambda p: -p[0]):
+                lines.append(f"{label:<{width_c}} = {c:+.4f}")
+        return "\n".join(lines)
+
+    @property
+    def values_by_name(self) -> dict[str, float]:
+        """Best-fit value of every parameter by name (plain floats)."""
         return dict(zip(self.names, self.values.tolist()))
 
     @property
@@ -1098,8 +1509,10 @@ def fit(
     spec: Union[PathLike, Mapping[str, Any]],
     *,
     data: Optional[Iterable[Mapping[str, Any]]] = None,
+    params: Any = None,
     base_dir: Optional[PathLike] = None,
     threads: Optional[int] = None,
+    progress: Progress = None,
 ) -> FitResult:
     """Fit the spin-engine model to I(V) data (docs/fitting.md), in parallel without the GIL.
 
@@ -1110,20 +1523,44 @@ def fit(
 
     ``data``: datasets given as arrays instead of the spec's files, each a mapping with ``state``
     (``P`` or ``AP``), ``bias_mV``, ``current_nA`` and optionally ``sigma_nA`` (1 sigma, nA).
+
+    ``params``: the ``[parameters]`` table, replacing the spec's: a dict with its schema or an
+    ``lmfit.Parameters`` (duck-typed; ``__`` in an lmfit name stands for ``.``, e.g.
+    ``P__dimer_energy_meV``). A dict spec's ``parameters`` may be an ``lmfit.Parameters`` too.
+    A name that is not a model parameter and that no ``expr`` uses is an error suggesting the
+    closest names, as is a misspelt field (``mn`` for ``min``).
+
+    Ctrl-C stops the fit within a fraction of a second (``KeyboardInterrupt``); ``progress``: see
+    :data:`Progress` (starts).
     """
     # Without base_dir the spec is named `<dict>`/`<string>` and relative paths resolve against the
     # working directory.
     base = Path(base_dir) if base_dir is not None else Path()
-    tmp: Optional[tempfile.TemporaryDirectory] = None
+    tmp: Optional[tempfile.TemporaryDirectory[str]] = None
     datasets = None
     if data is not None:
         datasets = []
         for d in data:
             sig = d.get("sigma_nA")
             datasets.append((str(d["state"]), _f64(d["bias_mV"]), _f64(d["current_nA"]), None if sig is None else float(sig)))
+    if params is not None:
+        if isinstance(spec, Mapping):
+            spec = dict(spec)
+        else:
+            if isinstance(spec, str) and _looks_like_toml(spec):
+                text0, base0 = spec, base
+            else:
+                text0 = _native.read_text(os.fspath(spec))
+                base0 = Path(os.fspath(spec)).parent if base_dir is None else base
+            spec = tomllib.loads(text0)
+            base = base0
+        spec["parameters"] = params
     try:
         if isinstance(spec, Mapping):
             spec = dict(spec)
+            ps = spec.get("parameters")
+            if ps is not None and _is_parameters_like(ps):
+                spec["parameters"] = _lmfit_parameters(ps)
             if isinstance(spec.get("model"), Device):
                 tmp = tempfile.TemporaryDirectory(prefix="spinpath-fit-")
                 mp = Path(tmp.name) / "model.toml"
@@ -1137,7 +1574,8 @@ def fit(
         else:
             path = Path(os.fspath(spec))
             text = _native.read_text(os.fspath(spec))
-        r = _native.run_fit(text, os.fspath(path), datasets, threads)
+        with _progress(progress, "fit") as cb:
+            r = _native.run_fit(text, os.fspath(path), datasets, _threads(threads), cb)
     finally:
         if tmp is not None:
             tmp.cleanup()
@@ -1149,3 +1587,8 @@ def fit(
 
 # Scans and ensembles (issue 17) live in spinpath/scan.py; imported last (they use Columns).
 from .scan import Ensemble, ensemble, scan, scan_points  # noqa: E402
+
+
+def __dir__() -> list[str]:
+    # The public API only (not the modules and helpers this file imports).
+    return sorted([*__all__, "__version__"])

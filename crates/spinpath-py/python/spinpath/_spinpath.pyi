@@ -7,7 +7,7 @@ Units: meV, mV, K, Oe, nA, nW, s.
 """
 
 from os import PathLike
-from typing import Any, Optional, Sequence, Union
+from typing import Any, Callable, Optional, Sequence, Union
 
 import numpy as np
 import numpy.typing as npt
@@ -15,6 +15,8 @@ import numpy.typing as npt
 F64 = npt.NDArray[np.float64]
 Table = dict[str, Any]
 _Path = Union[str, PathLike[str]]
+#: Called as ``f(done, total)`` from the calling thread while a long run works.
+_Progress = Optional[Callable[[int, int], object]]
 
 class SpinpathError(ValueError):
     """Bad input; the message is the command line's (file:line:column, key, what is allowed)."""
@@ -89,6 +91,7 @@ class Device:
         states: Optional[Sequence[str]] = None,
         bias_mV: Optional[F64] = None,
         threads: Optional[int] = None,
+        progress: _Progress = None,
     ) -> tuple[Table, Optional[Table], dict[str, Any]]:
         """Bias sweep without the GIL: (iv.csv columns, tmr.csv columns or None, summary.json)."""
     def spectra(
@@ -132,12 +135,18 @@ class Dots:
     def settings(self) -> Optional[dict[str, Any]]:
         """The validated ``[dots_run]`` (units in the keys), None without one."""
     @property
+    def parameters(self) -> dict[str, float]:
+        """The model's parameters by name (units in the names)."""
+    def with_parameters(self, values: dict[str, float]) -> Dots:
+        """A copy with parameters changed (a misspelt name suggests the closest)."""
+    @property
     def has_protocol(self) -> bool:
         """Whether the file has a ``[protocol]`` table."""
     def sweep(
         self,
         overrides: Optional[dict[str, Any]] = None,
         threads: Optional[int] = None,
+        progress: _Progress = None,
     ) -> tuple[
         Table,
         Table,
@@ -162,7 +171,9 @@ def capacitance(
 ) -> dict[str, float]:
     """``spinpath capacitance --json``: radius (nm), capacitance (aF), Coulomb gap (mV), ..."""
 
-def run_protocol(text: str, name: str = "<string>", seed: Optional[int] = None) -> dict[str, Any]:
+def run_protocol(
+    text: str, name: str = "<string>", seed: Optional[int] = None, progress: _Progress = None
+) -> dict[str, Any]:
     """Run the ``[protocol]`` of run-file text without the GIL: ``kind``, ``seed``, ``n_points``,
     ``main``, ``tables`` (list of (file name, columns)), ``summary``, ``text``."""
 
@@ -282,6 +293,7 @@ def run_fit(
     path: _Path,
     data: Optional[Sequence[tuple[str, F64, F64, Optional[float]]]] = None,
     threads: Optional[int] = None,
+    progress: _Progress = None,
 ) -> dict[str, Any]:
     """Run a fit file's fit without the GIL; the fields of ``spinpath.FitResult``."""
 

@@ -61,11 +61,51 @@ enum RawColumn {
     Name(String),
 }
 
+/// A `[parameters]` entry: a start value, or a table of `value`, `min`, `max`, `vary`, `expr`.
+/// Read through a TOML value so that a misspelt field names itself (and the closest field).
 #[derive(Debug, Deserialize)]
-#[serde(untagged)]
+#[serde(try_from = "toml::Value")]
 enum RawParam {
     Value(f64),
     Spec(RawParamSpec),
+}
+
+/// The fields of a parameter table.
+const PARAM_FIELDS: [&str; 5] = ["value", "min", "max", "vary", "expr"];
+
+impl TryFrom<toml::Value> for RawParam {
+    type Error = String;
+
+    fn try_from(v: toml::Value) -> std::result::Result<Self, String> {
+        match v {
+            toml::Value::Float(x) => Ok(RawParam::Value(x)),
+            toml::Value::Integer(i) => Ok(RawParam::Value(i as f64)),
+            toml::Value::Table(t) => {
+                let fields: Vec<String> = PARAM_FIELDS.iter().map(|f| f.to_string()).collect();
+                if let Some(k) = t.keys().find(|k| !PARAM_FIELDS.contains(&k.as_str())) {
+                    let close = crate::device::closest_names(k, &fields);
+                    let hint = if close.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" (did you mean {}?)", close.join(" or "))
+                    };
+                    return Err(format!(
+                        "unknown field `{k}`{hint}; a parameter table has the fields {}",
+                        PARAM_FIELDS.join(", ")
+                    ));
+                }
+                toml::Value::Table(t)
+                    .try_into::<RawParamSpec>()
+                    .map(RawParam::Spec)
+                    .map_err(|e| e.message().to_string())
+            }
+            other => Err(format!(
+                "a parameter is a number (its start value) or a table with {}; got a {}",
+                PARAM_FIELDS.join(", "),
+                other.type_str()
+            )),
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -376,11 +416,40 @@ pub fn parse_fit(path: &Path, text: &str) -> Result<FitSpec> {
         }
         params.push(param);
     }
+    // A parameter that is not the model's changes the fit only through the expressions that use
+    // it: one that none uses is a misspelt model parameter (or a leftover), not a free helper.
+    let used: std::collections::BTreeSet<String> = params
+        .iter()
+        .filter_map(|p: &Param| p.expr.as_ref())
+        .flat_map(|e| e.variables())
+        .collect();
+    let mut unused = None;
+    for (name, p) in raw.parameters.get_ref() {
+        if engine.get(name).is_none() && !used.contains(name) && unused.is_none() {
+            let names = engine.names();
+            let detail = match crate::device::unknown_parameter(name, &names) {
+                Error::Invalid { message, .. } => message,
+                e => e.to_string(),
+            };
+            unused = Some(cx.error(
+                p.span(),
+                &format!("parameters.\"{name}\""),
+                format!(
+                    "{detail}; a helper parameter that is not the model's must be used by another \
+                     parameter's `expr`"
+                ),
+            ));
+        }
+    }
+    // (An expression's own errors, e.g. a misspelt name inside it, come first.)
     let params = Parameters::new(params).map_err(|e| Error::Config {
         location: cx.loc(raw.parameters.span()),
         key: "parameters".into(),
         message: e.to_string(),
     })?;
+    if let Some(e) = unused {
+        return Err(e);
+    }
     Ok(FitSpec {
         model_path,
         model_text,

@@ -26,7 +26,7 @@ use crate::model::{Axis, Chain, Lead as ChainLead, MagneticState, Site};
 use crate::negf::{ExchangeLink, SelfConsistency};
 
 mod params;
-pub use params::{unknown_parameter, CoherentParams, Parametrized};
+pub use params::{closest_names, unknown_parameter, CoherentParams, Parametrized};
 
 /// One spinful orbital.
 #[derive(Debug, Clone, PartialEq)]

@@ -30,17 +30,7 @@ pub trait Parametrized {
 
 /// The error for a name that is not a parameter: it suggests the closest names and lists all.
 pub fn unknown_parameter(name: &str, names: &[String]) -> Error {
-    let mut ranked: Vec<(usize, &String)> = names
-        .iter()
-        .map(|n| (edit_distance(&name.to_lowercase(), &n.to_lowercase()), n))
-        .collect();
-    ranked.sort();
-    let close: Vec<&str> = ranked
-        .iter()
-        .take_while(|(d, _)| *d <= 3.max(name.len() / 4))
-        .take(3)
-        .map(|(_, n)| n.as_str())
-        .collect();
+    let close = closest_names(name, names);
     let hint = if close.is_empty() {
         String::new()
     } else {
@@ -53,6 +43,22 @@ pub fn unknown_parameter(name: &str, names: &[String]) -> Error {
             names.join(", ")
         ),
     )
+}
+
+/// Up to three of `names` closest to `name` (case-insensitive edit distance, at most 3 or a
+/// quarter of the name's length), closest first: the suggestions of a misspelt name.
+pub fn closest_names<'a>(name: &str, names: &'a [String]) -> Vec<&'a str> {
+    let mut ranked: Vec<(usize, &String)> = names
+        .iter()
+        .map(|n| (edit_distance(&name.to_lowercase(), &n.to_lowercase()), n))
+        .collect();
+    ranked.sort();
+    ranked
+        .iter()
+        .take_while(|(d, _)| *d <= 3.max(name.len() / 4))
+        .take(3)
+        .map(|(_, n)| n.as_str())
+        .collect()
 }
 
 /// Levenshtein distance (small strings; for suggestions only).

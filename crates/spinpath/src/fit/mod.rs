@@ -194,11 +194,15 @@ pub struct FitProgress {
     pub best_chi2: f64,
 }
 
+/// The flag of the plain (not cancellable) functions: never set.
+static NEVER: crate::cancel::Cancel = crate::cancel::Cancel::never();
+
 /// Why a start was stopped before convergence.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Stop {
     Evaluations,
     Time,
+    Cancelled,
 }
 
 /// Limits of one start: the evaluation budget and the deadline, and the best point met.
@@ -211,6 +215,7 @@ struct Budget<'a> {
     starts_done: usize,
     starts: usize,
     progress: &'a (dyn Fn(&FitProgress) + Sync),
+    cancel: &'a crate::cancel::Cancel,
 }
 
 impl Budget<'_> {
@@ -224,12 +229,17 @@ impl Budget<'_> {
             starts_done: 0,
             starts: 0,
             progress: &|_| {},
+            cancel: &NEVER,
         }
     }
 
     /// Reserve `n` evaluations; `false` (and the start is stopped) when over budget or time.
     fn reserve(&self, n: usize) -> bool {
         if self.stopped().is_some() {
+            return false;
+        }
+        if self.cancel.is_cancelled() {
+            self.stop(Stop::Cancelled);
             return false;
         }
         if self
@@ -433,6 +443,19 @@ pub fn fit_with_progress<M: FitModel>(
     opts: &FitOptions,
     progress: &(dyn Fn(&FitProgress) + Sync),
 ) -> Result<FitResult> {
+    fit_cancellable(model, params, data, opts, progress, &NEVER)
+}
+
+/// [`fit_with_progress`] that stops with [`Error::Cancelled`] at the next evaluation of the
+/// residuals once `cancel` is set (for interactive front ends: Ctrl-C in Python).
+pub fn fit_cancellable<M: FitModel>(
+    model: &M,
+    params: &Parameters,
+    data: &[Dataset],
+    opts: &FitOptions,
+    progress: &(dyn Fn(&FitProgress) + Sync),
+    cancel: &crate::cancel::Cancel,
+) -> Result<FitResult> {
     if let Some(t) = opts.time_budget_s {
         if !(t.is_finite() && t > 0.0) {
             return Err(Error::invalid(
@@ -474,6 +497,7 @@ pub fn fit_with_progress<M: FitModel>(
     let mut stops = Vec::new();
     let starts = opts.starts.max(1);
     for start in 0..starts {
+        cancel.check()?;
         if deadline.is_some_and(|d| std::time::Instant::now() >= d) {
             stops.push(format!(
                 "the time budget of {} s ran out after {start} of {starts} starts",
@@ -509,6 +533,7 @@ pub fn fit_with_progress<M: FitModel>(
             starts_done: start,
             starts,
             progress,
+            cancel,
         };
         let problem = Problem {
             model,
@@ -527,6 +552,9 @@ pub fn fit_with_progress<M: FitModel>(
             .with_patience((opts.max_evaluations / (free.len() + 1)).max(1));
         let (problem, report) = lm.minimize(problem);
         let stopped = budget.stopped();
+        if stopped == Some(Stop::Cancelled) {
+            return Err(Error::Cancelled);
+        }
         progress(&FitProgress {
             start,
             starts_done: start + 1,
@@ -559,6 +587,8 @@ pub fn fit_with_progress<M: FitModel>(
                         start + 1,
                         opts.time_budget_s.unwrap_or(0.0)
                     ),
+                    // Returned as an error right after the start (above).
+                    Stop::Cancelled => return Err(Error::Cancelled),
                 };
                 stops.push(why.clone());
                 if theta.is_empty() {

@@ -114,20 +114,31 @@ pub fn run_fit_with_progress(
     data: &[Dataset],
     progress: &(dyn Fn(&crate::fit::FitProgress) + Sync),
 ) -> Result<FitResult> {
-    use crate::fit::fit_with_progress;
+    run_fit_cancellable(spec, data, progress, &crate::cancel::Cancel::new())
+}
+
+/// [`run_fit_with_progress`] that stops with [`crate::Error::Cancelled`] at the next evaluation of
+/// the residuals once `cancel` is set.
+pub fn run_fit_cancellable(
+    spec: &FitSpec,
+    data: &[Dataset],
+    progress: &(dyn Fn(&crate::fit::FitProgress) + Sync),
+    cancel: &crate::cancel::Cancel,
+) -> Result<FitResult> {
+    use crate::fit::fit_cancellable;
     let states: Vec<&str> = data.iter().map(|d| d.name.as_str()).collect();
     match &spec.engine {
         FitEngine::SpinEngine { spec: se, .. } => {
             let model = SpinEngineModel::new(*se, &spec.params, &states, spec.integration)?;
-            fit_with_progress(&model, &spec.params, data, &spec.options, progress)
+            fit_cancellable(&model, &spec.params, data, &spec.options, progress, cancel)
         }
         FitEngine::Dots(m) => {
             let model = DotsModel::new((**m).clone(), &spec.params, &states)?;
-            fit_with_progress(&model, &spec.params, data, &spec.options, progress)
+            fit_cancellable(&model, &spec.params, data, &spec.options, progress, cancel)
         }
         FitEngine::Chain(c) => {
             let model = ChainModel::new((**c).clone(), &spec.params, &states, spec.integration)?;
-            fit_with_progress(&model, &spec.params, data, &spec.options, progress)
+            fit_cancellable(&model, &spec.params, data, &spec.options, progress, cancel)
         }
     }
 }

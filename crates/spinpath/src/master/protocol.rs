@@ -51,12 +51,31 @@ pub fn run_sweep(
     dwell_s: f64,
     dynamics: &mut dyn Dynamics,
 ) -> Result<Vec<PointResult>> {
+    run_sweep_cancellable(
+        prepared,
+        points,
+        dwell_s,
+        dynamics,
+        &crate::cancel::Cancel::new(),
+    )
+}
+
+/// [`run_sweep`] that stops with [`crate::Error::Cancelled`] at the next bias point once
+/// `cancel` is set.
+pub fn run_sweep_cancellable(
+    prepared: &dyn Prepared,
+    points: &[BiasPoint],
+    dwell_s: f64,
+    dynamics: &mut dyn Dynamics,
+    cancel: &crate::cancel::Cancel,
+) -> Result<Vec<PointResult>> {
     let mut out = Vec::with_capacity(points.len());
     if let Some(first) = points.first() {
         let kernel = prepared.kernel(first.bias_mv)?;
         dynamics.reset(&steady_state(&kernel, &steady::SteadyOptions::default())?);
     }
     for p in points {
+        cancel.check()?;
         let kernel = prepared.kernel(p.bias_mv)?;
         out.push(dynamics.step(&kernel, dwell_s)?);
     }
