@@ -10,17 +10,8 @@ use pyo3::types::PyDict;
 use spinpath::config::{self, CoherentRun, Spectra};
 use spinpath::device::Parametrized;
 
-/// The bundled presets: name, run-file text.
-pub(crate) const PRESETS: [(&str, &str); 5] = [
-    ("spin-engine", include_str!("../presets/spin-engine.toml")),
-    (
-        "memristive-cb",
-        include_str!("../presets/memristive-cb.toml"),
-    ),
-    ("iv-sweeps", include_str!("../presets/iv-sweeps.toml")),
-    ("ih-loop", include_str!("../presets/ih-loop.toml")),
-    ("write-read", include_str!("../presets/write-read.toml")),
-];
+/// The bundled presets (name, run-file text): the library's, one copy for every front end.
+pub(crate) const PRESETS: [(&str, &str); 8] = spinpath::presets::ALL;
 
 /// A validated coherent-chain device and its run settings (magnetic states, bias grid,
 /// integration tolerances, optional spectra), as read from a run file (docs/config.md).

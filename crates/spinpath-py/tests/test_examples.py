@@ -45,9 +45,9 @@ def test_memristive_dots_example(repo, tmp_path):
 
 
 def test_embedded_presets_equal_the_examples(repo):
-    # The crate embeds copies (crates/spinpath-py/presets, so that the sdist builds); they must
+    # The crate embeds copies (crates/spinpath/presets, so that the sdist builds); they must
     # stay the examples' files byte for byte.
     for name in spinpath.presets():
-        embedded = (repo / "crates" / "spinpath-py" / "presets" / f"{name}.toml").read_text(encoding="utf-8")
+        embedded = (repo / "crates" / "spinpath" / "presets" / f"{name}.toml").read_text(encoding="utf-8")
         assert embedded == (repo / "examples" / f"{name}.toml").read_text(encoding="utf-8"), name
         assert spinpath.preset_toml(name) == embedded, name

@@ -28,6 +28,7 @@ pub mod model;
 pub mod negf;
 pub mod outdir;
 pub mod plot;
+pub mod presets;
 pub mod protocol;
 pub mod quad;
 pub mod report;

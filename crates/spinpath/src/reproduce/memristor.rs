@@ -42,12 +42,11 @@ use serde_json::{json, Value};
 use std::collections::HashMap;
 
 /// The C5 junction (write/read statistics), `examples/memristor-c5.toml`.
-pub const C5_DEVICE: &str = include_str!("../../../../examples/memristor-c5.toml");
+pub const C5_DEVICE: &str = crate::presets::MEMRISTOR_C5;
 /// The G10 junction (I(V) cycles, P/AP), `examples/memristive-cb.toml`.
-pub const G10_DEVICE: &str = include_str!("../../../../examples/memristive-cb.toml");
+pub const G10_DEVICE: &str = crate::presets::MEMRISTIVE_CB;
 /// The G10 junction with cotunnelling, `examples/memristive-cb-cotunneling.toml`.
-pub const G10_COTUNNELING: &str =
-    include_str!("../../../../examples/memristive-cb-cotunneling.toml");
+pub const G10_COTUNNELING: &str = crate::presets::MEMRISTIVE_CB_COTUNNELING;
 
 /// The gate-resolved kinetics of one bias point. The slow states are the gating dot's own
 /// configurations (empty, one electron with spin up or down; index order of

@@ -26,10 +26,9 @@ use crate::{Error, Result};
 use serde_json::{json, Value};
 
 /// Model A's run file (the coherent chain preset).
-pub const CHAIN_PRESET: &str = include_str!("../../../../examples/spin-engine.toml");
+pub const CHAIN_PRESET: &str = crate::presets::SPIN_ENGINE;
 /// The interacting model's run file.
-pub const INTERACTING_PRESET: &str =
-    include_str!("../../../../examples/spin-engine-interacting.toml");
+pub const INTERACTING_PRESET: &str = crate::presets::SPIN_ENGINE_INTERACTING;
 
 /// Temperature of paper 1's measurement, K.
 pub const TEMPERATURE_K: f64 = 295.0;
