@@ -24,7 +24,7 @@ pub fn panel(title: &str, x: &str, y: &str, series: Vec<Series>) -> Panel {
         y_label: y.into(),
         series,
         zero_line: true,
-        y_range: None,
+        ..Panel::default()
     }
 }
 
