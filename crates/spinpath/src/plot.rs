@@ -583,7 +583,7 @@ fn draw_panel<'c, DB: DrawingBackend + 'c>(
                 }
                 (
                     [(a, y_range.0), (b, y_range.1)],
-                    (a, y_range.0 + 0.04 * ys),
+                    (a, y_range.1 - 0.01 * ys),
                 )
             }
             BandAxis::Y => {
@@ -603,7 +603,7 @@ fn draw_panel<'c, DB: DrawingBackend + 'c>(
         if !band.label.is_empty() {
             let grey = BLACK.mix(0.7);
             let style = sans(11).color(&grey).pos(match band.axis {
-                BandAxis::X => Pos::new(HPos::Left, VPos::Bottom),
+                BandAxis::X => Pos::new(HPos::Left, VPos::Top),
                 BandAxis::Y => Pos::new(HPos::Left, VPos::Top),
             });
             chart
@@ -623,7 +623,7 @@ fn draw_panel<'c, DB: DrawingBackend + 'c>(
             ))
             .map_err(plot_err)?;
     }
-    for v in &panel.vlines {
+    for (k, v) in panel.vlines.iter().enumerate() {
         if !(v.x.is_finite() && v.x >= x_range.0 && v.x <= x_range.1) {
             continue;
         }
@@ -654,7 +654,8 @@ fn draw_panel<'c, DB: DrawingBackend + 'c>(
             chart
                 .draw_series(std::iter::once(Text::new(
                     label,
-                    (v.x, y_range.1 - 0.01 * ys),
+                    // Successive labels step down so that close marks stay readable.
+                    (v.x, y_range.1 - (0.01 + 0.07 * (k % 3) as f64) * ys),
                     text,
                 )))
                 .map_err(plot_err)?;
@@ -678,6 +679,23 @@ fn draw_panel<'c, DB: DrawingBackend + 'c>(
                 segments.push(Vec::new());
             }
         }
+        // Clip to the axes (fixed ranges zoom in): lines are cut at the frame, points outside dropped.
+        let segments: Vec<Vec<(f64, f64)>> = segments
+            .iter()
+            .flat_map(|seg| {
+                if s.markers {
+                    vec![seg
+                        .iter()
+                        .copied()
+                        .filter(|&(x, y)| {
+                            x >= x_range.0 && x <= x_range.1 && y >= y_range.0 && y <= y_range.1
+                        })
+                        .collect()]
+                } else {
+                    clip_polyline(seg, x_range, y_range)
+                }
+            })
+            .collect();
         let mut first = true;
         for seg in segments.into_iter().filter(|s| !s.is_empty()) {
             if s.markers && s.joined {
@@ -741,6 +759,67 @@ fn draw_panel<'c, DB: DrawingBackend + 'c>(
             .map_err(plot_err)?;
     }
     Ok(())
+}
+
+/// Cut a polyline to the rectangle `xr × yr` (Liang–Barsky on each segment): the visible pieces.
+fn clip_polyline(pts: &[(f64, f64)], xr: (f64, f64), yr: (f64, f64)) -> Vec<Vec<(f64, f64)>> {
+    let inside = |(x, y): (f64, f64)| x >= xr.0 && x <= xr.1 && y >= yr.0 && y <= yr.1;
+    if pts.len() == 1 {
+        return if inside(pts[0]) {
+            vec![pts.to_vec()]
+        } else {
+            Vec::new()
+        };
+    }
+    let mut out: Vec<Vec<(f64, f64)>> = Vec::new();
+    let mut current: Vec<(f64, f64)> = Vec::new();
+    for w in pts.windows(2) {
+        let ((x0, y0), (x1, y1)) = (w[0], w[1]);
+        let (dx, dy) = (x1 - x0, y1 - y0);
+        let (mut t0, mut t1) = (0.0f64, 1.0f64);
+        let mut visible = true;
+        for (p, q) in [
+            (-dx, x0 - xr.0),
+            (dx, xr.1 - x0),
+            (-dy, y0 - yr.0),
+            (dy, yr.1 - y0),
+        ] {
+            if p == 0.0 {
+                if q < 0.0 {
+                    visible = false;
+                }
+            } else {
+                let r = q / p;
+                if p < 0.0 {
+                    t0 = t0.max(r);
+                } else {
+                    t1 = t1.min(r);
+                }
+            }
+        }
+        if !visible || t0 > t1 {
+            if !current.is_empty() {
+                out.push(std::mem::take(&mut current));
+            }
+            continue;
+        }
+        let a = (x0 + t0 * dx, y0 + t0 * dy);
+        let b = (x0 + t1 * dx, y0 + t1 * dy);
+        if current.is_empty() {
+            current.push(a);
+        } else if current.last() != Some(&a) {
+            out.push(std::mem::take(&mut current));
+            current.push(a);
+        }
+        current.push(b);
+        if t1 < 1.0 {
+            out.push(std::mem::take(&mut current));
+        }
+    }
+    if !current.is_empty() {
+        out.push(current);
+    }
+    out
 }
 
 /// What a [`Glyph`] draws.
@@ -1042,6 +1121,17 @@ mod tests {
         let blank = svg_to_png(&"<svg width=\"10\" height=\"10\" xmlns=\"http://www.w3.org/2000/svg\"><text x=\"1\" y=\"9\" font-family=\"sans-serif\" font-size=\"9\">A</text></svg>".to_string()).unwrap();
         let plain = svg_to_png(&"<svg width=\"10\" height=\"10\" xmlns=\"http://www.w3.org/2000/svg\"></svg>".to_string()).unwrap();
         assert_ne!(blank, plain, "the bundled font draws glyphs");
+    }
+
+    #[test]
+    fn polylines_are_cut_at_the_frame() {
+        let line = [(-1.0, -1.0), (0.5, 0.5), (2.0, 2.0)];
+        let parts = clip_polyline(&line, (0.0, 1.0), (0.0, 1.0));
+        assert_eq!(parts, vec![vec![(0.0, 0.0), (0.5, 0.5), (1.0, 1.0)]]);
+        // Leaving and re-entering makes two pieces; a segment fully outside none.
+        let zig = [(0.5, 0.5), (0.5, 3.0), (0.6, 0.5)];
+        assert_eq!(clip_polyline(&zig, (0.0, 1.0), (0.0, 1.0)).len(), 2);
+        assert!(clip_polyline(&[(2.0, 2.0), (3.0, 3.0)], (0.0, 1.0), (0.0, 1.0)).is_empty());
     }
 
     #[test]

@@ -462,7 +462,10 @@ pub fn iv_figure(sweeps: &[StateSweep]) -> Figure {
             ..Panel::default()
         };
         if let Some(w) = window {
-            panel.bands.push(window_band(w));
+            panel.bands.push(Band {
+                label: String::new(),
+                ..window_band(w)
+            });
         }
         panels.push(panel);
     }
