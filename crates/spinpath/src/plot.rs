@@ -467,6 +467,39 @@ pub fn engineering(max_abs: f64, unit: &str) -> (f64, String) {
     (10f64.powi(base_exp - exp), format!("{p}{base}"))
 }
 
+/// An axis label from a column name that carries its unit: `spin_accumulation_meV` →
+/// `spin accumulation (meV)`, `dIdV_uS` → `dIdV (µS)`, `tmr_percent` → `tmr (%)`. Names without a
+/// known unit suffix are returned with underscores as spaces.
+pub fn axis_label(column: &str) -> String {
+    const UNITS: [(&str, &str); 17] = [
+        ("meV", "meV"),
+        ("mV", "mV"),
+        ("V", "V"),
+        ("K", "K"),
+        ("Oe", "Oe"),
+        ("nA", "nA"),
+        ("pA", "pA"),
+        ("nW", "nW"),
+        ("pW", "pW"),
+        ("uS", "µS"),
+        ("nS", "nS"),
+        ("percent", "%"),
+        ("s", "s"),
+        ("deg", "°"),
+        ("nm", "nm"),
+        ("Hz", "Hz"),
+        ("per_meV", "1/meV"),
+    ];
+    for (suffix, unit) in UNITS.iter().rev() {
+        if let Some(stem) = column.strip_suffix(&format!("_{suffix}")) {
+            if !stem.is_empty() {
+                return format!("{} ({unit})", stem.replace('_', " "));
+            }
+        }
+    }
+    column.replace('_', " ")
+}
+
 fn plot_err<E: std::fmt::Display>(e: E) -> Error {
     Error::Numerical {
         context: "figure".into(),
@@ -1132,6 +1165,15 @@ mod tests {
         let zig = [(0.5, 0.5), (0.5, 3.0), (0.6, 0.5)];
         assert_eq!(clip_polyline(&zig, (0.0, 1.0), (0.0, 1.0)).len(), 2);
         assert!(clip_polyline(&[(2.0, 2.0), (3.0, 3.0)], (0.0, 1.0), (0.0, 1.0)).is_empty());
+    }
+
+    #[test]
+    fn column_names_become_axis_labels_with_units() {
+        assert_eq!(axis_label("spin_accumulation_meV"), "spin accumulation (meV)");
+        assert_eq!(axis_label("dIdV_uS"), "dIdV (µS)");
+        assert_eq!(axis_label("tmr_percent"), "tmr (%)");
+        assert_eq!(axis_label("dos_up_per_meV"), "dos up (1/meV)");
+        assert_eq!(axis_label("efficiency"), "efficiency");
     }
 
     #[test]

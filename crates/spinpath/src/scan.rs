@@ -269,8 +269,8 @@ pub fn plan_figures(plan: &ScanPlan, t: &Table) -> Result<Vec<(String, String)>>
                 .map(|s| {
                     let map = Heatmap {
                         title: format!("maximum output power, state {s}"),
-                        x_label: a.name.clone(),
-                        y_label: b.name.clone(),
+                        x_label: crate::plot::axis_label(&a.name),
+                        y_label: crate::plot::axis_label(&b.name),
                         cells: (0..st.len())
                             .filter(|&i| &st[i] == s)
                             .map(|i| (x[i], y[i], p[i]))
@@ -300,7 +300,7 @@ pub fn scan_figure(name: &str, t: &Table) -> Figure {
         let y = t.f64(col).unwrap_or(&[]);
         let mut p = Panel {
             title: title.into(),
-            x_label: name.into(),
+            x_label: crate::plot::axis_label(name),
             y_label: unit.into(),
             zero_line: true,
             ..Panel::default()
