@@ -7,7 +7,7 @@ the spinpath program, then `spinpath scan merge` joins the shards into the folde
 With a scheduler address the shards go to that Dask cluster (the workers must see OUT and the run
 file, e.g. on a shared file system, and have `spinpath` on PATH or SPINPATH set); without one, a
 `dask.distributed.LocalCluster` of 2 processes is used, and without Dask installed, a local process
-pool. The Python-API scan (`spinpath.scan(..., client=...)`, issue 17) is not written yet.
+pool. The Python-API scan (`spinpath.scan(..., client=...)`) is not written yet.
 """
 
 from __future__ import annotations
