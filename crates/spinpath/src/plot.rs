@@ -313,7 +313,23 @@ pub fn svg_to_png(svg: &str) -> Result<Vec<u8>> {
         tiny_skia::Transform::from_scale(PNG_SCALE, PNG_SCALE),
         &mut pixmap.as_mut(),
     );
-    pixmap.encode_png().map_err(plot_err)
+    // The background is opaque white, so RGB without alpha loses nothing and compresses better.
+    let rgb: Vec<u8> = pixmap
+        .data()
+        .chunks_exact(4)
+        .flat_map(|p| [p[0], p[1], p[2]])
+        .collect();
+    let mut out = Vec::new();
+    {
+        let mut enc = png::Encoder::new(&mut out, w, h);
+        enc.set_color(png::ColorType::Rgb);
+        enc.set_depth(png::BitDepth::Eight);
+        enc.set_compression(png::Compression::Best);
+        let mut writer = enc.write_header().map_err(plot_err)?;
+        writer.write_image_data(&rgb).map_err(plot_err)?;
+        writer.finish().map_err(plot_err)?;
+    }
+    Ok(out)
 }
 
 /// Divide every coordinate and length of plotters' SVG output by `k` (the drawing grid), writing

@@ -531,8 +531,13 @@ pub fn figure(sweeps: &[StateSweep]) -> crate::plot::Figure {
             zero_line: true,
             ..Default::default()
         };
+        let branched = s.branch.iter().any(|b| *b != "-");
         let mut didv = Panel {
-            title: format!("dI/dV, {state}: gap edges E+ and E− per branch"),
+            title: if branched {
+                format!("dI/dV, {state}: gap edges E+ and E− per branch")
+            } else {
+                format!("dI/dV, {state}")
+            },
             x_label: "bias (mV)".into(),
             y_label: "dI/dV (µS)".into(),
             zero_line: true,
@@ -554,8 +559,12 @@ pub fn figure(sweeps: &[StateSweep]) -> crate::plot::Figure {
                 if !(0..x.len()).any(keep) {
                     continue;
                 }
-                let name = if branch == "-" { "—" } else { branch };
-                let label = format!("{name}, swept {}", if up { "up" } else { "down" });
+                let dir = if up { "up" } else { "down" };
+                let label = if branch == "-" {
+                    format!("{state}, swept {dir}")
+                } else {
+                    format!("{branch}, swept {dir}")
+                };
                 let line = |y: Vec<f64>| {
                     let ser = Series::line(label.clone(), x.clone(), y, colour(branch));
                     if up {
@@ -568,7 +577,7 @@ pub fn figure(sweeps: &[StateSweep]) -> crate::plot::Figure {
                 didv.series.push(line(mask(&s.didv)));
             }
             // Gap edges: the largest dI/dV on each side of zero bias within this branch.
-            for positive in [true, false] {
+            for positive in [true, false].into_iter().filter(|_| branch != "-") {
                 let best = (0..x.len())
                     .filter(|&k| s.branch[k] == branch && (x[k] > 0.0) == positive)
                     .filter(|&k| s.didv[k].is_finite())
