@@ -154,9 +154,16 @@ fn documented_commands_run_as_written() {
                 .skip(1)
                 .map(|s| &s[..s.find(')').unwrap()])
                 .collect();
-            assert!(shown.len() >= 10, "the gallery shows {} figures", shown.len());
+            assert!(
+                shown.len() >= 10,
+                "the gallery shows {} figures",
+                shown.len()
+            );
             for f in &shown {
-                assert!(made.iter().any(|m| m == f), "gallery.md shows {f}, not regenerated");
+                assert!(
+                    made.iter().any(|m| m == f),
+                    "gallery.md shows {f}, not regenerated"
+                );
                 assert!(
                     root().join("docs/gallery").join(f).is_file(),
                     "gallery.md shows {f}, not committed in docs/gallery"

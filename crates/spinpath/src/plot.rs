@@ -18,11 +18,11 @@
 
 use crate::error::{Error, Result};
 use plotters::coord::Shift;
-use plotters::prelude::*;
 use plotters::element::{Drawable, PointCollection};
-use plotters_backend::DrawingErrorKind;
+use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use plotters::style::FontStyle;
+use plotters_backend::DrawingErrorKind;
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
@@ -630,10 +630,7 @@ fn draw_panel<'c, DB: DrawingBackend + 'c>(
                 if a >= b {
                     continue;
                 }
-                (
-                    [(a, y_range.0), (b, y_range.1)],
-                    (a, y_range.1 - 0.01 * ys),
-                )
+                ([(a, y_range.0), (b, y_range.1)], (a, y_range.1 - 0.01 * ys))
             }
             BandAxis::Y => {
                 let (a, b) = clip(lo, hi, y_range.0, y_range.1);
@@ -995,8 +992,8 @@ impl Heatmap {
         let g = GRID as i32;
         let mut out = String::new();
         {
-            let root = SVGBackend::with_string(&mut out, (880 * GRID, 500 * GRID))
-                .into_drawing_area();
+            let root =
+                SVGBackend::with_string(&mut out, (880 * GRID, 500 * GRID)).into_drawing_area();
             root.fill(&WHITE).map_err(plot_err)?;
             let (map_area, bar_area) = root.split_horizontally(760 * GRID);
             let (dx, dy) = (self.cell.0.abs().max(1e-300), self.cell.1.abs().max(1e-300));
@@ -1142,7 +1139,11 @@ mod tests {
         assert!(svg.contains("I_P") && svg.contains("bias (mV)") && svg.contains("H_sw"));
         assert!(svg.contains("TMR &lt; −100 %") || svg.contains("TMR < −100 %"));
         // Nominal size, not the drawing grid's.
-        assert!(svg.contains("width=\"560\" height=\"380\""), "{}", &svg[..200]);
+        assert!(
+            svg.contains("width=\"560\" height=\"380\""),
+            "{}",
+            &svg[..200]
+        );
     }
 
     #[test]
@@ -1168,7 +1169,11 @@ mod tests {
         assert_eq!((w, h), (1120, 760));
         // Text changes the image: the same figure without any text renders differently.
         let blank = svg_to_png(&"<svg width=\"10\" height=\"10\" xmlns=\"http://www.w3.org/2000/svg\"><text x=\"1\" y=\"9\" font-family=\"sans-serif\" font-size=\"9\">A</text></svg>".to_string()).unwrap();
-        let plain = svg_to_png(&"<svg width=\"10\" height=\"10\" xmlns=\"http://www.w3.org/2000/svg\"></svg>".to_string()).unwrap();
+        let plain = svg_to_png(
+            &"<svg width=\"10\" height=\"10\" xmlns=\"http://www.w3.org/2000/svg\"></svg>"
+                .to_string(),
+        )
+        .unwrap();
         assert_ne!(blank, plain, "the bundled font draws glyphs");
     }
 
@@ -1185,7 +1190,10 @@ mod tests {
 
     #[test]
     fn column_names_become_axis_labels_with_units() {
-        assert_eq!(axis_label("spin_accumulation_meV"), "spin accumulation (meV)");
+        assert_eq!(
+            axis_label("spin_accumulation_meV"),
+            "spin accumulation (meV)"
+        );
         assert_eq!(axis_label("dIdV_uS"), "dIdV (µS)");
         assert_eq!(axis_label("tmr_percent"), "tmr (%)");
         assert_eq!(axis_label("dos_up_per_meV"), "dos up (1/meV)");

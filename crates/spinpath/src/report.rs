@@ -544,7 +544,10 @@ pub fn iv_figure(sweeps: &[StateSweep]) -> Figure {
         }
     }
     let mut cond = Panel {
-        title: format!("({}) differential conductance dI/dV", if window.is_some() { "f" } else { "e" }),
+        title: format!(
+            "({}) differential conductance dI/dV",
+            if window.is_some() { "f" } else { "e" }
+        ),
         x_label: "bias (mV)".into(),
         y_label: "dI/dV (nA/mV = µS)".into(),
         ..Panel::default()

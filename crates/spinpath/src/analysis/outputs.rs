@@ -321,8 +321,19 @@ pub fn power_figure(files: &[(String, &PowerResult)]) -> Figure {
         // Only the generating points, so that a small output power is visible.
         let (gx, gy): (Vec<f64>, Vec<f64>) = b.iter().zip(&pw).filter(|p| *p.1 > 0.0).unzip();
         gv.push((name.clone(), gx, gy, k));
-        pv.push(Series::line(name.clone(), b, pw, k));
+        pv.push((name.clone(), b, pw, k));
     }
+    let p_max = pv
+        .iter()
+        .flat_map(|p| p.2.iter().map(|v| v.abs()))
+        .filter(|v| v.is_finite())
+        .fold(0.0, f64::max);
+    let (fp, p_unit) = crate::plot::engineering(p_max, "nW");
+    let pv: Vec<Series> = pv
+        .into_iter()
+        .map(|(name, x, y, k)| Series::line(name, x, y.iter().map(|v| v * fp).collect(), k))
+        .collect();
+    let p_label = format!("power ({p_unit})");
     // The generated power is often pW-scale: an engineering prefix keeps the ticks readable.
     let g_max = gv
         .iter()
@@ -331,13 +342,15 @@ pub fn power_figure(files: &[(String, &PowerResult)]) -> Figure {
     let (f, unit) = crate::plot::engineering(g_max, "nW");
     let gv: Vec<Series> = gv
         .into_iter()
-        .map(|(name, x, y, k)| Series::line(name, x, y.iter().map(|v| v * f).collect(), k).markers())
+        .map(|(name, x, y, k)| {
+            Series::line(name, x, y.iter().map(|v| v * f).collect(), k).markers()
+        })
         .collect();
     let g_label = format!("power ({unit})");
     Figure::new(
         vec![
             panel("I(V)", "bias (mV)", "current (nA)", iv),
-            panel("output power −I·V", "bias (mV)", "power (nW)", pv),
+            panel("output power −I·V", "bias (mV)", &p_label, pv),
             panel("generating points (−I·V > 0)", "bias (mV)", &g_label, gv),
         ],
         3,
