@@ -1168,12 +1168,12 @@ mod tests {
         let h = u32::from_be_bytes(png[20..24].try_into().unwrap());
         assert_eq!((w, h), (1120, 760));
         // Text changes the image: the same figure without any text renders differently.
-        let blank = svg_to_png(&"<svg width=\"10\" height=\"10\" xmlns=\"http://www.w3.org/2000/svg\"><text x=\"1\" y=\"9\" font-family=\"sans-serif\" font-size=\"9\">A</text></svg>".to_string()).unwrap();
-        let plain = svg_to_png(
-            &"<svg width=\"10\" height=\"10\" xmlns=\"http://www.w3.org/2000/svg\"></svg>"
-                .to_string(),
-        )
-        .unwrap();
+        let head = r#"<svg width="10" height="10" xmlns="http://www.w3.org/2000/svg">"#;
+        let with_text = format!(
+            r#"{head}<text x="1" y="9" font-family="sans-serif" font-size="9">A</text></svg>"#
+        );
+        let blank = svg_to_png(&with_text).unwrap();
+        let plain = svg_to_png(&format!("{head}</svg>")).unwrap();
         assert_ne!(blank, plain, "the bundled font draws glyphs");
     }
 
