@@ -324,7 +324,7 @@ pub fn svg_to_png(svg: &str) -> Result<Vec<u8>> {
         let mut enc = png::Encoder::new(&mut out, w, h);
         enc.set_color(png::ColorType::Rgb);
         enc.set_depth(png::BitDepth::Eight);
-        enc.set_compression(png::Compression::Best);
+        enc.set_compression(png::Compression::Default);
         let mut writer = enc.write_header().map_err(plot_err)?;
         writer.write_image_data(&rgb).map_err(plot_err)?;
         writer.finish().map_err(plot_err)?;
