@@ -233,7 +233,8 @@ pub fn protocol_output(
                         } else {
                             Marker::TriangleUp
                         });
-                        panel.series.push(if dir == "down" { s.faint() } else { s });
+                        // Both directions opaque: where they coincide ▲ and ▼ overlap into a star.
+                        panel.series.push(s);
                     }
                     let (v, i) = mean_iv(plan, m, &set, state);
                     let i0 = v.iter().position(|b| b.abs() < 1e-9).map(|k| i[k]);
