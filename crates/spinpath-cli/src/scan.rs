@@ -138,7 +138,7 @@ fn write_plan_files(
     // Figures describe the whole scan: a shard has only part of the points.
     if record.shards == 1 {
         for (name, svg) in scan::plan_figures(plan, table)? {
-            write_atomic(&out.join(name), svg.as_bytes())?;
+            spinpath::plot::write_svg_and_png(&out.join(name), &svg)?;
         }
     }
     write_atomic(&out.join("config.toml"), text.as_bytes())?;

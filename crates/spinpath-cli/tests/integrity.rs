@@ -265,6 +265,7 @@ fn force_with_fewer_states_leaves_nothing_stale() {
         [
             "config.toml",
             "iv.csv",
+            "iv.png",
             "iv.svg",
             "run.json",
             "summary.json"

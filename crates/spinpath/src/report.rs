@@ -5,7 +5,7 @@
 use crate::config::CoherentRun;
 use crate::error::Result;
 use crate::negf::{BiasPoint, ChainSolver};
-use crate::plot::{Figure, Panel, Series};
+use crate::plot::{Band, BandAxis, Figure, Panel, Series};
 use crate::sweep::StateSweep;
 use crate::table::Table;
 use serde::Serialize;
@@ -508,29 +508,28 @@ pub fn iv_figure(sweeps: &[StateSweep]) -> Figure {
         zero_line: true,
         ..Panel::default()
     };
-    // Zoom on the generator region when there is one: the dissipative side is clipped at −2 P_max.
-    let p_max = sweeps
+    // The generator window: the biases where some state delivers power (P_out = −I·V > 0).
+    let gen: Vec<f64> = sweeps
         .iter()
-        .flat_map(|s| s.points.iter().map(|p| p.power_out()))
-        .fold(0.0, f64::max);
-    let clip = |p: f64| {
-        if p_max > 0.0 && p < -2.0 * p_max {
-            f64::NAN
-        } else {
-            p
-        }
+        .flat_map(|s| s.points.iter())
+        .filter(|p| p.power_out() > 0.0)
+        .map(|p| p.bias_mv)
+        .collect();
+    let window = (!gen.is_empty()).then(|| {
+        let lo = gen.iter().copied().fold(f64::INFINITY, f64::min);
+        let hi = gen.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        (lo, hi)
+    });
+    let window_band = |(lo, hi): (f64, f64)| Band {
+        axis: BandAxis::X,
+        from: lo,
+        to: hi,
+        label: "P_out > 0".into(),
+        color: Some(4),
     };
-    let mut power = Panel {
-        title: if p_max > 0.0 {
-            "(d) output power −I·V (generator region)".into()
-        } else {
-            "(d) output power −I·V".into()
-        },
-        x_label: "bias (mV)".into(),
-        y_label: "power (nW)".into(),
-        zero_line: true,
-        ..Panel::default()
-    };
+    if let Some(w) = window {
+        total.bands.push(window_band(w));
+    }
     for (k, s) in sweeps.iter().enumerate() {
         let c = color(k, &s.state);
         let v = s.bias();
@@ -555,12 +554,6 @@ pub fn iv_figure(sweeps: &[StateSweep]) -> Figure {
             s.current(),
             c,
         ));
-        power.series.push(Series::line(
-            s.state.clone(),
-            v,
-            s.points.iter().map(|p| clip(p.power_out())).collect(),
-            c,
-        ));
     }
     let mut panels = vec![spin, total];
     if let (Some(p), Some(ap)) = (find(sweeps, "P"), find(sweeps, "AP")) {
@@ -576,27 +569,108 @@ pub fn iv_figure(sweeps: &[StateSweep]) -> Figure {
                     .unwrap_or(f64::NAN)
             })
             .collect();
-        panels.push(Panel {
+        let mut panel = Panel {
             title: "(c) TMR = I_P/I_AP − 1 (|TMR| ≤ 500 % shown)".into(),
             x_label: "bias (mV)".into(),
             y_label: "TMR (%)".into(),
-            series: vec![
-                Series::line("TMR", p.bias(), t, 3),
-                Series::line(
-                    "−100 %",
-                    vec![p.bias()[0], *p.bias().last().unwrap_or(&0.0)],
-                    vec![-100.0, -100.0],
-                    0,
-                )
-                .faint(),
-            ],
+            series: vec![Series::line("TMR", p.bias(), t, 3)],
             zero_line: true,
-            y_range: None,
-        });
+            bands: vec![Band {
+                axis: BandAxis::Y,
+                from: f64::NEG_INFINITY,
+                to: -100.0,
+                label: "TMR < −100 %: I_P, I_AP of opposite sign".into(),
+                color: None,
+            }],
+            ..Panel::default()
+        };
+        if let Some(w) = window {
+            panel.bands.push(Band {
+                label: String::new(),
+                ..window_band(w)
+            });
+        }
+        panels.push(panel);
     }
-    panels.push(power);
+    match window {
+        Some((lo, hi)) => {
+            // Zoom panels on the generator window (it is often a small part of the bias axis).
+            let pad = 0.25 * (hi - lo).max(1e-6);
+            let range = (lo - pad, hi + pad);
+            let inside = |p: &&crate::negf::BiasPoint| p.bias_mv >= range.0 && p.bias_mv <= range.1;
+            let mut zoom_i = Panel {
+                title: format!("(d) zoom: generator window {lo:.3}–{hi:.3} mV"),
+                x_label: "bias (mV)".into(),
+                y_label: "current (nA)".into(),
+                zero_line: true,
+                x_range: Some(range),
+                y_from_visible: true,
+                bands: vec![window_band((lo, hi))],
+                ..Panel::default()
+            };
+            let p_max = sweeps
+                .iter()
+                .flat_map(|s| s.points.iter().filter(|p| inside(p)))
+                .map(|p| p.power_out().abs())
+                .fold(0.0, f64::max);
+            let (f, unit) = crate::plot::engineering(p_max, "nW");
+            let mut zoom_p = Panel {
+                title: "(e) output power P_out = −I·V in the window".into(),
+                x_label: "bias (mV)".into(),
+                y_label: format!("P_out ({unit})"),
+                zero_line: true,
+                x_range: Some(range),
+                y_from_visible: true,
+                bands: vec![window_band((lo, hi))],
+                ..Panel::default()
+            };
+            for (k, s) in sweeps.iter().enumerate() {
+                let c = color(k, &s.state);
+                zoom_i.series.push(Series::line(
+                    format!("I_{}", s.state),
+                    s.bias(),
+                    s.current(),
+                    c,
+                ));
+                zoom_p.series.push(Series::line(
+                    format!("P_out, {}", s.state),
+                    s.bias(),
+                    s.points.iter().map(|p| f * p.power_out()).collect(),
+                    c,
+                ));
+            }
+            panels.push(zoom_i);
+            panels.push(zoom_p);
+        }
+        None => {
+            let all_max = sweeps
+                .iter()
+                .flat_map(|s| s.points.iter().map(|p| p.power_out().abs()))
+                .fold(0.0, f64::max);
+            let (f, unit) = crate::plot::engineering(all_max, "nW");
+            let mut power = Panel {
+                title: "(d) output power P_out = −I·V (< 0: dissipated)".into(),
+                x_label: "bias (mV)".into(),
+                y_label: format!("P_out ({unit})"),
+                zero_line: true,
+                ..Panel::default()
+            };
+            for (k, s) in sweeps.iter().enumerate() {
+                power.series.push(Series::line(
+                    s.state.clone(),
+                    s.bias(),
+                    s.points.iter().map(|p| f * p.power_out()).collect(),
+                    color(k, &s.state),
+                ));
+            }
+            panels.push(power);
+        }
+    }
     let mut cond = Panel {
-        title: "(e) differential conductance dI/dV".into(),
+        title: format!(
+            "({}) differential conductance dI/dV",
+            if window.is_some() { "f" } else { "e" }
+        ),
         x_label: "bias (mV)".into(),
         y_label: "dI/dV (nA/mV = µS)".into(),
         ..Panel::default()

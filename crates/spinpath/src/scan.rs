@@ -269,8 +269,8 @@ pub fn plan_figures(plan: &ScanPlan, t: &Table) -> Result<Vec<(String, String)>>
                 .map(|s| {
                     let map = Heatmap {
                         title: format!("maximum output power, state {s}"),
-                        x_label: a.name.clone(),
-                        y_label: b.name.clone(),
+                        x_label: crate::plot::axis_label(&a.name),
+                        y_label: crate::plot::axis_label(&b.name),
                         cells: (0..st.len())
                             .filter(|&i| &st[i] == s)
                             .map(|i| (x[i], y[i], p[i]))
@@ -297,11 +297,24 @@ pub fn scan_figure(name: &str, t: &Table) -> Figure {
         }
     }
     let panel = |col: &str, title: &str, unit: &str| {
-        let y = t.f64(col).unwrap_or(&[]);
+        let raw = t.f64(col).unwrap_or(&[]);
+        // Powers are often pW-scale: rescale nW columns to an engineering prefix.
+        let (f, label) = match col.strip_suffix("_nW") {
+            Some(_) => {
+                let max = raw
+                    .iter()
+                    .filter(|v| v.is_finite())
+                    .fold(0.0f64, |m, v| m.max(v.abs()));
+                let (f, u) = crate::plot::engineering(max, "nW");
+                (f, unit.replace("(nW)", &format!("({u})")))
+            }
+            None => (1.0, unit.to_string()),
+        };
+        let y: Vec<f64> = raw.iter().map(|v| v * f).collect();
         let mut p = Panel {
             title: title.into(),
-            x_label: name.into(),
-            y_label: unit.into(),
+            x_label: crate::plot::axis_label(name),
+            y_label: label,
             zero_line: true,
             ..Panel::default()
         };

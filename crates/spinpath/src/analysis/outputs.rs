@@ -24,7 +24,7 @@ pub fn panel(title: &str, x: &str, y: &str, series: Vec<Series>) -> Panel {
         y_label: y.into(),
         series,
         zero_line: true,
-        y_range: None,
+        ..Panel::default()
     }
 }
 
@@ -249,17 +249,26 @@ impl TmrCurve {
                         Series::line("I_AP", self.bias.clone(), self.current_ap.clone(), 1),
                     ],
                 ),
-                panel(
-                    "TMR = I_P/I_AP − 1",
-                    "bias (mV)",
-                    "TMR (%)",
-                    vec![Series::line(
-                        "TMR",
-                        self.bias.clone(),
-                        self.tmr_percent.clone(),
-                        0,
-                    )],
-                ),
+                Panel {
+                    bands: vec![crate::plot::Band {
+                        axis: crate::plot::BandAxis::Y,
+                        from: f64::NEG_INFINITY,
+                        to: -100.0,
+                        label: "TMR < −100 %: I_P, I_AP of opposite sign".into(),
+                        color: None,
+                    }],
+                    ..panel(
+                        "TMR = I_P/I_AP − 1",
+                        "bias (mV)",
+                        "TMR (%)",
+                        vec![Series::line(
+                            "TMR",
+                            self.bias.clone(),
+                            self.tmr_percent.clone(),
+                            0,
+                        )],
+                    )
+                },
             ],
             2,
         )
@@ -311,19 +320,38 @@ pub fn power_figure(files: &[(String, &PowerResult)]) -> Figure {
         iv.push(Series::line(name.clone(), b.clone(), i, k));
         // Only the generating points, so that a small output power is visible.
         let (gx, gy): (Vec<f64>, Vec<f64>) = b.iter().zip(&pw).filter(|p| *p.1 > 0.0).unzip();
-        gv.push(Series::line(name.clone(), gx, gy, k).markers());
-        pv.push(Series::line(name.clone(), b, pw, k));
+        gv.push((name.clone(), gx, gy, k));
+        pv.push((name.clone(), b, pw, k));
     }
+    let p_max = pv
+        .iter()
+        .flat_map(|p| p.2.iter().map(|v| v.abs()))
+        .filter(|v| v.is_finite())
+        .fold(0.0, f64::max);
+    let (fp, p_unit) = crate::plot::engineering(p_max, "nW");
+    let pv: Vec<Series> = pv
+        .into_iter()
+        .map(|(name, x, y, k)| Series::line(name, x, y.iter().map(|v| v * fp).collect(), k))
+        .collect();
+    let p_label = format!("power ({p_unit})");
+    // The generated power is often pW-scale: an engineering prefix keeps the ticks readable.
+    let g_max = gv
+        .iter()
+        .flat_map(|g| g.2.iter().map(|v| v.abs()))
+        .fold(0.0, f64::max);
+    let (f, unit) = crate::plot::engineering(g_max, "nW");
+    let gv: Vec<Series> = gv
+        .into_iter()
+        .map(|(name, x, y, k)| {
+            Series::line(name, x, y.iter().map(|v| v * f).collect(), k).markers()
+        })
+        .collect();
+    let g_label = format!("power ({unit})");
     Figure::new(
         vec![
             panel("I(V)", "bias (mV)", "current (nA)", iv),
-            panel("output power −I·V", "bias (mV)", "power (nW)", pv),
-            panel(
-                "generating points (−I·V > 0)",
-                "bias (mV)",
-                "power (nW)",
-                gv,
-            ),
+            panel("output power −I·V", "bias (mV)", &p_label, pv),
+            panel("generating points (−I·V > 0)", "bias (mV)", &g_label, gv),
         ],
         3,
     )
@@ -724,9 +752,19 @@ pub fn ih_figure(loops: &[(String, f64, &Trace, &IhLoop)]) -> Figure {
             .map(|st| if *st == State::P { r.i_p.0 } else { r.i_ap.0 })
             .collect();
         series.push(Series::line(name.clone(), t.x.clone(), t.y.clone(), k).markers());
-        series.push(Series::line(format!("{name} levels"), t.x.clone(), states, k).faint());
+        series.push(Series::line(format!("{name}: P/AP levels"), t.x.clone(), states, k).dashed());
     }
-    let mut panels = vec![panel("I(H) loops", "field (Oe)", "current (nA)", series)];
+    let mut main = panel("I(H) loops", "field (Oe)", "current (nA)", series);
+    for (k, (_, _, _, r)) in loops.iter().enumerate() {
+        for sw in &r.switches {
+            main.vlines.push(crate::plot::VLine::new(
+                sw.field,
+                format!("{}→{} {:.0} Oe", sw.from.as_str(), sw.to.as_str(), sw.field),
+                k,
+            ));
+        }
+    }
+    let mut panels = vec![main];
     if loops.len() > 1 {
         panels.push(panel(
             "TMR from I(H) loops",

@@ -529,50 +529,92 @@ pub fn occupation_table(model: &DotModel, sweeps: &[StateSweep]) -> Result<Optio
     Ok(Some(t))
 }
 
-/// The figure: I(V) and dI/dV per configuration, coloured by branch.
+/// The figure, laid out like paper 2 Fig. 2(a, b): per magnetic configuration, I(V) and dI/dV side
+/// by side. Colour is the charge branch (ON blue, OFF vermillion, undetermined black) in every panel;
+/// solid lines are the up-sweep of bias, dashed the down-sweep. The gap edges E+ (V > 0) and E− (V < 0)
+/// of each branch — the largest dI/dV peak on each side — are marked with their bias.
 pub fn figure(sweeps: &[StateSweep]) -> crate::plot::Figure {
-    use crate::plot::{Figure, Panel, Series};
-    let mut iv = Panel {
-        title: "I(V)".into(),
-        x_label: "bias_mV".into(),
-        y_label: "current_nA".into(),
-        zero_line: true,
-        ..Default::default()
+    use crate::plot::{Figure, Panel, Series, VLine};
+    let colour = |branch: &str| match branch {
+        "ON" => 2,
+        "OFF" => 1,
+        _ => 0,
     };
     let mut panels = Vec::new();
-    for (k, s) in sweeps.iter().enumerate() {
-        let mut didv = Panel {
-            title: format!("dI/dV, {}", s.magnet.label()),
-            x_label: "bias_mV".into(),
-            y_label: "dIdV_uS".into(),
+    for s in sweeps {
+        let state = s.magnet.label();
+        let mut iv = Panel {
+            title: format!("I(V), {state} (solid: bias swept up, dashed: down)"),
+            x_label: "bias (mV)".into(),
+            y_label: "current (nA)".into(),
             zero_line: true,
             ..Default::default()
         };
-        for (c, branch) in ["ON", "OFF", "-"].into_iter().enumerate() {
+        let branched = s.branch.iter().any(|b| *b != "-");
+        let mut didv = Panel {
+            title: if branched {
+                format!("dI/dV, {state}: gap edges E+ and E− per branch")
+            } else {
+                format!("dI/dV, {state}")
+            },
+            x_label: "bias (mV)".into(),
+            y_label: "dI/dV (µS)".into(),
+            zero_line: true,
+            ..Default::default()
+        };
+        let x: Vec<f64> = s.points.iter().map(|p| p.bias_mv).collect();
+        let cur: Vec<f64> = s.results.iter().map(|r| r.current_na).collect();
+        for branch in ["ON", "OFF", "-"] {
             if !s.branch.contains(&branch) {
                 continue;
             }
-            let x: Vec<f64> = s.points.iter().map(|p| p.bias_mv).collect();
-            let mask = |v: &[f64]| -> Vec<f64> {
-                v.iter()
-                    .zip(&s.branch)
-                    .map(|(y, b)| if *b == branch { *y } else { f64::NAN })
-                    .collect()
-            };
-            let cur: Vec<f64> = s.results.iter().map(|r| r.current_na).collect();
-            let label = format!("{} {}", s.magnet.label(), branch);
-            let mut ser = Series::line(label.clone(), x.clone(), mask(&cur), 2 * k + c + 1);
-            if k > 0 {
-                ser = ser.faint();
+            for up in [true, false] {
+                let keep = |k: usize| s.branch[k] == branch && s.points[k].up == up;
+                let mask = |v: &[f64]| -> Vec<f64> {
+                    (0..v.len())
+                        .map(|k| if keep(k) { v[k] } else { f64::NAN })
+                        .collect()
+                };
+                if !(0..x.len()).any(keep) {
+                    continue;
+                }
+                let dir = if up { "up" } else { "down" };
+                let label = if branch == "-" {
+                    format!("{state}, swept {dir}")
+                } else {
+                    format!("{branch}, swept {dir}")
+                };
+                let line = |y: Vec<f64>| {
+                    let ser = Series::line(label.clone(), x.clone(), y, colour(branch));
+                    if up {
+                        ser
+                    } else {
+                        ser.dashed()
+                    }
+                };
+                iv.series.push(line(mask(&cur)));
+                didv.series.push(line(mask(&s.didv)));
             }
-            iv.series.push(ser);
-            didv.series
-                .push(Series::line(label, x, mask(&s.didv), 2 * k + c + 1));
+            // Gap edges: the largest dI/dV on each side of zero bias within this branch.
+            for positive in [true, false].into_iter().filter(|_| branch != "-") {
+                let best = (0..x.len())
+                    .filter(|&k| s.branch[k] == branch && (x[k] > 0.0) == positive)
+                    .filter(|&k| s.didv[k].is_finite())
+                    .max_by(|&a, &b| s.didv[a].total_cmp(&s.didv[b]));
+                if let Some(k) = best.filter(|&k| s.didv[k] > 0.0) {
+                    let edge = if positive { "E+" } else { "E−" };
+                    didv.vlines.push(VLine::new(
+                        x[k],
+                        format!("{edge} {branch} {:.0} mV", x[k]),
+                        colour(branch),
+                    ));
+                }
+            }
         }
+        panels.push(iv);
         panels.push(didv);
     }
-    panels.insert(0, iv);
-    Figure::new(panels, 1)
+    Figure::new(panels, 2)
 }
 
 /// Fixed-bias Monte Carlo time traces (`[dots_run.monte_carlo]`): the sampled current and state

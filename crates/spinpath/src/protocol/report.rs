@@ -8,7 +8,7 @@ use crate::analysis::stats::{current_statistics, StatsOptions};
 use crate::analysis::tmr::{ih_loop, two_level_split, IhOptions};
 use crate::analysis::Trace;
 use crate::error::Result;
-use crate::plot::{Figure, Heatmap, Panel, Series};
+use crate::plot::{Band, BandAxis, Figure, Heatmap, Marker, Panel, Series, VLine};
 use crate::report::{opposite_sign_ranges, zero_crossings};
 use crate::table::Table;
 use serde_json::{json, Value};
@@ -201,7 +201,7 @@ pub fn protocol_output(
             let mut panels = Vec::new();
             for set in sets(plan) {
                 let mut panel = Panel {
-                    title: set.clone(),
+                    title: format!("I(V) sweeps, {set} (▲ up, ▼ down)"),
                     x_label: "bias (mV)".into(),
                     y_label: "current (nA)".into(),
                     zero_line: true,
@@ -221,14 +221,20 @@ pub fn protocol_output(
                         if sel.is_empty() {
                             continue;
                         }
+                        // State by colour (P black, AP vermillion), sweep direction by marker.
                         let s = Series::line(
-                            format!("{state} {dir}"),
+                            format!("{state}, bias swept {dir}"),
                             sel.iter().map(|x| plan[x.index].op.bias_mv).collect(),
                             sel.iter().map(|x| x.current_na).collect(),
                             k,
                         )
-                        .markers();
-                        panel.series.push(if dir == "down" { s.faint() } else { s });
+                        .marker(if dir == "down" {
+                            Marker::TriangleDown
+                        } else {
+                            Marker::TriangleUp
+                        });
+                        // Both directions opaque: where they coincide ▲ and ▼ overlap into a star.
+                        panel.series.push(s);
                     }
                     let (v, i) = mean_iv(plan, m, &set, state);
                     let i0 = v.iter().position(|b| b.abs() < 1e-9).map(|k| i[k]);
@@ -248,6 +254,15 @@ pub fn protocol_output(
                 };
                 if !vp.is_empty() && vp == vap {
                     text += &format!("  {set}: I_P and I_AP of opposite signs (TMR < −100 %) for V in {ranges:.3?} mV\n");
+                }
+                for [a, b] in &ranges {
+                    panel.bands.push(Band {
+                        axis: BandAxis::X,
+                        from: *a,
+                        to: *b,
+                        label: "TMR < −100 %".into(),
+                        color: None,
+                    });
                 }
                 // The sweep's timing: dwell per point and the effective sweep rate (step / dwell).
                 let pts: Vec<&PlannedPoint> = plan.iter().filter(|p| p.set == set).collect();
@@ -273,16 +288,34 @@ pub fn protocol_output(
                 let h: Vec<f64> = sel.iter().map(|x| plan[x.index].field_oe).collect();
                 let i: Vec<f64> = sel.iter().map(|x| x.current_na).collect();
                 let mut panel = Panel {
-                    title: format!("I(H) at {set}"),
+                    title: format!("I(H) loop at {set} (▲ field swept up, ▼ down)"),
                     x_label: "field (Oe)".into(),
                     y_label: "current (nA)".into(),
                     zero_line: true,
                     ..Panel::default()
                 };
-                panel
-                    .series
-                    .push(Series::line("I(H)", h.clone(), i.clone(), 0).markers());
-                panels.push(panel);
+                for (dir, marker, colour) in [
+                    ("up", Marker::TriangleUp, 2),
+                    ("down", Marker::TriangleDown, 1),
+                ] {
+                    let (hx, iy): (Vec<f64>, Vec<f64>) = sel
+                        .iter()
+                        .filter(|x| plan[x.index].direction == dir)
+                        .map(|x| (plan[x.index].field_oe, x.current_na))
+                        .unzip();
+                    if !hx.is_empty() {
+                        panel.series.push(
+                            Series::line(format!("field swept {dir}"), hx, iy, colour)
+                                .marker(marker)
+                                .joined(),
+                        );
+                    }
+                }
+                let (h_lo, h_hi) = h
+                    .iter()
+                    .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
+                        (a.min(v), b.max(v))
+                    });
                 let mut entry =
                     json!({"set": set, "bias_mV": sel.first().map(|x| plan[x.index].op.bias_mv)});
                 // The current's own switching fields, found in the data as an experimenter would.
@@ -297,6 +330,30 @@ pub fn protocol_output(
                             None
                         });
                         entry["current_switching_fields"] = Value::Array(sw);
+                        // The two levels (P, AP) and the switching fields, as in paper 1 Fig. 2(a, b).
+                        for (name, level, colour) in [("P", l.i_p.0, 0), ("AP", l.i_ap.0, 5)] {
+                            panel.series.push(
+                                Series::line(
+                                    format!("{name} level {}", fmt_si(level, "nA")),
+                                    vec![h_lo, h_hi],
+                                    vec![level, level],
+                                    colour,
+                                )
+                                .dashed(),
+                            );
+                        }
+                        for sw in &l.switches {
+                            panel.vlines.push(VLine::new(
+                                sw.field,
+                                format!(
+                                    "{}→{} {:.0} Oe",
+                                    sw.from.as_str(),
+                                    sw.to.as_str(),
+                                    sw.field
+                                ),
+                                if sw.sweep.as_str() == "up" { 2 } else { 1 },
+                            ));
+                        }
                         entry["sign_follows_state"] = json!(l.i_p.0 * l.i_ap.0 < 0.0);
                         let fields: Vec<String> = l
                             .switches
@@ -320,8 +377,27 @@ pub fn protocol_output(
                     }
                 }
                 per_set.push(entry);
+                // Beside the whole loop, a zoom on the switching fields (the loop's opening).
+                let fields: Vec<f64> = panel.vlines.iter().map(|v| v.x).collect();
+                let zoom = (!fields.is_empty()).then(|| {
+                    let lo = fields.iter().copied().fold(f64::INFINITY, f64::min);
+                    let hi = fields.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                    let pad = (0.6 * (hi - lo)).max(50.0);
+                    Panel {
+                        title: format!("zoom: switching fields at {set}"),
+                        x_range: Some(((lo - pad).max(h_lo), (hi + pad).min(h_hi))),
+                        ..panel.clone()
+                    }
+                });
+                panels.push(panel);
+                panels.extend(zoom);
             }
-            figures.push(("ih.svg".to_string(), Figure::new(panels, 1)));
+            let columns = if panels.iter().any(|p| p.x_range.is_some()) {
+                2
+            } else {
+                1
+            };
+            figures.push(("ih.svg".to_string(), Figure::new(panels, columns)));
             tables.push(("ih.csv".to_string(), points));
         }
         ProtocolKind::Statistics => {
@@ -366,7 +442,7 @@ pub fn protocol_output(
                                 .map(|((x, y), v)| (*x, *y, *v))
                                 .collect(),
                             cell: (if dx.is_finite() { dx } else { 1.0 }, spec.bin_na),
-                            value_label: "count".into(),
+                            value_label: "samples per bin (count)".into(),
                         },
                     ));
                     text += &format!(
@@ -439,30 +515,50 @@ pub fn protocol_output(
             )?;
             ct.push_str("success", success.iter().map(|s| s.to_string()).collect())?;
             let x: Vec<f64> = cycles.iter().map(|c| c.cycle as f64).collect();
+            let pick = |v: &[f64], ok: bool| -> Vec<f64> {
+                v.iter()
+                    .zip(&success)
+                    .filter(|(_, s)| **s == ok)
+                    .map(|(a, _)| *a)
+                    .collect()
+            };
             figures.push((
                 "write_read.svg".to_string(),
                 Figure::new(
                     vec![
                         Panel {
-                            title: "read current per cycle".into(),
+                            title: "read current per cycle (after each write)".into(),
                             x_label: "cycle".into(),
                             y_label: "|I| at the read bias (nA)".into(),
                             series: vec![
-                                Series::line("read", x.clone(), abs_reads.clone(), 0).markers(),
                                 Series::line(
-                                    "threshold",
-                                    vec![0.0, n],
-                                    vec![threshold.unwrap_or(f64::NAN); 2],
+                                    "read: write succeeded",
+                                    pick(&x, true),
+                                    pick(&abs_reads, true),
+                                    3,
+                                )
+                                .markers(),
+                                Series::line(
+                                    "read: write failed",
+                                    pick(&x, false),
+                                    pick(&abs_reads, false),
                                     1,
                                 )
-                                .faint(),
+                                .marker(Marker::Ring),
+                                Series::line(
+                                    "level threshold",
+                                    vec![0.0, n],
+                                    vec![threshold.unwrap_or(f64::NAN); 2],
+                                    0,
+                                )
+                                .dashed(),
                             ],
                             ..Panel::default()
                         },
                         Panel {
-                            title: "current jumps during each write".into(),
+                            title: "current jumps (write events) during each write pulse".into(),
                             x_label: "cycle".into(),
-                            y_label: "jumps".into(),
+                            y_label: "jumps per write".into(),
                             series: vec![Series::line(
                                 "jumps",
                                 x,
@@ -506,4 +602,10 @@ pub fn protocol_output(
         summary,
         text,
     })
+}
+
+/// `v` in `unit` rescaled to an engineering prefix (e.g. `0.0042 nA` → `4.2 pA`), 3 significant digits.
+fn fmt_si(v: f64, unit: &str) -> String {
+    let (f, u) = crate::plot::engineering(v.abs(), unit);
+    format!("{:.3} {u}", v * f)
 }
