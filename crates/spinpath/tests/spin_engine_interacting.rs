@@ -258,12 +258,12 @@ fn check_done_when(quick: bool) {
 }
 
 #[test]
-fn reproduce_meets_issue_13_done_when_quick() {
+fn reproduce_meets_the_acceptance_criterion_quick() {
     check_done_when(true);
 }
 
 #[test]
-fn reproduce_meets_issue_13_done_when_full() {
+fn reproduce_meets_the_acceptance_criterion_full() {
     check_done_when(false);
 }
 

@@ -1585,7 +1585,7 @@ def fit(
     return FitResult(**r)
 
 
-# Scans and ensembles (issue 17) live in spinpath/scan.py; imported last (they use Columns).
+# Scans and ensembles live in spinpath/scan.py; imported last (they use Columns).
 from .scan import Ensemble, ensemble, scan, scan_points  # noqa: E402
 
 

@@ -629,7 +629,7 @@ fn statistics_signatures(s: &WriteReadStats) -> Vec<Signature> {
         unit: "%".into(),
         reproduced: Some((100.0 * rate - 81.0).abs() <= 5.0),
         note: format!(
-            "{n} seeded cycles, success judged from the read current (two-level split at {} nA); criterion 81 ± 5 % (issue 14); Table S1 sums to {ok_paper}/{total_paper}",
+            "{n} seeded cycles, success judged from the read current (two-level split at {} nA); criterion 81 ± 5 %; Table S1 sums to {ok_paper}/{total_paper}",
             s.threshold_na.map_or("—".into(), |t| format!("{t:.3}"))
         ),
     });
@@ -693,7 +693,7 @@ fn statistics_signatures(s: &WriteReadStats) -> Vec<Signature> {
         unit: "%".into(),
         reproduced: Some(none as f64 <= 0.15 * n as f64),
         note: format!(
-            "{none} of {n} cycles (paper {paper_none} of {total_paper}); criterion ≤ 15 % (issue 14)"
+            "{none} of {n} cycles (paper {paper_none} of {total_paper}); criterion ≤ 15 %"
         ),
     });
     let (fp, with) = s.first_p();

@@ -519,7 +519,7 @@ pub fn signatures(
             rows.push(sig(model, "tmr_peak_distinct", "+300 % peak at V < 0, a local maximum away from current zeros",
                 format!("{:.1} % at {:.3} mV, {:.2} mV from a current zero", 100.0 * p.tmr, p.bias_mV, p.distance_to_current_zero_mV),
                 "%", Some(p.tmr >= 1.0),
-                format!("criterion (issue 13): a TMR local maximum ≥ +100 % at V < 0 whose half maximum is reached on both sides before any zero of I_P or I_AP; {pole_note}")));
+                format!("criterion: a TMR local maximum ≥ +100 % at V < 0 whose half maximum is reached on both sides before any zero of I_P or I_AP; {pole_note}")));
             rows.push(sig(
                 model,
                 "tmr_peak_value",
@@ -609,7 +609,7 @@ pub fn signatures(
         Some(d) => rows.push(sig(model, "delta_below_kT", "Δ < k_BT", fmt(d, 4), "meV", Some(d < kt),
             format!("Δ: largest spin splitting the spinterfaces induce on a PM level over the bias grid (either state); k_BT = {kt:.2} meV at 295 K"))),
         None => rows.push(sig(model, "delta_below_kT", "Δ < k_BT", "0 (no PM splitting)".into(), "meV", None,
-            "Model A's PM levels are not spin-split (no exchange): the condition is not tested by this model".into())),
+            "The chain model's PM levels are not spin-split (no exchange): the condition is not tested by this model".into())),
     }
     let w = f.narrowest_didv_mv.unwrap_or(f64::NAN);
     let (ok, res_note) = match resolution_mv {
@@ -649,7 +649,7 @@ pub fn run(opts: &Options, tick: &(dyn Fn() + Sync)) -> Result<RunOutput> {
     let inter_note = format!(
         "sequential tunnelling at 295 K: the spin-driven current scales as (e/ħ)·Γ·sp/(4k_BT) = {scale:.2} nA with Γ = 4t²/W = {gamma} meV (t = 0.5 meV, W = 10 meV): tens of nA need Γ ≳ 1 meV, where the dimer (hopping 0.3 meV) is no longer in the sequential regime Γ ≪ 2t"
     );
-    let chain_note = "Model A bound (docs/physics-brief): per spin channel ≤ (e/h)·δ²/4 output power and thermal dilution ∫T dE/4k_BT of the spin-driven current";
+    let chain_note = "chain-model bound (docs/formalism.md): per spin channel ≤ (e/h)·δ²/4 output power and thermal dilution ∫T dE/4k_BT of the spin-driven current";
     // Resolution of sequential tunnelling in bias: the largest effective width Γ·W/W_min of a PM
     // level over the smallest lever-arm difference between tunnel-coupled dimer orbitals.
     let p_max = rf
