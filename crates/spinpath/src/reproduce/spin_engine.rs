@@ -114,6 +114,7 @@ impl Curves {
             ],
             zero_line: true,
             y_range: None,
+            ..Default::default()
         };
         let c = Panel {
             title: format!("(c) {}: I_P, I_AP", self.model),
@@ -125,6 +126,7 @@ impl Curves {
             ],
             zero_line: true,
             y_range: None,
+            ..Default::default()
         };
         // TMR clipped to ±1000 % so that a pole does not flatten the peaks.
         let tmr: Vec<f64> = self
@@ -149,6 +151,7 @@ impl Curves {
             series: vec![Series::line("TMR", v.clone(), tmr, 3)],
             zero_line: true,
             y_range: None,
+            ..Default::default()
         };
         Figure::new(vec![b, c, t], 3)
     }
