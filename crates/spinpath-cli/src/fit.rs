@@ -65,6 +65,9 @@ pub fn run(args: FitArgs) -> anyhow::Result<()> {
     report::parameter_table(&spec, &result)?.write_csv(&out.join("parameters.csv"))?;
     report::curve_table(&data, &result)?.write_csv(&out.join("fit.csv"))?;
     report::correlation_table(&result)?.write_csv(&out.join("correlation.csv"))?;
+    if !spec.features.is_empty() {
+        report::feature_table(&spec, &result, data.len())?.write_csv(&out.join("features.csv"))?;
+    }
     report::figure(&data, &result).write_svg(&out.join("fit.svg"))?;
     write_atomic(
         &out.join("best-fit.toml"),
@@ -85,8 +88,9 @@ pub fn run(args: FitArgs) -> anyhow::Result<()> {
     dir.commit()?;
 
     println!(
-        "fit of {} dataset(s), {} points, {} free parameters: χ² = {:.4}, reduced χ² = {:.4} ({})",
+        "fit of {} dataset(s) and {} feature(s), {} points, {} free parameters: χ² = {:.4}, reduced χ² = {:.4} ({})",
         data.len(),
+        spec.features.len(),
         result.n_data,
         result.n_free,
         result.chi2,
@@ -103,6 +107,21 @@ pub fn run(args: FitArgs) -> anyhow::Result<()> {
             "  {:<28} {:>14.6} {:<14} ({})",
             name, result.values[k], err, result.kind[k]
         );
+    }
+    if !spec.features.is_empty() {
+        let t = report::feature_table(&spec, &result, data.len())?;
+        let col = |n: &str| t.f64(n).map(<[f64]>::to_vec).unwrap_or_default();
+        let (names, units) = (
+            t.str("feature").unwrap_or(&[]),
+            t.str("unit").unwrap_or(&[]),
+        );
+        let (target, sigma, model) = (col("target"), col("sigma"), col("model"));
+        for k in 0..names.len() {
+            println!(
+                "  feature {:<34} target {:>10.4} ± {:<8.3} model {:>10.4} {}",
+                names[k], target[k], sigma[k], model[k], units[k]
+            );
+        }
     }
     for w in &result.warnings {
         println!("  warning: {w}");

@@ -351,3 +351,138 @@ sigma = "sigma_nA"
         String::from_utf8_lossy(&bad.stderr)
     );
 }
+
+/// A number after `"key":` in a JSON text (first occurrence after `from`).
+fn json_number(text: &str, key: &str, from: usize) -> (f64, usize) {
+    let at = from
+        + text[from..]
+            .find(&format!("\"{key}\""))
+            .expect("key present");
+    let rest = &text[at + key.len() + 3..];
+    let rest = rest.trim_start().trim_start_matches('[').trim_start();
+    let end = rest.find([',', '\n', ']']).unwrap();
+    (rest[..end].trim().parse().unwrap(), at + 1)
+}
+
+#[test]
+fn a_fit_to_features_alone_recovers_the_model_that_produced_them() {
+    // The features (I(0) and V_oc of P and AP) come from `spinpath run`'s own analysis of a sweep
+    // of MODEL; the fit sees only those four numbers and starts away from MODEL's values.
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("model.toml"), MODEL).unwrap();
+    let run = spinpath(&["run", "model.toml", "-o", "sim"], d);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let s = std::fs::read_to_string(d.join("sim/summary.json")).unwrap();
+    let (i0_p, at) = json_number(&s, "current_at_zero_bias_nA", 0);
+    let (voc_p, _) = json_number(&s, "open_circuit_voltages_mV", at);
+    let (i0_ap, at2) = json_number(&s, "current_at_zero_bias_nA", at);
+    let (voc_ap, _) = json_number(&s, "open_circuit_voltages_mV", at2);
+    assert!(voc_p > 0.0 && voc_ap > -0.5, "{voc_p} {voc_ap}");
+    let fit = format!(
+        r#"model = "model.toml"
+[fit]
+rel_tol = 1e-8
+[[feature]]
+kind = "current"
+state = "P"
+bias_mV = 0.0
+value_nA = {i0_p}
+sigma_nA = 0.002
+[[feature]]
+kind = "current"
+state = "AP"
+bias_mV = 0.0
+value_nA = {i0_ap}
+sigma_nA = 0.002
+[[feature]]
+kind = "zero_current"
+state = "P"
+window_mV = [{}, 3.0]
+value_mV = {voc_p}
+sigma_mV = 0.005
+[[feature]]
+kind = "zero_current"
+state = "AP"
+window_mV = [-0.5, {}]
+value_mV = {voc_ap}
+sigma_mV = 0.005
+[parameters]
+"spin_accumulation_meV" = {{ value = 7.0, min = 0.0, max = 20.0 }}
+"P.dimer_energy_meV" = {{ value = -2.0, min = -6.0, max = 2.0 }}
+"AP.dimer_energy_meV" = {{ value = 1.2, min = -2.0, max = 4.0 }}
+"#,
+        voc_p * 0.3,
+        voc_ap + 0.5
+    );
+    std::fs::write(d.join("fit.toml"), fit).unwrap();
+    let out = spinpath(&["fit", "fit.toml", "-o", "fitted"], d);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let params = std::fs::read_to_string(d.join("fitted/parameters.csv")).unwrap();
+    for (name, want) in [
+        ("spin_accumulation_meV", 8.4),
+        ("P.dimer_energy_meV", -2.5),
+        ("AP.dimer_energy_meV", 0.85),
+    ] {
+        let got = param(&params, name, 2);
+        assert!(
+            (got - want).abs() < 0.02,
+            "{name}: {got} vs {want}\n{params}"
+        );
+    }
+    let features = std::fs::read_to_string(d.join("fitted/features.csv")).unwrap();
+    assert_eq!(features.lines().count(), 5, "{features}");
+    assert!(features.starts_with("feature,quantity,unit,target,sigma,model,deviation_sigma"));
+}
+
+#[test]
+fn bad_features_name_the_key_and_what_is_allowed() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("model.toml"), MODEL).unwrap();
+    let cases = [
+        ("kind = \"voc\"\nstate = \"P\"", "feature[0].kind", "zero_current"),
+        (
+            "kind = \"current\"\nstate = \"P\"\nbias_mV = 0.0\nvalue_nA = 1.0",
+            "feature[0].sigma_nA",
+            "needs `sigma_nA`",
+        ),
+        (
+            "kind = \"current\"\nstate = \"X\"\nbias_mV = 0.0\nvalue_nA = 1.0\nsigma_nA = 0.1",
+            "feature[0].state",
+            "allowed",
+        ),
+        (
+            "kind = \"tmr_peak\"\nwindow_mV = [-1.0, -6.0]\nbias_mV = -3.5\nsigma_mV = 0.2",
+            "feature[0].window_mV",
+            "from < to",
+        ),
+        (
+            "kind = \"tmr\"\nbias_mV = 1.0\nvalue_percent = 10.0\nsigma_percent = 1.0\nvalue_nA = 1.0",
+            "feature[0].value_nA",
+            "does not apply",
+        ),
+    ];
+    for (body, key, what) in cases {
+        let text = format!(
+            "model = \"model.toml\"\n[[feature]]\n{body}\n[parameters]\n\"spin_accumulation_meV\" = {{ value = 7.0, min = 0.0, max = 20.0 }}\n"
+        );
+        std::fs::write(d.join("bad.toml"), text).unwrap();
+        let out = spinpath(&["fit", "bad.toml", "-o", "never"], d);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success());
+        assert!(
+            err.contains("bad.toml:") && err.contains(key) && err.contains(what),
+            "{key}: {err}"
+        );
+        assert!(!d.join("never").exists());
+    }
+}

@@ -123,7 +123,7 @@ def _workers(client: Any) -> int:
         return 1
 
 
-def _distribute(client: Any, fn: Any, n: int, chunks: Optional[int], args: tuple, threads: Optional[int], index: str) -> dict[str, np.ndarray]:
+def _distribute(client: Any, fn: Any, n: int, chunks: Optional[int], args: tuple[Any, ...], threads: Optional[int], index: str) -> dict[str, np.ndarray]:
     k = chunks if chunks is not None else 4 * _workers(client)
     if k < 1:
         raise SpinpathError(f"chunks = {k}: give at least 1")
@@ -176,9 +176,9 @@ class Ensemble(Columns):
     median, range) of I(0) per state (nA), maximum power (nW) and TMR of the working engines and of
     the Coulomb gaps and writing shifts (mV)."""
 
-    def __init__(self, data: Mapping[str, Any], summary: dict):
+    def __init__(self, data: Mapping[str, Any], summary: dict[str, Any]):
         super().__init__(data)
-        self.summary: dict = summary
+        self.summary: dict[str, Any] = summary
 
 
 def ensemble(

@@ -21,7 +21,8 @@ struct RawFit {
     model: Spanned<String>,
     output: Option<String>,
     fit: Option<RawOptions>,
-    data: Spanned<Vec<RawData>>,
+    data: Option<Spanned<Vec<RawData>>>,
+    feature: Option<Vec<Spanned<RawFeature>>>,
     parameters: Spanned<BTreeMap<String, Spanned<RawParam>>>,
 }
 
@@ -52,6 +53,24 @@ struct RawData {
     sigma_unit: Option<Spanned<String>>,
     bias_min_mV: Option<f64>,
     bias_max_mV: Option<f64>,
+}
+
+/// `[[feature]]`: a target feature of the curves (see [`crate::fit::features`]).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(non_snake_case)]
+struct RawFeature {
+    kind: Spanned<String>,
+    state: Option<Spanned<String>>,
+    states: Option<Spanned<Vec<String>>>,
+    bias_mV: Option<Spanned<f64>>,
+    value_nA: Option<Spanned<f64>>,
+    sigma_nA: Option<Spanned<f64>>,
+    value_mV: Option<Spanned<f64>>,
+    sigma_mV: Option<Spanned<f64>>,
+    value_percent: Option<Spanned<f64>>,
+    sigma_percent: Option<Spanned<f64>>,
+    window_mV: Option<Spanned<Vec<f64>>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -196,8 +215,10 @@ pub struct FitSpec {
     pub output: Option<String>,
     /// The parameters (model keys and helper parameters).
     pub params: Parameters,
-    /// The datasets.
+    /// The datasets (measured curves; may be empty when features are given).
     pub data: Vec<DataSpec>,
+    /// Target features (`[[feature]]`), fitted besides or instead of curves.
+    pub features: Vec<crate::fit::features::Feature>,
     /// Minimiser settings.
     pub options: FitOptions,
     /// Energy-integration settings used during the fit.
@@ -294,11 +315,22 @@ pub fn parse_fit(path: &Path, text: &str) -> Result<FitSpec> {
         ..base_integration
     };
 
-    if raw.data.get_ref().is_empty() {
-        return cx.err(raw.data.span(), "data", "list at least one [[data]] set");
+    let raw_data: &[RawData] = raw.data.as_ref().map_or(&[], |d| d.get_ref().as_slice());
+    let raw_features: &[Spanned<RawFeature>] = raw.feature.as_deref().unwrap_or(&[]);
+    if raw_data.is_empty() && raw_features.is_empty() {
+        return cx.err(
+            raw.data.as_ref().map_or(0..0, |d| d.span()),
+            "data",
+            "list at least one [[data]] set (a measured curve) or [[feature]] (a target feature)",
+        );
     }
+    let features = raw_features
+        .iter()
+        .enumerate()
+        .map(|(i, f)| parse_feature(&cx, i, f, &engine.states()))
+        .collect::<Result<Vec<_>>>()?;
     let mut data = Vec::new();
-    for (i, r) in raw.data.get_ref().iter().enumerate() {
+    for (i, r) in raw_data.iter().enumerate() {
         let key = |k: &str| format!("data[{i}].{k}");
         let state = r.state.get_ref().clone();
         let allowed = engine.states();
@@ -457,7 +489,217 @@ pub fn parse_fit(path: &Path, text: &str) -> Result<FitSpec> {
         output: raw.output,
         params,
         data,
+        features,
         options,
         integration,
     })
+}
+
+/// One `[[feature]]` table: the keys its `kind` needs, no others, states the model has.
+fn parse_feature(
+    cx: &Ctx,
+    i: usize,
+    f: &Spanned<RawFeature>,
+    allowed_states: &[String],
+) -> Result<crate::fit::features::Feature> {
+    use crate::fit::features::Feature;
+    let r = f.get_ref();
+    let key = |k: &str| format!("feature[{i}].{k}");
+    let kind = r.kind.get_ref().as_str();
+    const KINDS: &str = "current, zero_current, tmr, tmr_peak";
+    let needs: &[&str] = match kind {
+        "current" => &["state", "bias_mV", "value_nA", "sigma_nA"],
+        "zero_current" => &["state", "window_mV", "value_mV", "sigma_mV"],
+        "tmr" => &["bias_mV", "value_percent", "sigma_percent"],
+        "tmr_peak" => &["window_mV"],
+        _ => {
+            return cx.err(
+                r.kind.span(),
+                &key("kind"),
+                format!("unknown feature kind \"{kind}\"; allowed: {KINDS}"),
+            )
+        }
+    };
+    let optional: &[&str] = match kind {
+        "tmr" => &["states"],
+        "tmr_peak" => &[
+            "states",
+            "bias_mV",
+            "sigma_mV",
+            "value_percent",
+            "sigma_percent",
+        ],
+        _ => &[],
+    };
+    let present: [(&str, Option<std::ops::Range<usize>>); 10] = [
+        ("state", r.state.as_ref().map(|v| v.span())),
+        ("states", r.states.as_ref().map(|v| v.span())),
+        ("bias_mV", r.bias_mV.as_ref().map(|v| v.span())),
+        ("value_nA", r.value_nA.as_ref().map(|v| v.span())),
+        ("sigma_nA", r.sigma_nA.as_ref().map(|v| v.span())),
+        ("value_mV", r.value_mV.as_ref().map(|v| v.span())),
+        ("sigma_mV", r.sigma_mV.as_ref().map(|v| v.span())),
+        ("value_percent", r.value_percent.as_ref().map(|v| v.span())),
+        ("sigma_percent", r.sigma_percent.as_ref().map(|v| v.span())),
+        ("window_mV", r.window_mV.as_ref().map(|v| v.span())),
+    ];
+    for (name, span) in &present {
+        match span {
+            Some(sp) if !needs.contains(name) && !optional.contains(name) => {
+                let mut all: Vec<&str> = needs.to_vec();
+                all.extend_from_slice(optional);
+                return cx.err(
+                    sp.clone(),
+                    &key(name),
+                    format!(
+                        "`{name}` does not apply to a `{kind}` feature; its keys: {}",
+                        all.join(", ")
+                    ),
+                );
+            }
+            None if needs.contains(name) => {
+                return cx.err(
+                    f.span(),
+                    &key(name),
+                    format!(
+                        "a `{kind}` feature needs `{name}` (all its keys: {})",
+                        needs.join(", ")
+                    ),
+                );
+            }
+            _ => {}
+        }
+    }
+    let num = |v: &Option<Spanned<f64>>, k: &str| -> Result<f64> {
+        let v = v.as_ref().expect("checked above");
+        cx.num(v, &key(k), -1e12, 1e12)
+    };
+    let sigma = |v: &Option<Spanned<f64>>, k: &str, unit: &str| -> Result<f64> {
+        let v = v.as_ref().expect("checked above");
+        let x = *v.get_ref();
+        if x.is_finite() && x > 0.0 {
+            Ok(x)
+        } else {
+            cx.err(
+                v.span(),
+                &key(k),
+                format!("an uncertainty must be > 0 {unit}, got {x}"),
+            )
+        }
+    };
+    let state_ok = |s: &str, span: std::ops::Range<usize>, k: &str| -> Result<String> {
+        if allowed_states.iter().any(|a| a == s) {
+            Ok(s.to_string())
+        } else {
+            cx.err(
+                span,
+                &key(k),
+                format!(
+                    "state \"{s}\" is not one of the model's states; allowed: {allowed_states:?}"
+                ),
+            )
+        }
+    };
+    let state = |_: ()| -> Result<String> {
+        let s = r.state.as_ref().expect("checked above");
+        state_ok(s.get_ref(), s.span(), "state")
+    };
+    let pair = |_: ()| -> Result<(String, String)> {
+        match &r.states {
+            None => Ok((
+                state_ok("P", f.span(), "states")?,
+                state_ok("AP", f.span(), "states")?,
+            )),
+            Some(s) if s.get_ref().len() == 2 => Ok((
+                state_ok(&s.get_ref()[0], s.span(), "states")?,
+                state_ok(&s.get_ref()[1], s.span(), "states")?,
+            )),
+            Some(s) => cx.err(
+                s.span(),
+                &key("states"),
+                "give two states: [parallel, antiparallel] (TMR = (I_P − I_AP)/I_AP)",
+            ),
+        }
+    };
+    let window = |_: ()| -> Result<(f64, f64)> {
+        let w = r.window_mV.as_ref().expect("checked above");
+        match w.get_ref().as_slice() {
+            [a, b] if a.is_finite() && b.is_finite() && a < b => Ok((*a, *b)),
+            _ => cx.err(
+                w.span(),
+                &key("window_mV"),
+                "give [from, to] in mV with from < to",
+            ),
+        }
+    };
+    let both = |v: &Option<Spanned<f64>>,
+                vk: &str,
+                s: &Option<Spanned<f64>>,
+                sk: &str,
+                unit: &str|
+     -> Result<Option<(f64, f64)>> {
+        match (v, s) {
+            (None, None) => Ok(None),
+            (Some(_), Some(_)) => Ok(Some((num(v, vk)?, sigma(s, sk, unit)?))),
+            (Some(x), None) => cx.err(
+                x.span(),
+                &key(sk),
+                format!("`{vk}` needs its uncertainty `{sk}`"),
+            ),
+            (None, Some(x)) => cx.err(
+                x.span(),
+                &key(vk),
+                format!("`{sk}` is the uncertainty of `{vk}`, which is missing"),
+            ),
+        }
+    };
+    let feature = match kind {
+        "current" => Feature::Current {
+            state: state(())?,
+            bias_mv: num(&r.bias_mV, "bias_mV")?,
+            value_na: num(&r.value_nA, "value_nA")?,
+            sigma_na: sigma(&r.sigma_nA, "sigma_nA", "nA")?,
+        },
+        "zero_current" => Feature::ZeroCurrent {
+            state: state(())?,
+            window_mv: window(())?,
+            value_mv: num(&r.value_mV, "value_mV")?,
+            sigma_mv: sigma(&r.sigma_mV, "sigma_mV", "mV")?,
+        },
+        "tmr" => {
+            let (p, ap) = pair(())?;
+            Feature::Tmr {
+                p,
+                ap,
+                bias_mv: num(&r.bias_mV, "bias_mV")?,
+                value_percent: num(&r.value_percent, "value_percent")?,
+                sigma_percent: sigma(&r.sigma_percent, "sigma_percent", "%")?,
+            }
+        }
+        _ => {
+            let (p, ap) = pair(())?;
+            let bias = both(&r.bias_mV, "bias_mV", &r.sigma_mV, "sigma_mV", "mV")?;
+            let height = both(
+                &r.value_percent,
+                "value_percent",
+                &r.sigma_percent,
+                "sigma_percent",
+                "%",
+            )?;
+            if bias.is_none() && height.is_none() {
+                return cx.err(f.span(), &key("bias_mV"), "a `tmr_peak` feature needs bias_mV + sigma_mV (its position) and/or value_percent + sigma_percent (its height)");
+            }
+            Feature::TmrPeak {
+                p,
+                ap,
+                window_mv: window(())?,
+                bias,
+                height,
+            }
+        }
+    };
+    feature
+        .validate()
+        .map_err(|e| cx.error(f.span(), &key("kind"), e.to_string()))?;
+    Ok(feature)
 }

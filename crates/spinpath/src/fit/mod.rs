@@ -10,6 +10,7 @@
 pub mod chain;
 pub mod dots;
 pub mod expr;
+pub mod features;
 pub mod models;
 pub mod params;
 pub mod report;

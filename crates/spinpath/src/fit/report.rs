@@ -125,22 +125,101 @@ pub fn run_fit_cancellable(
     progress: &(dyn Fn(&crate::fit::FitProgress) + Sync),
     cancel: &crate::cancel::Cancel,
 ) -> Result<FitResult> {
+    use crate::fit::features::{feature_datasets, model_states, WithFeatures};
     use crate::fit::fit_cancellable;
-    let states: Vec<&str> = data.iter().map(|d| d.name.as_str()).collect();
+    // The model is built for the curves' states, then any further state a feature needs; the
+    // features follow the curves as one pseudo-dataset each.
+    let curve_states: Vec<&str> = data.iter().map(|d| d.name.as_str()).collect();
+    let states = model_states(&curve_states, &spec.features);
+    let state_refs: Vec<&str> = states.iter().map(String::as_str).collect();
+    let mut all = data.to_vec();
+    all.extend(feature_datasets(&spec.features));
     match &spec.engine {
         FitEngine::SpinEngine { spec: se, .. } => {
-            let model = SpinEngineModel::new(*se, &spec.params, &states, spec.integration)?;
-            fit_cancellable(&model, &spec.params, data, &spec.options, progress, cancel)
+            let model = SpinEngineModel::new(*se, &spec.params, &state_refs, spec.integration)?;
+            fit_cancellable(
+                &WithFeatures {
+                    inner: &model,
+                    n_curves: data.len(),
+                    states: states.clone(),
+                    features: &spec.features,
+                },
+                &spec.params,
+                &all,
+                &spec.options,
+                progress,
+                cancel,
+            )
         }
         FitEngine::Dots(m) => {
-            let model = DotsModel::new((**m).clone(), &spec.params, &states)?;
-            fit_cancellable(&model, &spec.params, data, &spec.options, progress, cancel)
+            let model = DotsModel::new((**m).clone(), &spec.params, &state_refs)?;
+            fit_cancellable(
+                &WithFeatures {
+                    inner: &model,
+                    n_curves: data.len(),
+                    states: states.clone(),
+                    features: &spec.features,
+                },
+                &spec.params,
+                &all,
+                &spec.options,
+                progress,
+                cancel,
+            )
         }
         FitEngine::Chain(c) => {
-            let model = ChainModel::new((**c).clone(), &spec.params, &states, spec.integration)?;
-            fit_cancellable(&model, &spec.params, data, &spec.options, progress, cancel)
+            let model =
+                ChainModel::new((**c).clone(), &spec.params, &state_refs, spec.integration)?;
+            fit_cancellable(
+                &WithFeatures {
+                    inner: &model,
+                    n_curves: data.len(),
+                    states: states.clone(),
+                    features: &spec.features,
+                },
+                &spec.params,
+                &all,
+                &spec.options,
+                progress,
+                cancel,
+            )
         }
     }
+}
+
+/// `features.csv`: one row per target number of each `[[feature]]` (target, σ, model value at
+/// the best fit, and the residual in σ). `n_curves` is the number of measured curves (the
+/// features' pseudo-datasets follow them in the result).
+pub fn feature_table(spec: &FitSpec, r: &FitResult, n_curves: usize) -> Result<Table> {
+    let mut t = Table::new();
+    let (mut name, mut what, mut unit) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut target, mut sigma, mut model, mut pull) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for (k, f) in spec.features.iter().enumerate() {
+        for (j, (w, v, s, u)) in f.targets().into_iter().enumerate() {
+            let m = r
+                .best_fit
+                .get(n_curves + k)
+                .and_then(|b| b.get(j))
+                .copied()
+                .unwrap_or(f64::NAN);
+            name.push(f.name());
+            what.push(w.to_string());
+            unit.push(u.to_string());
+            target.push(v);
+            sigma.push(s);
+            model.push(m);
+            pull.push((m - v) / s);
+        }
+    }
+    t.push_str("feature", name)?;
+    t.push_str("quantity", what)?;
+    t.push_str("unit", unit)?;
+    t.push_f64("target", target)?;
+    t.push_f64("sigma", sigma)?;
+    t.push_f64("model", model)?;
+    t.push_f64("deviation_sigma", pull)?;
+    Ok(t)
 }
 
 /// `parameters.csv`: one row per parameter.
