@@ -12,6 +12,9 @@
 use super::{Dataset, FitModel};
 use crate::{Error, Result};
 
+/// A model's I(V) of one state: (state, biases in mV) → currents in nA.
+pub type IvFn<'a> = dyn Fn(&str, &[f64]) -> Result<Vec<f64>> + 'a;
+
 /// Points of the grid a windowed feature is located on before refinement.
 pub const GRID_POINTS: usize = 61;
 
@@ -140,7 +143,7 @@ impl Feature {
 
     /// The feature's model values (same order as [`Feature::targets`]); `iv(state, biases)` is the
     /// model's current (nA) of a state at biases (mV).
-    pub fn evaluate(&self, iv: &dyn Fn(&str, &[f64]) -> Result<Vec<f64>>) -> Result<Vec<f64>> {
+    pub fn evaluate(&self, iv: &IvFn) -> Result<Vec<f64>> {
         match self {
             Feature::Current { state, bias_mv, .. } => iv(state, &[*bias_mv]),
             Feature::ZeroCurrent {
