@@ -51,3 +51,10 @@ def test_embedded_presets_equal_the_examples(repo):
         embedded = (repo / "crates" / "spinpath" / "presets" / f"{name}.toml").read_text(encoding="utf-8")
         assert embedded == (repo / "examples" / f"{name}.toml").read_text(encoding="utf-8"), name
         assert spinpath.preset_toml(name) == embedded, name
+
+
+def test_packaged_licences_equal_the_repository_ones(repo):
+    # maturin takes only files inside the crate: the wheel and sdist carry copies of the licences.
+    for name in ["LICENSE-MIT", "LICENSE-APACHE"]:
+        packaged = (repo / "crates" / "spinpath-py" / name).read_text(encoding="utf-8")
+        assert packaged == (repo / name).read_text(encoding="utf-8"), name
