@@ -36,8 +36,10 @@ fn run_fit<'py>(
     let spec = parse_fit(&path, text).map_err(py_err)?;
     let datasets: Vec<Dataset> = match data {
         Some(list) => {
-            if list.is_empty() {
-                return Err(bad("data: give at least one dataset"));
+            if list.is_empty() && spec.features.is_empty() {
+                return Err(bad(
+                    "data: give at least one dataset (or [[feature]] targets)",
+                ));
             }
             list.iter()
                 .map(|(state, x, y, sigma)| {
@@ -122,6 +124,13 @@ fn run_fit<'py>(
         table_dict(
             py,
             &report::parameter_table(&spec, &result).map_err(py_err)?,
+        )?,
+    )?;
+    d.set_item(
+        "feature_table",
+        table_dict(
+            py,
+            &report::feature_table(&spec, &result, datasets.len()).map_err(py_err)?,
         )?,
     )?;
     d.set_item(

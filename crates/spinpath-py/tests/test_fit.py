@@ -148,3 +148,30 @@ def test_lmfit_parameters_are_accepted():
     # Also as the spec's own `parameters`.
     again = spinpath.fit({**spec, "parameters": P}, data=data)
     np.testing.assert_array_equal(again.values, plain.values)
+
+
+def test_fit_to_features_from_a_dict_recovers_the_preset(repo):
+    # Four reported numbers (I(0) and V_oc of P and AP of the spin-engine preset) and no curves.
+    spec = {
+        "model": spinpath.preset("spin-engine"),
+        "fit": {"rel_tol": 1e-8},
+        "feature": [
+            {"kind": "current", "state": "P", "bias_mV": 0.0, "value_nA": -0.8241, "sigma_nA": 0.005},
+            {"kind": "current", "state": "AP", "bias_mV": 0.0, "value_nA": -0.0505, "sigma_nA": 0.005},
+            {"kind": "zero_current", "state": "P", "window_mV": [0.3, 3.0], "value_mV": 1.029, "sigma_mV": 0.01},
+            {"kind": "zero_current", "state": "AP", "window_mV": [-0.5, 0.5], "value_mV": 0.0869, "sigma_mV": 0.01},
+        ],
+        "parameters": {
+            "spin_accumulation_meV": {"value": 7.0, "min": 0.0, "max": 20.0},
+            "P.dimer_energy_meV": {"value": -2.0, "min": -6.0, "max": 2.0},
+            "AP.dimer_energy_meV": {"value": 1.2, "min": -2.0, "max": 4.0},
+        },
+    }
+    res = spinpath.fit(spec)
+    assert abs(res.params["spin_accumulation_meV"].value - 8.4) < 0.02
+    assert abs(res.params["P.dimer_energy_meV"].value + 2.5) < 0.02
+    assert abs(res.params["AP.dimer_energy_meV"].value - 0.85) < 0.02
+    t = res.feature_table
+    assert list(t["quantity"]) == ["current", "current", "bias", "bias"]
+    assert np.all(np.abs(t["deviation_sigma"]) < 1.0)
+    assert res.curves == []

@@ -878,7 +878,7 @@ def run_protocol(
 # Presets and loading
 
 DevicePresetName = Literal["spin-engine", "iv-sweeps", "ih-loop"]
-DotsPresetName = Literal["memristive-cb", "write-read"]
+DotsPresetName = Literal["memristive-cb", "write-read", "spin-engine-interacting", "memristive-cb-cotunneling", "memristor-c5"]
 
 
 def presets() -> list[str]:
@@ -902,7 +902,9 @@ def preset(name: str) -> Union[Device, Dots]: ...
 def preset(name: str) -> Union[Device, Dots]:
     """A bundled preset: a :class:`Device` for a coherent-chain file (``spin-engine``: paper 1's
     spin engine, 295 K, P and AP, 2001 biases from -10 to +10 mV), a :class:`Dots` for a
-    ``[dots]`` file (``memristive-cb``, ``write-read``). Protocol presets run with
+    ``[dots]`` file (``memristive-cb``, ``write-read``, ``memristive-cb-cotunneling``,
+    ``memristor-c5``: paper 2's junctions; ``spin-engine-interacting``: paper 1's interacting
+    dimer). Protocol presets run with
     ``.protocol()``."""
     if name not in _native.presets():
         return Device.preset(name)  # raises the "no preset" error
@@ -1399,7 +1401,9 @@ class FitResult:
     ``reduced_chi2`` (weighted by ``sigma_nA`` when given). ``curves``: per dataset ``state``,
     ``bias_mV``, ``current_nA``, ``model_nA``, ``residual_nA``. ``fit_table`` and
     ``parameter_table`` are the command line's ``fit.csv`` and ``parameters.csv``;
-    ``best_fit_toml`` its ``best-fit.toml``.
+    ``best_fit_toml`` its ``best-fit.toml``. ``feature_table``: with ``[[feature]]`` targets in the
+    fit file (docs/fitting.md), the command line's ``features.csv`` (target, σ, model value and
+    deviation in σ per feature); empty columns otherwise.
     """
 
     names: list[str]
@@ -1423,6 +1427,7 @@ class FitResult:
     fit_table: Columns = field(repr=False)
     parameter_table: Columns = field(repr=False)
     best_fit_toml: str = field(repr=False)
+    feature_table: Columns = field(repr=False, default_factory=lambda: Columns({}))
 
     @property
     def params(self) -> "FitParameters":
@@ -1517,7 +1522,7 @@ def fit(
     """Fit the spin-engine model to I(V) data (docs/fitting.md), in parallel without the GIL.
 
     ``spec``: a fit file path, its TOML text, or a dict with its schema (``model``, ``[fit]``,
-    ``[[data]]``, ``[parameters]``). A dict's ``model`` may be a :class:`Device` instead of a path.
+    ``[[data]]``, ``[[feature]]``, ``[parameters]``). A dict's ``model`` may be a :class:`Device` instead of a path.
     Relative paths in text or a dict are resolved against ``base_dir`` (default: the working
     directory); in a file, against the file's folder, like the command line.
 
@@ -1581,6 +1586,7 @@ def fit(
             tmp.cleanup()
     r["curves"] = [dict(c) for c in r["curves"]]
     r["fit_table"] = Columns(r["fit_table"])
+    r["feature_table"] = Columns(r["feature_table"])
     r["parameter_table"] = Columns(r["parameter_table"])
     return FitResult(**r)
 
