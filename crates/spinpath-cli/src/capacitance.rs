@@ -34,33 +34,26 @@ pub struct CapacitanceArgs {
 
 /// Execute `spinpath capacitance`.
 pub fn run(a: CapacitanceArgs) -> anyhow::Result<()> {
-    let (r, gap) = match (a.gap_mv, a.radius_nm) {
-        (Some(g), None) => (cap::radius_from_gap_nm(g, a.distance_nm, a.spacing_nm, a.permittivity)?, g),
-        (None, Some(r)) => (r, cap::coulomb_gap_mv(r, a.distance_nm, a.spacing_nm, a.permittivity)?),
-        _ => anyhow::bail!("give exactly one of --gap-mV (solve for the radius) or --radius-nm (solve for the gap)"),
-    };
-    let c_self = cap::sphere_capacitance_af(r, a.distance_nm, a.spacing_nm, a.permittivity)?;
-    let k = cap::image_factor(a.distance_nm, a.spacing_nm)?;
-    let addition = cap::addition_energy_mev(r, a.distance_nm, a.spacing_nm, a.permittivity)?;
-    let pair = match (a.shift_mv, a.separation_nm) {
-        (Some(w), None) => Some((cap::separation_from_shift_nm(w, r, a.permittivity)?, w)),
-        (None, Some(s)) => Some((s, cap::writing_shift_mv(r, s, a.permittivity)?)),
-        _ => None,
-    };
+    let e = cap::estimate(
+        a.gap_mv,
+        a.radius_nm,
+        a.distance_nm,
+        a.spacing_nm,
+        a.permittivity,
+        a.shift_mv,
+        a.separation_nm,
+    )?;
     if a.json {
-        let mut v = serde_json::json!({
-            "electrode_spacing_nm": a.spacing_nm, "distance_nm": a.distance_nm, "permittivity": a.permittivity,
-            "image_factor_half": k / 2.0, "radius_nm": r, "capacitance_aF": c_self, "coulomb_gap_mV": gap,
-            "charging_energy_meV": gap, "addition_energy_meV": addition,
-        });
-        if let Some((s, w)) = pair {
-            v["separation_nm"] = s.into();
-            v["writing_shift_mV"] = w.into();
-            v["pair_capacitance_aF"] = cap::pair_capacitance_af(r, s, a.permittivity)?.into();
-        }
-        println!("{}", serde_json::to_string_pretty(&v)?);
+        println!("{}", serde_json::to_string_pretty(&e)?);
         return Ok(());
     }
+    let (r, gap, c_self, k, addition) = (
+        e.radius_nm,
+        e.coulomb_gap_mv,
+        e.capacitance_af,
+        2.0 * e.image_factor_half,
+        e.addition_energy_mev,
+    );
     println!(
         "geometry: l = {} nm, d = {} nm, eps = {}",
         a.spacing_nm, a.distance_nm, a.permittivity
@@ -72,12 +65,11 @@ pub fn run(a: CapacitanceArgs) -> anyhow::Result<()> {
     println!(
         "  addition energy U = e^2/C = {addition:.2} meV   (the dots engine's charging_meV, set by [dots.electrostatics.from_geometry]; its bias gap is U/(1/2 - lever_arm))"
     );
-    if let Some((s, w)) = pair {
+    if let (Some(s), Some(w), Some(c)) =
+        (e.separation_nm, e.writing_shift_mv, e.pair_capacitance_af)
+    {
         println!("  gating distance s = {s:.4} nm");
-        println!(
-            "  writing shift D_W = {w:.2} mV   (pair capacitance {:.4} aF)",
-            cap::pair_capacitance_af(r, s, a.permittivity)?
-        );
+        println!("  writing shift D_W = {w:.2} mV   (pair capacitance {c:.4} aF)");
     }
     Ok(())
 }

@@ -5,7 +5,7 @@
 use crate::{bad, interruptible, json_py, py_err, table_dict, threads_arg, toml_value};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
-use serde_json::{json, Value};
+use serde_json::Value;
 use spinpath::capacitance as cap;
 use spinpath::device::Device;
 use spinpath::master::protocol as mp;
@@ -336,36 +336,17 @@ fn capacitance<'py>(
     shift_mV: Option<f64>,
     separation_nm: Option<f64>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let (d, l, eps) = (distance_nm, spacing_nm, permittivity);
-    let (r, gap) = match (gap_mV, radius_nm) {
-        (Some(g), None) => (cap::radius_from_gap_nm(g, d, l, eps).map_err(py_err)?, g),
-        (None, Some(r)) => (r, cap::coulomb_gap_mv(r, d, l, eps).map_err(py_err)?),
-        _ => return Err(bad(
-            "give exactly one of gap_mV (solve for the radius) or radius_nm (solve for the gap)",
-        )),
-    };
-    let c_self = cap::sphere_capacitance_af(r, d, l, eps).map_err(py_err)?;
-    let k = cap::image_factor(d, l).map_err(py_err)?;
-    let pair =
-        match (shift_mV, separation_nm) {
-            (Some(w), None) => Some((cap::separation_from_shift_nm(w, r, eps).map_err(py_err)?, w)),
-            (None, Some(s)) => Some((s, cap::writing_shift_mv(r, s, eps).map_err(py_err)?)),
-            (None, None) => None,
-            (Some(_), Some(_)) => return Err(bad(
-                "give at most one of shift_mV (solve for the separation) or separation_nm (solve \
-                 for the shift)",
-            )),
-        };
-    let mut v = json!({
-        "electrode_spacing_nm": l, "distance_nm": d, "permittivity": eps,
-        "image_factor_half": k / 2.0, "radius_nm": r, "capacitance_aF": c_self, "coulomb_gap_mV": gap,
-        "charging_energy_meV": gap,
-    });
-    if let Some((s, w)) = pair {
-        v["separation_nm"] = s.into();
-        v["writing_shift_mV"] = w.into();
-        v["pair_capacitance_aF"] = cap::pair_capacitance_af(r, s, eps).map_err(py_err)?.into();
-    }
+    let e = cap::estimate(
+        gap_mV,
+        radius_nm,
+        distance_nm,
+        spacing_nm,
+        permittivity,
+        shift_mV,
+        separation_nm,
+    )
+    .map_err(py_err)?;
+    let v = serde_json::to_value(&e).map_err(|err| bad(err.to_string()))?;
     json_py(py, &v)
 }
 

@@ -153,6 +153,91 @@ pub fn separation_from_shift_nm(shift_mv: f64, r_nm: f64, permittivity: f64) -> 
     Ok(r_nm * (1.0 + 1.0 / (1.0 - x)))
 }
 
+/// Every estimate of one geometry, as `spinpath capacitance --json` prints it and the Python
+/// package returns it (one place for both).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Estimate {
+    /// Electrode spacing l, nm.
+    pub electrode_spacing_nm: f64,
+    /// Distance d of the sphere from one electrode, nm.
+    pub distance_nm: f64,
+    /// Relative permittivity ε.
+    pub permittivity: f64,
+    /// (ψ(d/l) + ψ(1 − d/l) + 2γ)/2, the image-charge factor.
+    pub image_factor_half: f64,
+    /// Sphere radius r, nm.
+    pub radius_nm: f64,
+    /// Self-capacitance C, aF.
+    #[serde(rename = "capacitance_aF")]
+    pub capacitance_af: f64,
+    /// Coulomb gap Δ_CG, mV (paper 2: e·Δ_CG = E_C = e²/2C).
+    #[serde(rename = "coulomb_gap_mV")]
+    pub coulomb_gap_mv: f64,
+    /// E_C = e²/2C, meV (numerically the gap in mV).
+    #[serde(rename = "charging_energy_meV")]
+    pub charging_energy_mev: f64,
+    /// The constant-interaction addition energy U = e²/C, meV (the dots engine's `charging_meV`).
+    #[serde(rename = "addition_energy_meV")]
+    pub addition_energy_mev: f64,
+    /// Centre distance s to the gating sphere, nm (when a shift or separation was given).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub separation_nm: Option<f64>,
+    /// Writing shift Δ_W, mV.
+    #[serde(rename = "writing_shift_mV", skip_serializing_if = "Option::is_none")]
+    pub writing_shift_mv: Option<f64>,
+    /// Mutual capacitance of the pair, aF.
+    #[serde(
+        rename = "pair_capacitance_aF",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub pair_capacitance_af: Option<f64>,
+}
+
+/// The estimates from either the gap (→ radius) or the radius (→ gap), and optionally either the
+/// writing shift (→ separation) or the separation (→ shift). Distances in nm, gap and shift in mV.
+#[allow(clippy::too_many_arguments)]
+pub fn estimate(
+    gap_mv: Option<f64>,
+    radius_nm: Option<f64>,
+    d_nm: f64,
+    l_nm: f64,
+    permittivity: f64,
+    shift_mv: Option<f64>,
+    separation_nm: Option<f64>,
+) -> Result<Estimate> {
+    let bad = |m: &str| Err(Error::invalid("capacitance", m));
+    let (r, gap) = match (gap_mv, radius_nm) {
+        (Some(g), None) => (radius_from_gap_nm(g, d_nm, l_nm, permittivity)?, g),
+        (None, Some(r)) => (r, coulomb_gap_mv(r, d_nm, l_nm, permittivity)?),
+        _ => return bad(
+            "give exactly one of the gap (solve for the radius) or the radius (solve for the gap)",
+        ),
+    };
+    let pair = match (shift_mv, separation_nm) {
+        (Some(w), None) => Some((separation_from_shift_nm(w, r, permittivity)?, w)),
+        (None, Some(s)) => Some((s, writing_shift_mv(r, s, permittivity)?)),
+        (None, None) => None,
+        (Some(_), Some(_)) => return bad("give at most one of the writing shift (solve for the separation) or the separation (solve for the shift)"),
+    };
+    Ok(Estimate {
+        electrode_spacing_nm: l_nm,
+        distance_nm: d_nm,
+        permittivity,
+        image_factor_half: image_factor(d_nm, l_nm)? / 2.0,
+        radius_nm: r,
+        capacitance_af: sphere_capacitance_af(r, d_nm, l_nm, permittivity)?,
+        coulomb_gap_mv: gap,
+        charging_energy_mev: gap,
+        addition_energy_mev: addition_energy_mev(r, d_nm, l_nm, permittivity)?,
+        separation_nm: pair.map(|p| p.0),
+        writing_shift_mv: pair.map(|p| p.1),
+        pair_capacitance_af: match pair {
+            Some((s, _)) => Some(pair_capacitance_af(r, s, permittivity)?),
+            None => None,
+        },
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
