@@ -134,55 +134,38 @@ pub fn run_fit_cancellable(
     let state_refs: Vec<&str> = states.iter().map(String::as_str).collect();
     let mut all = data.to_vec();
     all.extend(feature_datasets(&spec.features));
+    // One call for every engine: the curves' model wrapped with the features.
+    fn go<M: crate::fit::FitModel>(
+        inner: &M,
+        spec: &FitSpec,
+        n_curves: usize,
+        states: Vec<String>,
+        all: &[Dataset],
+        progress: &(dyn Fn(&crate::fit::FitProgress) + Sync),
+        cancel: &crate::cancel::Cancel,
+    ) -> Result<FitResult> {
+        let model = WithFeatures {
+            inner,
+            n_curves,
+            states,
+            features: &spec.features,
+        };
+        fit_cancellable(&model, &spec.params, all, &spec.options, progress, cancel)
+    }
+    let n = data.len();
     match &spec.engine {
         FitEngine::SpinEngine { spec: se, .. } => {
             let model = SpinEngineModel::new(*se, &spec.params, &state_refs, spec.integration)?;
-            fit_cancellable(
-                &WithFeatures {
-                    inner: &model,
-                    n_curves: data.len(),
-                    states: states.clone(),
-                    features: &spec.features,
-                },
-                &spec.params,
-                &all,
-                &spec.options,
-                progress,
-                cancel,
-            )
+            go(&model, spec, n, states, &all, progress, cancel)
         }
         FitEngine::Dots(m) => {
             let model = DotsModel::new((**m).clone(), &spec.params, &state_refs)?;
-            fit_cancellable(
-                &WithFeatures {
-                    inner: &model,
-                    n_curves: data.len(),
-                    states: states.clone(),
-                    features: &spec.features,
-                },
-                &spec.params,
-                &all,
-                &spec.options,
-                progress,
-                cancel,
-            )
+            go(&model, spec, n, states, &all, progress, cancel)
         }
         FitEngine::Chain(c) => {
             let model =
                 ChainModel::new((**c).clone(), &spec.params, &state_refs, spec.integration)?;
-            fit_cancellable(
-                &WithFeatures {
-                    inner: &model,
-                    n_curves: data.len(),
-                    states: states.clone(),
-                    features: &spec.features,
-                },
-                &spec.params,
-                &all,
-                &spec.options,
-                progress,
-                cancel,
-            )
+            go(&model, spec, n, states, &all, progress, cancel)
         }
     }
 }
