@@ -34,6 +34,9 @@ pub struct CapacitanceArgs {
 
 /// Execute `spinpath capacitance`.
 pub fn run(a: CapacitanceArgs) -> anyhow::Result<()> {
+    if a.gap_mv.is_none() && a.radius_nm.is_none() {
+        anyhow::bail!("give exactly one of --gap-mV (solve for the radius) or --radius-nm (solve for the gap)");
+    }
     let e = cap::estimate(
         a.gap_mv,
         a.radius_nm,

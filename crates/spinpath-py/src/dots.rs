@@ -336,6 +336,18 @@ fn capacitance<'py>(
     shift_mV: Option<f64>,
     separation_nm: Option<f64>,
 ) -> PyResult<Bound<'py, PyAny>> {
+    // The front end names its own keywords; the library checks the same again.
+    if gap_mV.is_some() == radius_nm.is_some() {
+        return Err(bad(
+            "give exactly one of gap_mV (solve for the radius) or radius_nm (solve for the gap)",
+        ));
+    }
+    if shift_mV.is_some() && separation_nm.is_some() {
+        return Err(bad(
+            "give at most one of shift_mV (solve for the separation) or separation_nm (solve for \
+             the shift)",
+        ));
+    }
     let e = cap::estimate(
         gap_mV,
         radius_nm,
