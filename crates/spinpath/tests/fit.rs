@@ -408,13 +408,15 @@ fn max_evaluations_is_honoured_and_reported() {
         if max == 30 {
             assert!(!r.success, "30 evaluations cannot converge from this start");
         }
-        // A start that hit the budget says so (here every start with 30, at least the random
-        // far starts with 150).
-        assert!(
-            r.warnings.iter().any(|w| w.contains("max_evaluations")),
-            "{:?}",
-            r.warnings
-        );
+        // A start that hit the budget says so (every start with 30; with 150 the starts may
+        // converge, since the Jacobian reuses the residuals just computed at its point).
+        if max == 30 {
+            assert!(
+                r.warnings.iter().any(|w| w.contains("max_evaluations")),
+                "{:?}",
+                r.warnings
+            );
+        }
         assert!(
             r.chi2 <= chi2_at(&params, &data) * (1.0 + 1e-9),
             "never worse than the start"

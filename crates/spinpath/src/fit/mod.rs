@@ -300,6 +300,10 @@ struct Problem<'a, M: FitModel> {
     evaluations: &'a AtomicUsize,
     error: std::sync::Mutex<Option<Error>>,
     budget: &'a Budget<'a>,
+    /// The last residuals and the internal parameters they were computed at: the minimiser asks
+    /// for the Jacobian at the point whose residuals it has just evaluated, so the finite
+    /// differences reuse them instead of evaluating the model there again.
+    last: std::sync::Mutex<Option<(Vec<f64>, Vec<f64>)>>,
 }
 
 impl<M: FitModel> Problem<'_, M> {
@@ -377,6 +381,8 @@ impl<M: FitModel> LeastSquaresProblem<f64, Dyn, Dyn> for Problem<'_, M> {
             Ok(r) => {
                 let chi2: f64 = r.iter().map(|v| v * v).sum();
                 self.budget.offer(chi2, self.theta.as_slice());
+                *self.last.lock().expect("not poisoned") =
+                    Some((self.theta.as_slice().to_vec(), r.clone()));
                 Some(DVector::from_vec(r))
             }
             Err(e) => {
@@ -388,7 +394,14 @@ impl<M: FitModel> LeastSquaresProblem<f64, Dyn, Dyn> for Problem<'_, M> {
 
     fn jacobian(&self) -> Option<DMatrix<f64>> {
         let theta = self.theta.as_slice();
-        let base = match self.weighted(&self.external(theta)) {
+        let cached = self
+            .last
+            .lock()
+            .expect("not poisoned")
+            .as_ref()
+            .filter(|(t, _)| t.as_slice() == theta)
+            .map(|(_, r)| r.clone());
+        let base = match cached.map_or_else(|| self.weighted(&self.external(theta)), Ok) {
             Ok(r) => r,
             Err(e) => {
                 self.remember(e);
@@ -546,6 +559,7 @@ pub fn fit_cancellable<M: FitModel>(
             evaluations: &evaluations,
             error: std::sync::Mutex::new(None),
             budget: &budget,
+            last: std::sync::Mutex::new(None),
         };
         let lm = LevenbergMarquardt::new()
             .with_ftol(opts.tolerance)
@@ -677,6 +691,7 @@ fn uncertainties<M: FitModel>(
         evaluations: &counter,
         error: std::sync::Mutex::new(None),
         budget: &unlimited,
+        last: std::sync::Mutex::new(None),
     };
     let r0 = problem.weighted(&x_best)?;
     let chi2: f64 = r0.iter().map(|r| r * r).sum();
