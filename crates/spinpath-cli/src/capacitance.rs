@@ -73,6 +73,11 @@ pub fn run(a: CapacitanceArgs) -> anyhow::Result<()> {
     {
         println!("  gating distance s = {s:.4} nm");
         println!("  writing shift D_W = {w:.2} mV   (pair capacitance {c:.4} aF)");
+        if let Some(pc) = e.point_charge_shift_mv {
+            println!(
+                "  point charge e/(4 pi eps eps0 s) = {pc:.2} mV   (note: the paper's two-sphere D_W rises with s, from 0 at touching spheres to e/(2 pi eps eps0 r) far away; a point charge's potential falls with s)"
+            );
+        }
     }
     Ok(())
 }

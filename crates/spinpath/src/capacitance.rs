@@ -136,6 +136,18 @@ pub fn writing_shift_mv(r_nm: f64, s_nm: f64, permittivity: f64) -> Result<f64> 
     Ok(E_C / (pair_capacitance_af(r_nm, s_nm, permittivity)? * 1e-18) * 1e3)
 }
 
+/// Potential (mV) of one electron at distance `s_nm` in a medium of relative permittivity ε:
+/// e/(4πεε₀s). The bare point-charge estimate of the writing shift, for comparison with the
+/// paper's two-sphere formula ([`writing_shift_mv`]): it *falls* with distance, as a capacitive
+/// coupling should, whereas the two-sphere formula rises from 0 (touching spheres, where its
+/// "capacitance" diverges) to e/(2πεε₀r) at large s. Kept as the paper published it; this one is
+/// printed beside it so that a user sees the difference.
+pub fn point_charge_shift_mv(s_nm: f64, permittivity: f64) -> Result<f64> {
+    positive("separation s (nm)", s_nm)?;
+    positive("relative permittivity", permittivity)?;
+    Ok(E_C / (4.0 * std::f64::consts::PI * permittivity * EPSILON_0_F_PER_M * s_nm * NM) * 1e3)
+}
+
 /// Centre distance (nm) giving the shift `shift_mv` for spheres of radius `r_nm` (inverse problem).
 pub fn separation_from_shift_nm(shift_mv: f64, r_nm: f64, permittivity: f64) -> Result<f64> {
     positive("writing shift (mV)", shift_mv)?;
@@ -185,6 +197,13 @@ pub struct Estimate {
     /// Writing shift Δ_W, mV.
     #[serde(rename = "writing_shift_mV", skip_serializing_if = "Option::is_none")]
     pub writing_shift_mv: Option<f64>,
+    /// The point-charge potential e/(4πεε₀s) at the gating distance, mV ([`point_charge_shift_mv`]):
+    /// falls with s where the paper's two-sphere shift rises.
+    #[serde(
+        rename = "point_charge_shift_mV",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub point_charge_shift_mv: Option<f64>,
     /// Mutual capacitance of the pair, aF.
     #[serde(
         rename = "pair_capacitance_aF",
@@ -231,6 +250,10 @@ pub fn estimate(
         addition_energy_mev: addition_energy_mev(r, d_nm, l_nm, permittivity)?,
         separation_nm: pair.map(|p| p.0),
         writing_shift_mv: pair.map(|p| p.1),
+        point_charge_shift_mv: match pair {
+            Some((s, _)) => Some(point_charge_shift_mv(s, permittivity)?),
+            None => None,
+        },
         pair_capacitance_af: match pair {
             Some((s, _)) => Some(pair_capacitance_af(r, s, permittivity)?),
             None => None,
@@ -254,6 +277,32 @@ mod tests {
         assert!((s - 0.464).abs() < 5e-4, "s = {s}");
         assert!((separation_from_shift_nm(70.0, 0.2, 9.0).unwrap() - 0.409).abs() < 5e-4);
         assert!((writing_shift_mv(r, s, 9.0).unwrap() - 70.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn two_sphere_shift_rises_with_distance_where_a_point_charge_falls() {
+        // Paper 2's two-sphere formula: 0 at touching spheres, e/(2πεε₀r) far away, increasing.
+        let r = 0.2;
+        let far = E_C / (2.0 * std::f64::consts::PI * 9.0 * EPSILON_0_F_PER_M * r * NM) * 1e3;
+        let mut last = 0.0;
+        for s in [0.401, 0.409, 0.45, 0.6, 1.0, 10.0, 1e4] {
+            let w = writing_shift_mv(r, s, 9.0).unwrap();
+            assert!(
+                w > last && w < far,
+                "s = {s}: {w} mV (previous {last}, limit {far})"
+            );
+            last = w;
+        }
+        assert!((last - far).abs() < 1e-3 * far);
+        // Point charge: 1.44 eV·nm/(ε s) by hand: 1.439965/(9·0.4) V = 399.99 mV at s = 0.4 nm.
+        let p = point_charge_shift_mv(0.4, 9.0).unwrap();
+        assert!((p - 399.99).abs() < 0.05, "{p}");
+        assert!(point_charge_shift_mv(0.8, 9.0).unwrap() < p);
+        let e = estimate(None, Some(r), 1.0, 3.0, 9.0, None, Some(0.45)).unwrap();
+        assert_eq!(
+            e.point_charge_shift_mv,
+            Some(point_charge_shift_mv(0.45, 9.0).unwrap())
+        );
     }
 
     #[test]

@@ -766,7 +766,8 @@ def capacitance(
     gap); optionally one of ``shift_mV`` (the writing shift, solve for the centre distance to the
     gating sphere) or ``separation_nm`` (solve for the shift). Returns ``radius_nm``,
     ``capacitance_aF``, ``coulomb_gap_mV``, ``charging_energy_meV``, ``image_factor_half``, the
-    geometry, and with a pair ``separation_nm``, ``writing_shift_mV``, ``pair_capacitance_aF``."""
+    geometry, and with a pair ``separation_nm``, ``writing_shift_mV``, ``point_charge_shift_mV``
+    (e/(4πεε₀s), for comparison: the two-sphere shift rises with s), ``pair_capacitance_aF``."""
     return _native.capacitance(
         gap_mV, radius_nm, distance_nm, spacing_nm, permittivity, shift_mV, separation_nm
     )
