@@ -541,31 +541,58 @@ fn finite_range(values: impl Iterator<Item = f64>) -> Option<(f64, f64)> {
     Some((lo - pad, hi + pad))
 }
 
-/// The legend corner with the fewest data points in the corner's 40 % × 40 % of the axes.
+/// The legend place (a corner, or the middle of the left or right side) whose 40 % × 40 % box of
+/// the axes holds the least ink: data points, lines sampled along their segments (a dashed level
+/// drawn from two points crosses the whole panel) and vertical marks. Ties go to the corners.
 fn emptiest_corner(panel: &Panel, xr: (f64, f64), yr: (f64, f64)) -> SeriesLabelPosition {
-    let corners = [
-        (SeriesLabelPosition::UpperLeft, false, true),
-        (SeriesLabelPosition::UpperRight, true, true),
-        (SeriesLabelPosition::LowerLeft, false, false),
-        (SeriesLabelPosition::LowerRight, true, false),
+    // (position, x box, y box) in axes fractions.
+    let places = [
+        (SeriesLabelPosition::UpperLeft, (0.0, 0.4), (0.6, 1.0)),
+        (SeriesLabelPosition::UpperRight, (0.6, 1.0), (0.6, 1.0)),
+        (SeriesLabelPosition::LowerLeft, (0.0, 0.4), (0.0, 0.4)),
+        (SeriesLabelPosition::LowerRight, (0.6, 1.0), (0.0, 0.4)),
+        (SeriesLabelPosition::MiddleLeft, (0.0, 0.4), (0.3, 0.7)),
+        (SeriesLabelPosition::MiddleRight, (0.6, 1.0), (0.3, 0.7)),
     ];
-    let count = |right: bool, upper: bool| {
-        panel
-            .series
-            .iter()
-            .flat_map(|s| s.x.iter().zip(&s.y))
-            .filter(|(x, y)| {
-                let fx = (**x - xr.0) / (xr.1 - xr.0);
-                let fy = (**y - yr.0) / (yr.1 - yr.0);
-                let inx = if right { fx > 0.6 } else { fx < 0.4 };
-                let iny = if upper { fy > 0.6 } else { fy < 0.4 };
-                (0.0..=1.0).contains(&fx) && (0.0..=1.0).contains(&fy) && inx && iny
-            })
+    let frac = |x: f64, y: f64| ((x - xr.0) / (xr.1 - xr.0), (y - yr.0) / (yr.1 - yr.0));
+    // Ink as axes fractions: points, plus up to 40 samples along each line segment.
+    let mut ink: Vec<(f64, f64)> = Vec::new();
+    for s in &panel.series {
+        let pts: Vec<(f64, f64)> = s.x.iter().zip(&s.y).map(|(x, y)| frac(*x, *y)).collect();
+        ink.extend(
+            pts.iter()
+                .copied()
+                .filter(|(x, y)| x.is_finite() && y.is_finite()),
+        );
+        if s.markers && !s.joined {
+            continue;
+        }
+        for w in pts.windows(2) {
+            let ((x0, y0), (x1, y1)) = (w[0], w[1]);
+            if !(x0.is_finite() && y0.is_finite() && x1.is_finite() && y1.is_finite()) {
+                continue;
+            }
+            let n = ((x1 - x0).abs().max((y1 - y0).abs()) / 0.025)
+                .ceil()
+                .min(40.0) as usize;
+            for k in 1..n {
+                let t = k as f64 / n as f64;
+                ink.push((x0 + t * (x1 - x0), y0 + t * (y1 - y0)));
+            }
+        }
+    }
+    for v in &panel.vlines {
+        let (fx, _) = frac(v.x, yr.0);
+        ink.extend((0..=40).map(|k| (fx, k as f64 / 40.0)));
+    }
+    let count = |bx: (f64, f64), by: (f64, f64)| {
+        ink.iter()
+            .filter(|(x, y)| *x >= bx.0 && *x <= bx.1 && *y >= by.0 && *y <= by.1)
             .count()
     };
-    corners
+    places
         .into_iter()
-        .min_by_key(|&(_, r, u)| count(r, u))
+        .min_by_key(|&(_, bx, by)| count(bx, by))
         .map(|c| c.0)
         .unwrap_or(SeriesLabelPosition::UpperLeft)
 }
@@ -1241,6 +1268,25 @@ mod tests {
             c,
             SeriesLabelPosition::UpperLeft | SeriesLabelPosition::LowerRight
         ));
+    }
+
+    #[test]
+    fn legend_avoids_level_lines_drawn_from_two_points() {
+        // Two horizontal levels near the top and bottom (an I(H) loop): every corner is crossed by
+        // a level line, the middle of the sides is empty.
+        let level = |y: f64| Series::line("level", vec![0.0, 1.0], vec![y, y], 0).dashed();
+        let p = Panel {
+            series: vec![level(0.9), level(0.1)],
+            ..Panel::default()
+        };
+        let c = emptiest_corner(&p, (0.0, 1.0), (0.0, 1.0));
+        assert!(
+            matches!(
+                c,
+                SeriesLabelPosition::MiddleLeft | SeriesLabelPosition::MiddleRight
+            ),
+            "{c:?}"
+        );
     }
 
     #[test]

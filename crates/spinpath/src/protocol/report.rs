@@ -605,7 +605,16 @@ pub fn protocol_output(
 }
 
 /// `v` in `unit` rescaled to an engineering prefix (e.g. `0.0042 nA` → `4.2 pA`), 3 significant digits.
+/// `v` in engineering units with three significant figures (−434 pA, 2.05 nA).
 fn fmt_si(v: f64, unit: &str) -> String {
     let (f, u) = crate::plot::engineering(v.abs(), unit);
-    format!("{:.3} {u}", v * f)
+    let x = v * f;
+    let digits = if x.abs() >= 100.0 {
+        0
+    } else if x.abs() >= 10.0 {
+        1
+    } else {
+        2
+    };
+    format!("{x:.digits$} {u}")
 }
