@@ -71,6 +71,8 @@ struct RawFeature {
     value_percent: Option<Spanned<f64>>,
     sigma_percent: Option<Spanned<f64>>,
     window_mV: Option<Spanned<Vec<f64>>>,
+    width_mV: Option<Spanned<f64>>,
+    sigma_width_mV: Option<Spanned<f64>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -170,6 +172,16 @@ pub enum FitEngine {
     Dots(Box<DotModel>),
     /// A general coherent chain (a run file with `[chain]`).
     Chain(Box<ChainSpec>),
+    /// A `[dots]` run file the constant-interaction model cannot hold (hopping, exchange,
+    /// spinterface leads, per-state levels): the device, solved in steady state by its approach.
+    Device {
+        /// The device (parameters by [`crate::device::Parametrized`] name).
+        device: Box<crate::device::Device>,
+        /// Its constant-interaction part (where the shared names are written back).
+        model: Box<DotModel>,
+        /// The approach of the file's `[dots_run]` (`pauli` when absent).
+        approach: crate::engine::ApproachKind,
+    },
 }
 
 impl FitEngine {
@@ -179,6 +191,9 @@ impl FitEngine {
             FitEngine::SpinEngine { spec, .. } => spec.get(name),
             FitEngine::Dots(m) => crate::fit::dots::get(m, name),
             FitEngine::Chain(c) => c.get(name),
+            FitEngine::Device { device, .. } => {
+                crate::device::Parametrized::parameter(device.as_ref(), name)
+            }
         }
     }
 
@@ -186,6 +201,9 @@ impl FitEngine {
     pub fn states(&self) -> Vec<String> {
         match self {
             FitEngine::Chain(c) => c.states.iter().map(|s| s.name.clone()).collect(),
+            FitEngine::Device { device, .. } => {
+                device.states.iter().map(|s| s.name.clone()).collect()
+            }
             _ => vec!["P".into(), "AP".into()],
         }
     }
@@ -198,6 +216,9 @@ impl FitEngine {
             }
             FitEngine::Dots(m) => crate::fit::dots::parameter_names(m),
             FitEngine::Chain(c) => c.names(),
+            FitEngine::Device { device, .. } => {
+                crate::device::Parametrized::parameter_names(device.as_ref())
+            }
         }
     }
 }
@@ -250,8 +271,25 @@ pub fn parse_fit(path: &Path, text: &str) -> Result<FitSpec> {
     })?;
     let model_name = model_path.display().to_string();
     let (engine, base_integration) = if super::is_dots_file(&model_text) {
-        let (m, _) = crate::master::spec::load(&model_name, &model_text)?;
-        (FitEngine::Dots(Box::new(m)), Integration::default())
+        // The constant-interaction model where it holds the file; the device (many-body
+        // approaches) where the file has hopping, exchange, spinterfaces or per-state levels.
+        let (device, m, run) = crate::master::spec::load_device(&model_name, &model_text)
+            .map_err(|e| e.in_file(&model_name))?;
+        let terms_needed =
+            device.is_many_body() || device.states.iter().any(|s| !s.energy_overrides.is_empty());
+        if terms_needed {
+            let approach = run.map(|r| r.approach).unwrap_or_default();
+            (
+                FitEngine::Device {
+                    device: Box::new(device),
+                    model: Box::new(m),
+                    approach,
+                },
+                Integration::default(),
+            )
+        } else {
+            (FitEngine::Dots(Box::new(m)), Integration::default())
+        }
     } else {
         let run = parse_coherent_run(&model_name, &model_text)?;
         let integration = run.integration;
@@ -528,10 +566,12 @@ fn parse_feature(
             "sigma_mV",
             "value_percent",
             "sigma_percent",
+            "width_mV",
+            "sigma_width_mV",
         ],
         _ => &[],
     };
-    let present: [(&str, Option<std::ops::Range<usize>>); 10] = [
+    let present: [(&str, Option<std::ops::Range<usize>>); 12] = [
         ("state", r.state.as_ref().map(|v| v.span())),
         ("states", r.states.as_ref().map(|v| v.span())),
         ("bias_mV", r.bias_mV.as_ref().map(|v| v.span())),
@@ -542,6 +582,11 @@ fn parse_feature(
         ("value_percent", r.value_percent.as_ref().map(|v| v.span())),
         ("sigma_percent", r.sigma_percent.as_ref().map(|v| v.span())),
         ("window_mV", r.window_mV.as_ref().map(|v| v.span())),
+        ("width_mV", r.width_mV.as_ref().map(|v| v.span())),
+        (
+            "sigma_width_mV",
+            r.sigma_width_mV.as_ref().map(|v| v.span()),
+        ),
     ];
     for (name, span) in &present {
         match span {
@@ -686,8 +731,15 @@ fn parse_feature(
                 "sigma_percent",
                 "%",
             )?;
-            if bias.is_none() && height.is_none() {
-                return cx.err(f.span(), &key("bias_mV"), "a `tmr_peak` feature needs bias_mV + sigma_mV (its position) and/or value_percent + sigma_percent (its height)");
+            let width = both(
+                &r.width_mV,
+                "width_mV",
+                &r.sigma_width_mV,
+                "sigma_width_mV",
+                "mV",
+            )?;
+            if bias.is_none() && height.is_none() && width.is_none() {
+                return cx.err(f.span(), &key("bias_mV"), "a `tmr_peak` feature needs bias_mV + sigma_mV (its position), value_percent + sigma_percent (its height) and/or width_mV + sigma_width_mV (its FWHM)");
             }
             Feature::TmrPeak {
                 p,
@@ -695,6 +747,7 @@ fn parse_feature(
                 window_mv: window(())?,
                 bias,
                 height,
+                width,
             }
         }
     };

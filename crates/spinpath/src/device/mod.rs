@@ -25,6 +25,7 @@ use crate::master::{Dot, DotModel, ExchangeField, Magnet, Orbital as DotOrbital,
 use crate::model::{Axis, Chain, Lead as ChainLead, MagneticState, Site};
 use crate::negf::{ExchangeLink, SelfConsistency};
 
+mod named;
 mod params;
 pub use params::{closest_names, unknown_parameter, CoherentParams, Parametrized};
 

@@ -45,13 +45,16 @@ pub enum Feature {
         value_percent: f64,
         sigma_percent: f64,
     },
-    /// The highest TMR inside `window_mv`: its bias (target ± σ, mV) and/or its height (± σ, %).
+    /// The highest TMR inside `window_mv`: its bias (target ± σ, mV), its height (± σ, %) and/or
+    /// its full width at half its height (FWHM, ± σ, mV; a side that does not fall to half
+    /// inside the window is cut at the window's end).
     TmrPeak {
         p: String,
         ap: String,
         window_mv: (f64, f64),
         bias: Option<(f64, f64)>,
         height: Option<(f64, f64)>,
+        width: Option<(f64, f64)>,
     },
 }
 
@@ -92,13 +95,21 @@ impl Feature {
                 sigma_percent,
                 ..
             } => vec![("tmr", *value_percent, *sigma_percent, "%")],
-            Feature::TmrPeak { bias, height, .. } => {
+            Feature::TmrPeak {
+                bias,
+                height,
+                width,
+                ..
+            } => {
                 let mut v = Vec::new();
                 if let Some((b, s)) = bias {
                     v.push(("bias", *b, *s, "mV"));
                 }
                 if let Some((h, s)) = height {
                     v.push(("tmr", *h, *s, "%"));
+                }
+                if let Some((w, s)) = width {
+                    v.push(("width", *w, *s, "mV"));
                 }
                 v
             }
@@ -123,7 +134,7 @@ impl Feature {
         let targets = self.targets();
         if targets.is_empty() {
             return bad(
-                "give bias_mV (with sigma_mV) and/or value_percent (with sigma_percent)".into(),
+                "give bias_mV (with sigma_mV), value_percent (with sigma_percent) and/or width_mV (with sigma_width_mV)".into(),
             );
         }
         for (what, v, s, unit) in targets {
@@ -164,6 +175,7 @@ impl Feature {
                 window_mv,
                 bias,
                 height,
+                width,
             } => {
                 let x = grid(*window_mv);
                 let ip = iv(p, &x)?;
@@ -180,6 +192,9 @@ impl Feature {
                 }
                 if height.is_some() {
                     v.push(ph);
+                }
+                if width.is_some() {
+                    v.push(fwhm(&x, &t, pb, ph));
                 }
                 Ok(v)
             }
@@ -262,6 +277,35 @@ fn peak(x: &[f64], t: &[f64]) -> (f64, f64) {
     let h = x[k + 1] - x[k];
     let d = 0.5 * (a - c) / den; // in grid steps, |d| ≤ 1/2
     (x[k] + d * h, b - 0.25 * (a - c) * d)
+}
+
+/// Full width at half height of the peak (bias `pb`, height `ph`) of t on the grid: the half-height
+/// crossings on each side by linear interpolation; a side that stays above half height to the end
+/// of the grid is cut there. A peak at or below zero has no width (0).
+fn fwhm(x: &[f64], t: &[f64], pb: f64, ph: f64) -> f64 {
+    if ph <= 0.0 {
+        return 0.0;
+    }
+    let half = 0.5 * ph;
+    let k = x.partition_point(|&v| v < pb).min(x.len() - 1);
+    let cross = |i: usize, j: usize| x[i] + (half - t[i]) * (x[j] - x[i]) / (t[j] - t[i]);
+    // Right side: first grid point at or right of the peak whose value is below half.
+    let mut right = x[x.len() - 1];
+    for j in k.max(1)..x.len() {
+        if t[j] < half && t[j - 1] >= half {
+            right = cross(j - 1, j);
+            break;
+        }
+    }
+    let mut left = x[0];
+    let start = k.min(x.len() - 1);
+    for j in (0..start).rev() {
+        if t[j] < half && t[j + 1] >= half {
+            left = cross(j + 1, j);
+            break;
+        }
+    }
+    (right - left).max(0.0)
 }
 
 /// The pseudo-datasets of the features (one point per target; x = 0, 1, … numbers the targets).
@@ -389,12 +433,42 @@ mod tests {
             window_mv: (-6.0, -1.0),
             bias: Some((-3.5, 0.1)),
             height: Some((300.0, 10.0)),
+            width: Some((1.0, 0.1)),
         };
         let v = f.evaluate(&model).unwrap();
         assert!(
             (v[0] + 3.4).abs() < 1e-9 && (v[1] - 300.0).abs() < 1e-9,
             "{v:?}"
         );
+        // Half height 150 % at (V + 3.4)² = 3: FWHM = 2√3 mV (linear interpolation on the
+        // 61-point grid of a parabola: within a few 1e-3 mV).
+        assert!((v[2] - 2.0 * 3f64.sqrt()).abs() < 5e-3, "{v:?}");
+        // A Lorentzian TMR peak T = 400 / (1 + ((V + 3)/0.5)²): FWHM = 1 mV; a side cut by the
+        // window counts to the window's end.
+        let lor = |s: &str, x: &[f64]| -> Result<Vec<f64>> {
+            Ok(x.iter()
+                .map(|v| {
+                    let t = 400.0 / (1.0 + ((v + 3.0) / 0.5).powi(2));
+                    if s == "AP" {
+                        1.0
+                    } else {
+                        1.0 + t / 100.0
+                    }
+                })
+                .collect())
+        };
+        let v = f.evaluate(&lor).unwrap();
+        assert!((v[2] - 1.0).abs() < 0.02, "{v:?}");
+        let cut = Feature::TmrPeak {
+            p: "P".into(),
+            ap: "AP".into(),
+            window_mv: (-3.2, -1.0),
+            bias: None,
+            height: None,
+            width: Some((1.0, 0.1)),
+        };
+        let w = cut.evaluate(&lor).unwrap()[0];
+        assert!((w - (0.5 + 0.2)).abs() < 0.02, "{w}");
     }
 
     #[test]
@@ -468,6 +542,7 @@ mod tests {
             window_mv: (-1.0, -6.0),
             bias: Some((-3.5, 0.1)),
             height: None,
+            width: None,
         };
         assert!(f.validate().unwrap_err().to_string().contains("from < to"));
         let f = Feature::Current {
@@ -487,6 +562,7 @@ mod tests {
             window_mv: (-6.0, -1.0),
             bias: None,
             height: None,
+            width: None,
         };
         assert!(f.validate().is_err());
     }

@@ -8,6 +8,7 @@
 //! out. The Jacobian is computed by finite differences, one column per free parameter, in parallel.
 
 pub mod chain;
+pub mod device;
 pub mod dots;
 pub mod expr;
 pub mod features;

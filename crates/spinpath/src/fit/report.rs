@@ -167,6 +167,17 @@ pub fn run_fit_cancellable(
                 ChainModel::new((**c).clone(), &spec.params, &state_refs, spec.integration)?;
             go(&model, spec, n, states, &all, progress, cancel)
         }
+        FitEngine::Device {
+            device, approach, ..
+        } => {
+            let model = crate::fit::device::DeviceModel::new(
+                (**device).clone(),
+                *approach,
+                &spec.params,
+                &state_refs,
+            )?;
+            go(&model, spec, n, states, &all, progress, cancel)
+        }
     }
 }
 
@@ -346,8 +357,20 @@ pub fn best_fit_config(spec: &FitSpec, r: &FitResult) -> Result<String> {
             missed = not_placed;
             doc
         }
+        FitEngine::Device { device, model, .. } => {
+            let values: Vec<(String, f64)> = r
+                .names
+                .iter()
+                .cloned()
+                .zip(r.values.iter().copied())
+                .collect();
+            let (doc, not_placed) =
+                crate::fit::device::write_back(&spec.model_text, model, device, &values)?;
+            missed = not_placed;
+            doc
+        }
     };
-    if !matches!(spec.engine, FitEngine::Dots(_)) {
+    if !matches!(spec.engine, FitEngine::Dots(_) | FitEngine::Device { .. }) {
         doc.remove("output");
         let title = doc
             .get("title")
