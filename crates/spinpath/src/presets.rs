@@ -14,6 +14,11 @@ pub const MEMRISTIVE_CB_COTUNNELING: &str =
 /// Paper 2's C5 junction for write/read statistics (`examples/memristor-c5.toml`).
 pub const MEMRISTOR_C5: &str = include_str!("../presets/memristor-c5.toml");
 
+/// The fit of the interacting spin engine to paper 1's TMR peak
+/// (`examples/fit-spin-engine-interacting.toml`; a fit file, not a run file: not in [`ALL`]).
+pub const FIT_SPIN_ENGINE_INTERACTING: &str =
+    include_str!("../presets/fit-spin-engine-interacting.toml");
+
 /// Every preset: (name = the example's file stem, run-file text).
 pub const ALL: [(&str, &str); 8] = [
     ("spin-engine", SPIN_ENGINE),
@@ -36,7 +41,11 @@ mod tests {
     #[test]
     fn presets_equal_the_examples() {
         let examples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
-        for (name, text) in super::ALL {
+        let fit = [(
+            "fit-spin-engine-interacting",
+            super::FIT_SPIN_ENGINE_INTERACTING,
+        )];
+        for (name, text) in super::ALL.into_iter().chain(fit) {
             let path = examples.join(format!("{name}.toml"));
             let on_disk = std::fs::read_to_string(&path).unwrap();
             assert_eq!(

@@ -257,18 +257,31 @@ fn resolve(base: &Path, p: &str) -> PathBuf {
 
 /// Parse and validate a fit file. Paths inside it are relative to the file itself.
 pub fn parse_fit(path: &Path, text: &str) -> Result<FitSpec> {
+    parse_fit_inner(path, text, None)
+}
+
+/// [`parse_fit`] with the model file's text given (a bundled preset, say) instead of read from
+/// the path the fit file names; data files are still read from disk.
+pub fn parse_fit_with_model(path: &Path, text: &str, model_text: &str) -> Result<FitSpec> {
+    parse_fit_inner(path, text, Some(model_text))
+}
+
+fn parse_fit_inner(path: &Path, text: &str, given_model: Option<&str>) -> Result<FitSpec> {
     let file = path.display().to_string();
     let raw: RawFit = toml::from_str(text).map_err(|e| parse_error(&file, e))?;
     let cx = Ctx { file: &file, text };
 
     let model_path = resolve(path, raw.model.get_ref());
-    let model_text = std::fs::read_to_string(&model_path).or_else(|e| {
-        cx.err(
-            raw.model.span(),
-            "model",
-            format!("cannot read the model file {}: {e}", model_path.display()),
-        )
-    })?;
+    let model_text = match given_model {
+        Some(t) => t.to_string(),
+        None => std::fs::read_to_string(&model_path).or_else(|e| {
+            cx.err(
+                raw.model.span(),
+                "model",
+                format!("cannot read the model file {}: {e}", model_path.display()),
+            )
+        })?,
+    };
     let model_name = model_path.display().to_string();
     let (engine, base_integration) = if super::is_dots_file(&model_text) {
         // The constant-interaction model where it holds the file; the device (many-body

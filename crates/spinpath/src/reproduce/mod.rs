@@ -11,6 +11,7 @@ use crate::{Error, Result};
 
 pub mod memristor;
 pub mod spin_engine;
+pub mod spin_engine_fit;
 
 /// Which paper to reproduce.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
