@@ -94,6 +94,11 @@ pub struct ManyBody {
     spinterfaces: [Option<(Spinterface, f64)>; 2],
     /// Lead-induced field computed here (spinterface devices); `None` when off.
     field_leads: Option<[FieldLead; 2]>,
+    /// When the Hamiltonian moves rigidly with the bias (every orbital has the same lever arm α
+    /// and no bias-dependent field acts), its spectrum at V = 0 and α: at any V the eigenvectors
+    /// are the same and each state's energy is E(0) + α·V·N (N its electron number), so the
+    /// per-bias diagonalisation is skipped.
+    rigid: Option<(Box<Spectrum>, f64)>,
 }
 
 /// What the induced field needs of one lead: Γ per orbital (meV), p, Δμ (meV), k_BT (meV).
@@ -351,7 +356,7 @@ impl ManyBody {
                 });
             }
         }
-        Ok(ManyBody {
+        let mut mb = ManyBody {
             model,
             magnet,
             collinear,
@@ -374,7 +379,26 @@ impl ManyBody {
                     )
                 })
             }),
-        })
+            rigid: None,
+        };
+        mb.rigid = mb
+            .rigid_lever_arm()
+            .map(|a| (Box::new(mb.diagonalise(0.0)), a));
+        Ok(mb)
+    }
+
+    /// The common lever arm α of every orbital when the Hamiltonian depends on the bias only
+    /// through α·V·N (no lead-induced field, no per-orbital lever arms); `None` otherwise.
+    fn rigid_lever_arm(&self) -> Option<f64> {
+        if self.field_leads.is_some() || self.model.exchange_field != ExchangeField::None {
+            return None;
+        }
+        let a = self.model.orbitals.first()?.lever_arm;
+        self.model
+            .orbitals
+            .iter()
+            .all(|o| o.lever_arm == a)
+            .then_some(a)
     }
 
     /// Number of many-body states.
@@ -469,8 +493,28 @@ impl ManyBody {
     }
 
     /// Diagonalise at `bias_mv`: the spectrum (eigen-energies, charges, labels, creation
-    /// amplitudes in the eigenbasis, indexed by the assigned Fock state).
+    /// amplitudes in the eigenbasis, indexed by the assigned Fock state). A Hamiltonian that moves
+    /// rigidly with the bias (one lever arm for all orbitals, no induced field) is diagonalised
+    /// once, when prepared, and shifted here.
     pub fn spectrum(&self, bias_mv: f64) -> Spectrum {
+        match &self.rigid {
+            Some((sp, alpha)) => {
+                let mut s = (**sp).clone();
+                s.bias_mv = bias_mv;
+                if *alpha != 0.0 {
+                    for (e, n) in s.energies_mev.iter_mut().zip(&s.n_electrons) {
+                        *e += alpha * bias_mv * f64::from(*n);
+                    }
+                }
+                s
+            }
+            None => self.diagonalise(bias_mv),
+        }
+    }
+
+    /// [`ManyBody::spectrum`] computed by diagonalising at `bias_mv` whatever the Hamiltonian
+    /// (the reference the rigid shortcut is tested against).
+    pub fn diagonalise(&self, bias_mv: f64) -> Spectrum {
         let n = self.n_states();
         let nso = self.model.n_spin_orbitals();
         // Eigenvectors: for each global index, its block and coefficient vector over the block.
