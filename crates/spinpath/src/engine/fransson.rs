@@ -198,8 +198,7 @@ impl Path {
                     l.width_mev
                 )));
             }
-            if l.mu_mev.iter().any(|x| !x.is_finite()) || !l.kt_mev.is_finite() || l.kt_mev < 0.0
-            {
+            if l.mu_mev.iter().any(|x| !x.is_finite()) || !l.kt_mev.is_finite() || l.kt_mev < 0.0 {
                 return Err(invalid(format!(
                     "lead {k}: chemical potentials and temperature must be finite (k_BT ≥ 0)"
                 )));
@@ -468,8 +467,8 @@ pub fn exchange_table(
 ) -> Result<Vec<ExchangeRow>> {
     let mut rows = Vec::new();
     for st in states {
-        let mb = super::manybody::ManyBody::new(device, st, "pauli", false)?
-            .with_mediated(mediated)?;
+        let mb =
+            super::manybody::ManyBody::new(device, st, "pauli", false)?.with_mediated(mediated)?;
         for &v in biases_mv {
             if !v.is_finite() {
                 return Err(invalid(format!("bias {v} mV is not finite")));
@@ -513,7 +512,12 @@ mod tests {
         let w = 10.0;
         let t = 0.5;
         Path {
-            levels_mev: vec![[sp / 2.0, -sp / 2.0], [-1.0, -1.0], [0.5, 0.5], [sp / 2.0, -sp / 2.0]],
+            levels_mev: vec![
+                [sp / 2.0, -sp / 2.0],
+                [-1.0, -1.0],
+                [0.5, 0.5],
+                [sp / 2.0, -sp / 2.0],
+            ],
             hoppings: vec![(0, 1, t), (1, 2, t12), (2, 3, t)],
             leads: vec![
                 PathLead {
@@ -565,9 +569,15 @@ mod tests {
     #[test]
     fn disconnected_sites_and_zero_coupling_give_zero() {
         let p = chain(0.3, 2.0, 5.0, 0.0, 0.0);
-        assert_eq!(exchange(&p, 1, 2, 1.0, Tolerance::default()).unwrap(), Fransson::zero());
+        assert_eq!(
+            exchange(&p, 1, 2, 1.0, Tolerance::default()).unwrap(),
+            Fransson::zero()
+        );
         let p = chain(0.3, 2.0, 5.0, 0.3, 0.0);
-        assert_eq!(exchange(&p, 1, 2, 0.0, Tolerance::default()).unwrap(), Fransson::zero());
+        assert_eq!(
+            exchange(&p, 1, 2, 0.0, Tolerance::default()).unwrap(),
+            Fransson::zero()
+        );
         assert!(exchange(&p, 1, 1, 1.0, Tolerance::default()).is_err());
         let mut q = p.clone();
         q.leads[0].width_mev[1] = 0.0;

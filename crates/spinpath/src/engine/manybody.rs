@@ -484,7 +484,11 @@ impl ManyBody {
                 continue;
             }
             let mr = DotModel::magnetisation_sign(side, self.magnet);
-            let mu0 = if r == 0 { bias_mv / 2.0 } else { -bias_mv / 2.0 };
+            let mu0 = if r == 0 {
+                bias_mv / 2.0
+            } else {
+                -bias_mv / 2.0
+            };
             let alpha = [mr, -mr];
             let mu_mev = alpha.map(|a| mu0 + a * dmu / 2.0);
             match &self.spinterfaces[r] {
@@ -496,7 +500,13 @@ impl ManyBody {
                             hoppings.push((s, k, (g[i] * si.width_mev / 4.0).sqrt()));
                         }
                     }
-                    leads.push((Some(k), r, alpha.map(|a| si.level(a, *p, bias_mv).1), mu_mev, *kt));
+                    leads.push((
+                        Some(k),
+                        r,
+                        alpha.map(|a| si.level(a, *p, bias_mv).1),
+                        mu_mev,
+                        *kt,
+                    ));
                 }
                 // Wide band: amplitudes √Γ_{r,i} on the orbitals, widths 1 + αp.
                 None => leads.push((None, r, alpha.map(|a| 1.0 + a * p), mu_mev, *kt)),
