@@ -456,3 +456,104 @@ fn exchange_table_gives_totals_per_state_and_bias() {
     assert!((rows[0].j_mev - rows[2].j_mev).abs() > 1e-6);
     assert!((rows[0].j_mev - rows[3].j_mev).abs() > 1e-6);
 }
+
+#[test]
+fn with_mediated_refuses_what_it_cannot_compute() {
+    use spinpath::engine::fransson::MediatedExchange;
+    let (d, _) = load(None);
+    let mb = || ManyBody::new(&d, d.state("P").unwrap(), "pauli", false).unwrap();
+    let bad = |a, b, v| {
+        mb().with_mediated(&[MediatedExchange { a, b, v_mev: v }])
+            .unwrap_err()
+    };
+    assert!(bad(0, 0, 1.0)
+        .to_string()
+        .contains("two different orbitals"));
+    assert!(bad(0, 7, 1.0)
+        .to_string()
+        .contains("two different orbitals"));
+    assert!(bad(0, 1, f64::NAN).to_string().contains("not finite"));
+    // |p| = 1 leaves the minority spinterface channel without broadening.
+    let mut dp = d.clone();
+    dp.leads[0].polarization = 1.0;
+    let e = ManyBody::new(&dp, dp.state("P").unwrap(), "pauli", false)
+        .unwrap()
+        .with_mediated(&[MediatedExchange {
+            a: 0,
+            b: 1,
+            v_mev: 1.0,
+        }])
+        .unwrap_err();
+    assert!(e.to_string().contains("|p| < 1"), "{e}");
+    // v = 0 is dropped: nothing to compute.
+    assert!(mb()
+        .with_mediated(&[MediatedExchange {
+            a: 0,
+            b: 1,
+            v_mev: 0.0
+        }])
+        .unwrap()
+        .mediated()
+        .is_empty());
+}
+
+#[test]
+fn spin_decomposition_matches_explicit_pauli_traces_out_of_equilibrium() {
+    // Step 3 of the derivation, D_z's sign included: 𝕁^{ij} = (v²/2)(χ^{ij}_{12} + χ^{ji}_{21}) with
+    // χ^{ij}_{nm} = −i∫dω/2π Tr[σ^i G^r_{nm} σ^j G^<_{mn} + σ^i G^<_{nm} σ^j G^a_{mn}] evaluated with
+    // explicit 2×2 spin matrices; then J = 𝕁^{xx} = 𝕁^{yy}, J + J_z = 𝕁^{zz}, D_z = 𝕁^{xy} = −𝕁^{yx}.
+    let v = 0.7;
+    let s = pauli();
+    for ap in [false, true] {
+        let path = chain(0.35, 2.0, 5.0, 0.4, 3.0, 1.0, ap);
+        let r = fr(&path, v);
+        let blocks = |w: f64| {
+            let mut gr = [DMatrix::<Complex64>::zeros(2, 2), DMatrix::zeros(2, 2)];
+            let mut gl = [DMatrix::<Complex64>::zeros(2, 2), DMatrix::zeros(2, 2)];
+            for sg in 0..2 {
+                let g = path.retarded(w, sg).unwrap();
+                let l = path.lesser(w, sg, &g);
+                for (k, (n, m)) in [(1, 2), (2, 1)].into_iter().enumerate() {
+                    gr[k][(sg, sg)] = g[(n, m)];
+                    gl[k][(sg, sg)] = l[(n, m)];
+                }
+            }
+            (gr, gl)
+        };
+        let chi = |i: usize, j: usize, w: f64| {
+            let (gr, gl) = blocks(w);
+            let ga = [gr[1].adjoint(), gr[0].adjoint()]; // G^a_{21} = (G^r_{12})†, G^a_{12} = (G^r_{21})†
+            let k = (&s[i] * &gr[0] * &s[j] * &gl[1] + &s[i] * &gl[0] * &s[j] * &ga[0]).trace();
+            let l = (&s[j] * &gr[1] * &s[i] * &gl[0] + &s[j] * &gl[1] * &s[i] * &ga[1]).trace();
+            (Complex64::new(0.0, -1.0 / (2.0 * std::f64::consts::PI)) * (k + l) * (v * v / 2.0)).re
+        };
+        let pairs = [(0, 0), (1, 1), (2, 2), (0, 1), (1, 0), (0, 2)];
+        let mut out = Vec::new();
+        for c in pairs.chunks(3) {
+            out.extend(integrate_line(
+                |w| {
+                    [
+                        chi(c[0].0, c[0].1, w),
+                        chi(c[1].0, c[1].1, w),
+                        chi(c[2].0, c[2].1, w),
+                    ]
+                },
+                -40.0,
+                5.0 + 40.0 * KT,
+                &BREAKS,
+            ));
+        }
+        let [xx, yy, zz, xy, yx, xz] = [out[0], out[1], out[2], out[3], out[4], out[5]];
+        assert!(r.dz_mev.abs() > 1e-4 * r.j_mev.abs(), "{r:?}");
+        assert!(
+            close(r.j_mev, xx, 1e-7, 1e-13) && close(r.j_mev, yy, 1e-7, 1e-13),
+            "{r:?} {xx} {yy}"
+        );
+        assert!(close(r.j_mev + r.jz_mev, zz, 1e-7, 1e-13), "{r:?} {zz}");
+        assert!(
+            close(r.dz_mev, xy, 1e-7, 1e-13) && close(r.dz_mev, -yx, 1e-7, 1e-13),
+            "{r:?} {xy} {yx}"
+        );
+        assert!(xz.abs() < 1e-12, "{xz}");
+    }
+}
