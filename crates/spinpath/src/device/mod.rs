@@ -96,6 +96,10 @@ pub struct Device {
     pub hoppings: Vec<Hopping>,
     /// Exchange couplings between orbital spins (many-body approaches); empty: none.
     pub exchanges: Vec<Exchange>,
+    /// Exchange mediated by the conduction path through two orbitals (`[[dots.coupling]]
+    /// mediated_v_meV`): bias-dependent J, J_z, D_z added to the constant ones at each bias
+    /// ([`crate::engine::fransson`], docs/fransson.md); empty: none.
+    pub mediated: Vec<crate::engine::fransson::MediatedExchange>,
     /// Half band width D of the leads (meV): the band is [−D, D] around the Fermi level; enters
     /// the principal-value terms of 1vN and Redfield only.
     pub band_mev: f64,
@@ -181,6 +185,7 @@ impl Device {
             states,
             exchange_field: ExchangeField::None,
             exchange_links,
+            mediated: Vec::new(),
             self_consistency,
             spinterfaces: [None, None],
         }
@@ -233,6 +238,7 @@ impl Device {
             states: vec![p, ap],
             exchange_field: model.exchange_field,
             exchange_links: Vec::new(),
+            mediated: Vec::new(),
             self_consistency: SelfConsistency::default(),
             spinterfaces: [None, None],
         }
@@ -264,6 +270,7 @@ impl Device {
     pub fn is_many_body(&self) -> bool {
         self.hoppings.iter().any(|h| h.t_mev != 0.0)
             || !self.exchanges.is_empty()
+            || !self.mediated.is_empty()
             || self.spinterfaces.iter().any(Option::is_some)
     }
 
@@ -272,6 +279,7 @@ impl Device {
         self.dots.iter().all(|d| d.charging_mev == 0.0)
             && self.inter_dot_mev.iter().flatten().all(|&u| u == 0.0)
             && self.exchanges.is_empty()
+            && self.mediated.is_empty()
     }
 
     /// A copy with every lead at temperature `t_k` (K).
@@ -302,7 +310,7 @@ impl Device {
         if self.exchange_field != ExchangeField::None {
             return Err(unfit(A, "the lead-induced exchange field (exchange_field) belongs to the master equations; the coherent engine includes the leads exactly".into()));
         }
-        if !self.exchanges.is_empty() {
+        if !self.exchanges.is_empty() || !self.mediated.is_empty() {
             return Err(unfit(A, "exchange between dots is an interaction; use approach = \"pauli\", \"1vn\" or \"redfield\"".into()));
         }
         let n = self.orbitals.len();

@@ -13,6 +13,7 @@
 //!   `coupling.<A>.<B>.exchange_Jz_meV`, `coupling.<A>.<B>.dm_x_meV` (`dm_y`, `dm_z`). The DM
 //!   vector is antisymmetric: read in the order A, B (D → −D when the names are swapped). A name
 //!   sets every hopping/exchange between the two dots' orbitals and reads the first;
+//!   `coupling.<A>.<B>.mediated_v_meV` where the file has a mediated (Fransson) exchange;
 //! - `left.gamma_meV.<dot>` (every orbital of the dot), `left.polarization`,
 //!   `left.spin_accumulation_meV`, `left.temperature_K`, and with a spinterface
 //!   `left.spinterface.energy_meV`, `.splitting_meV`, `.width_meV`, `.lever_arm` (and `right.`);
@@ -163,6 +164,21 @@ fn coupling(dev: &mut Device, rest: &str, value: Option<f64>) -> Option<f64> {
     if da == db {
         return None;
     }
+    if field == "mediated_v_meV" {
+        let orbital_dot: Vec<usize> = dev.orbitals.iter().map(|o| o.dot).collect();
+        let mut old = None;
+        for m in dev.mediated.iter_mut() {
+            let pair = (orbital_dot[m.a], orbital_dot[m.b]);
+            if pair == (da, db) || pair == (db, da) {
+                old.get_or_insert(m.v_mev);
+                if let Some(v) = value {
+                    m.v_mev = v;
+                }
+            }
+        }
+        let old = old?;
+        return Some(value.unwrap_or(old));
+    }
     let term = TERMS.iter().find(|(n, _)| *n == field)?.1;
     let dots = |o: usize| dev.orbitals[o].dot;
     let mut old = None;
@@ -243,6 +259,9 @@ impl Parametrized for Device {
                     for (f, _) in &TERMS[1..] {
                         out.push(format!("coupling.{}.{}.{f}", a.name, b.name));
                     }
+                }
+                if self.mediated.iter().any(|m| linked(m.a, m.b)) {
+                    out.push(format!("coupling.{}.{}.mediated_v_meV", a.name, b.name));
                 }
             }
         }

@@ -29,7 +29,14 @@
 //! with `exchange_field = "konig-martinek"` each orbital's levels are split by the spinterface
 //! field [`spinterface_field`] (bias- and spin-accumulation-dependent) instead of the wide-band
 //! König–Martinek formula.
+//!
+//! **Mediated (Fransson) exchange** ([`ManyBody::with_mediated`], `[[dots.coupling]]
+//! mediated_v_meV`): a coupling's J, J_z, D_z become the configured constants plus the
+//! bias-dependent exchange mediated by the non-interacting path through the two orbitals
+//! ([`super::fransson`]), evaluated once per [`ManyBody::spectrum`] call (i.e. per bias). With no
+//! mediated coupling nothing changes.
 
+use super::fransson::{self, Fransson, MediatedExchange, Path, PathLead};
 use super::spectrum::{fermion_sign, Amplitude, Spectrum};
 use crate::device::{Device, Exchange, Hopping};
 use crate::error::{Error, Result};
@@ -99,6 +106,10 @@ pub struct ManyBody {
     /// are the same and each state's energy is E(0) + α·V·N (N its electron number), so the
     /// per-bias diagonalisation is skipped.
     rigid: Option<(Box<Spectrum>, f64)>,
+    /// Exchange couplings mediated by the path through their orbitals (bias-dependent).
+    mediated: Vec<MediatedExchange>,
+    /// Hoppings, Γ per orbital, p, Δμ and k_BT of the leads as given (for the mediated paths).
+    path_leads: [FieldLead; 2],
 }
 
 /// What the induced field needs of one lead: Γ per orbital (meV), p, Δμ (meV), k_BT (meV).
@@ -368,6 +379,16 @@ impl ManyBody {
             band_mev: device.band_mev,
             spinterfaces: [0, 1]
                 .map(|r| device.spinterfaces[r].map(|si| (si, device.leads[r].polarization))),
+            mediated: Vec::new(),
+            path_leads: [0, 1].map(|r| {
+                let l = &device.leads[r];
+                (
+                    l.gamma_mev.clone(),
+                    l.polarization,
+                    l.spin_accumulation_mev,
+                    kt_mev(l.temperature_k),
+                )
+            }),
             field_leads: (has_si && device.exchange_field != ExchangeField::None).then(|| {
                 [0, 1].map(|r| {
                     let l = &device.leads[r];
@@ -381,6 +402,9 @@ impl ManyBody {
             }),
             rigid: None,
         };
+        if !device.mediated.is_empty() {
+            mb = mb.with_mediated(&device.mediated)?;
+        }
         mb.rigid = mb
             .rigid_lever_arm()
             .map(|a| (Box::new(mb.diagonalise(0.0)), a));
@@ -390,7 +414,10 @@ impl ManyBody {
     /// The common lever arm α of every orbital when the Hamiltonian depends on the bias only
     /// through α·V·N (no lead-induced field, no per-orbital lever arms); `None` otherwise.
     fn rigid_lever_arm(&self) -> Option<f64> {
-        if self.field_leads.is_some() || self.model.exchange_field != ExchangeField::None {
+        if self.field_leads.is_some()
+            || self.model.exchange_field != ExchangeField::None
+            || !self.mediated.is_empty()
+        {
             return None;
         }
         let a = self.model.orbitals.first()?.lever_arm;
@@ -404,6 +431,187 @@ impl ManyBody {
     /// Number of many-body states.
     pub fn n_states(&self) -> usize {
         self.model.n_states()
+    }
+
+    /// Add exchange couplings mediated by the path through their orbitals (`[[dots.coupling]]
+    /// mediated_v_meV`): at each bias the coupling's J, J_z, D_z gain the [`fransson::exchange`]
+    /// values of [`ManyBody::mediated_path`]. Needs collinear leads; couplings with v = 0 are
+    /// dropped (today's behaviour exactly). The list replaces the device's own
+    /// ([`crate::device::Device::mediated`], applied by [`ManyBody::new`]). Errors name the coupling and what to change.
+    pub fn with_mediated(mut self, mediated: &[MediatedExchange]) -> Result<ManyBody> {
+        let no = self.model.orbitals.len();
+        // These couplings replace any the device brought (no coupling counted twice).
+        self.mediated.clear();
+        for m in mediated {
+            if m.a == m.b || m.a >= no || m.b >= no {
+                return Err(Error::invalid(
+                    "mediated exchange",
+                    format!(
+                        "orbitals {} and {}: two different orbitals of the {no} are needed",
+                        m.a, m.b
+                    ),
+                ));
+            }
+            if !m.v_mev.is_finite() {
+                return Err(Error::invalid(
+                    "mediated exchange",
+                    format!("mediated_v_meV = {} is not finite", m.v_mev),
+                ));
+            }
+            if m.v_mev == 0.0 {
+                continue;
+            }
+            if !self.collinear {
+                return Err(Error::invalid("mediated exchange", "the mediated exchange is computed for collinear leads (angle_deg 0 or 180); remove mediated_v_meV for non-collinear states"));
+            }
+            // Structure and widths do not depend on the bias: check them once.
+            fransson::exchange(
+                &self.mediated_path(m, 0.0),
+                0,
+                1,
+                m.v_mev,
+                crate::quad::Tolerance {
+                    max_intervals: 1,
+                    ..Default::default()
+                },
+            )?;
+            self.mediated.push(*m);
+        }
+        if !self.mediated.is_empty() {
+            // The mediated exchange depends on the bias: no rigid spectrum.
+            self.rigid = None;
+        }
+        Ok(self)
+    }
+
+    /// The mediated couplings in use (v ≠ 0).
+    pub fn mediated(&self) -> &[MediatedExchange] {
+        &self.mediated
+    }
+
+    /// The non-interacting path of a mediated coupling at `bias_mv`, spins along z: sites 0 and 1
+    /// are orbitals a and b (levels ε_i(V) of this state, spin-degenerate: U, Zeeman and the
+    /// constant exchange are left out), joined by the device's a–b hoppings; a lead with a
+    /// spinterface adds its SP site (level c_α(V), α = σ·m_r, hopping √(Γ_{r,i}W/4) to orbital i,
+    /// width W_α = W(1 + αp_r) to the electrode); a lead without one couples to the orbitals in the
+    /// wide-band limit (amplitudes √Γ_{r,i}, widths 1 + αp_r). μ_{r,σ} = ±V/2 + αΔμ_r/2 (left +,
+    /// right −), m_r = −1 for the right lead in AP: the conventions of
+    /// [`ManyBody::spinterface_fields`] and of the lead channels.
+    pub fn mediated_path(&self, m: &MediatedExchange, bias_mv: f64) -> Path {
+        let orbs = [m.a, m.b];
+        let mut levels: Vec<[f64; 2]> = orbs
+            .iter()
+            .map(|&i| {
+                let o = &self.model.orbitals[i];
+                let e = o.energy_mev + o.lever_arm * bias_mv;
+                [e, e]
+            })
+            .collect();
+        let t: f64 = self
+            .hoppings
+            .iter()
+            .filter(|h| (h.a, h.b) == (m.a, m.b) || (h.a, h.b) == (m.b, m.a))
+            .map(|h| h.t_mev)
+            .sum();
+        let mut hoppings = vec![(0, 1, t)];
+        let mut leads = Vec::new();
+        for (r, side) in [LeadSide::Left, LeadSide::Right].into_iter().enumerate() {
+            let (g, p, dmu, kt) = &self.path_leads[r];
+            if orbs.iter().all(|&i| g[i] == 0.0) {
+                continue;
+            }
+            let mr = DotModel::magnetisation_sign(side, self.magnet);
+            let mu0 = if r == 0 {
+                bias_mv / 2.0
+            } else {
+                -bias_mv / 2.0
+            };
+            let alpha = [mr, -mr];
+            let mu_mev = alpha.map(|a| mu0 + a * dmu / 2.0);
+            match &self.spinterfaces[r] {
+                Some((si, _)) => {
+                    let k = levels.len();
+                    levels.push(alpha.map(|a| si.level(a, *p, bias_mv).0));
+                    for (s, &i) in orbs.iter().enumerate() {
+                        if g[i] != 0.0 {
+                            hoppings.push((s, k, (g[i] * si.width_mev / 4.0).sqrt()));
+                        }
+                    }
+                    leads.push((
+                        Some(k),
+                        r,
+                        alpha.map(|a| si.level(a, *p, bias_mv).1),
+                        mu_mev,
+                        *kt,
+                    ));
+                }
+                // Wide band: amplitudes √Γ_{r,i} on the orbitals, widths 1 + αp.
+                None => leads.push((None, r, alpha.map(|a| 1.0 + a * p), mu_mev, *kt)),
+            }
+        }
+        let n = levels.len();
+        let leads = leads
+            .into_iter()
+            .map(|(site, r, width_mev, mu_mev, kt)| {
+                let mut couplings = vec![0.0; n];
+                match site {
+                    Some(k) => couplings[k] = 1.0,
+                    None => {
+                        for (s, &i) in orbs.iter().enumerate() {
+                            couplings[s] = self.path_leads[r].0[i].max(0.0).sqrt();
+                        }
+                    }
+                }
+                PathLead {
+                    couplings,
+                    width_mev,
+                    mu_mev,
+                    kt_mev: kt,
+                }
+            })
+            .collect();
+        Path {
+            levels_mev: levels,
+            hoppings,
+            leads,
+        }
+    }
+
+    /// The mediated exchange of each coupling in [`ManyBody::mediated`] at `bias_mv` (meV; the
+    /// default quadrature tolerance). Structure errors were caught by [`ManyBody::with_mediated`];
+    /// an unexpected failure gives zero for that coupling.
+    pub fn mediated_exchange(&self, bias_mv: f64) -> Vec<Fransson> {
+        self.mediated
+            .iter()
+            .map(|m| {
+                fransson::exchange(
+                    &self.mediated_path(m, bias_mv),
+                    0,
+                    1,
+                    m.v_mev,
+                    crate::quad::Tolerance::default(),
+                )
+                .unwrap_or_else(|_| Fransson::zero())
+            })
+            .collect()
+    }
+
+    /// The many-body terms of the mediated exchange at `bias_mv` (empty without any).
+    fn mediated_terms(&self, bias_mv: f64) -> Vec<([usize; 4], Complex64)> {
+        if self.mediated.is_empty() {
+            return Vec::new();
+        }
+        let mut out = Vec::new();
+        for (m, f) in self.mediated.iter().zip(self.mediated_exchange(bias_mv)) {
+            out.extend(exchange_terms(&Exchange {
+                a: m.a,
+                b: m.b,
+                j_mev: f.j_mev,
+                jz_mev: f.jz_mev,
+                dm_mev: [0.0, 0.0, f.dz_mev],
+            }));
+        }
+        out
     }
 
     /// Induced field (meV, along +z) on every orbital at `bias_mv` for a device with spinterfaces
@@ -442,7 +650,12 @@ impl ManyBody {
     }
 
     /// The Hamiltonian on one block of Fock states (meV).
-    fn block_hamiltonian(&self, block: &[usize], bias_mv: f64) -> DMatrix<Complex64> {
+    fn block_hamiltonian(
+        &self,
+        block: &[usize],
+        bias_mv: f64,
+        extra: &[([usize; 4], Complex64)],
+    ) -> DMatrix<Complex64> {
         let d = block.len();
         let mut h = DMatrix::<Complex64>::zeros(d, d);
         let pos = |s: usize| block.binary_search(&s).ok();
@@ -470,7 +683,7 @@ impl ManyBody {
                     }
                 }
             }
-            for &([p, q, r, t], c) in &self.exchange_terms {
+            for &([p, q, r, t], c) in self.exchange_terms.iter().chain(extra) {
                 let Some((s1, g1)) = (if r == t {
                     (s >> t & 1 == 1).then_some((s, 1.0))
                 } else {
@@ -520,9 +733,10 @@ impl ManyBody {
         // Eigenvectors: for each global index, its block and coefficient vector over the block.
         let mut vec_of: Vec<(usize, DVector<Complex64>)> = vec![(0, DVector::zeros(0)); n];
         let mut energies = vec![0.0; n];
+        let extra = self.mediated_terms(bias_mv);
         for (bi, block) in self.blocks.iter().enumerate() {
             let d = block.len();
-            let h = self.block_hamiltonian(block, bias_mv);
+            let h = self.block_hamiltonian(block, bias_mv, &extra);
             let eig = h.symmetric_eigen();
             let mut order: Vec<usize> = (0..d).collect();
             order.sort_by(|&a, &b| eig.eigenvalues[a].total_cmp(&eig.eigenvalues[b]));

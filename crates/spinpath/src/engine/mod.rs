@@ -19,6 +19,7 @@
 
 pub mod cotunneling;
 pub mod dynamics;
+pub mod fransson;
 pub mod manybody;
 pub mod negf;
 pub mod onevn;

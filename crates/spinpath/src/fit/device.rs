@@ -188,7 +188,7 @@ fn place(doc: &mut toml::Table, device: &Device, name: &str, v: f64) -> bool {
                 return false;
             };
             let comp = match field {
-                "hopping_meV" | "exchange_J_meV" | "exchange_Jz_meV" => {
+                "hopping_meV" | "exchange_J_meV" | "exchange_Jz_meV" | "mediated_v_meV" => {
                     // A hopping matrix cannot take one number.
                     if t.get(field).is_some_and(|x| x.is_array()) {
                         return false;

@@ -110,6 +110,11 @@ pub struct CouplingSpec {
     /// Dzyaloshinskii–Moriya vector D = [D_x, D_y, D_z] (meV): D·(S_1 × S_2).
     #[serde(rename = "dm_meV")]
     pub dm_mev: Option<Spanned<Vec<f64>>>,
+    /// Coupling v (meV) of each dot's spin to the non-interacting path through the two dots'
+    /// orbitals: adds the bias-dependent (Fransson) exchange to J, J_z, D_z at each bias
+    /// ([`crate::engine::fransson`]); absent or 0: constant exchange only.
+    #[serde(rename = "mediated_v_meV")]
+    pub mediated_v_mev: Option<Spanned<f64>>,
 }
 
 /// `hopping_meV`: one amplitude or an orbital-resolved matrix.
@@ -737,6 +742,11 @@ pub struct ManyBodyTerms {
     pub spinterfaces: [Option<crate::master::Spinterface>; 2],
     /// Per-state orbital energies (orbital, ε in P, ε in AP), meV (`energy_P_meV`/`energy_AP_meV`).
     pub state_energies: Vec<(usize, Option<f64>, Option<f64>)>,
+    /// Exchange couplings mediated by the path through their orbitals (`mediated_v_meV` ≠ 0),
+    /// one per orbital pair of the coupled dots.
+    pub mediated: Vec<crate::engine::fransson::MediatedExchange>,
+    /// Where the first `mediated_v_meV` was given (key), for messages.
+    pub mediated_key: Option<String>,
 }
 
 impl ManyBodyTerms {
@@ -745,6 +755,7 @@ impl ManyBodyTerms {
     pub fn is_many_body(&self) -> bool {
         !self.hoppings.is_empty()
             || !self.exchanges.is_empty()
+            || !self.mediated.is_empty()
             || self.spinterfaces.iter().any(Option::is_some)
     }
 
@@ -906,6 +917,29 @@ pub fn build_terms(
             }
             dm = [v[0], v[1], v[2]];
         }
+        let v = src.opt(
+            &cs.mediated_v_mev,
+            &format!("{key}.mediated_v_meV"),
+            -1e4,
+            1e4,
+            0.0,
+        )?;
+        if v != 0.0 {
+            terms
+                .mediated_key
+                .get_or_insert_with(|| format!("{key}.mediated_v_meV"));
+            for &i in &oa {
+                for &k in &ob {
+                    terms
+                        .mediated
+                        .push(crate::engine::fransson::MediatedExchange {
+                            a: i,
+                            b: k,
+                            v_mev: v,
+                        });
+                }
+            }
+        }
         if j != 0.0 || jz != 0.0 || dm.iter().any(|&x| x != 0.0) {
             for &i in &oa {
                 for &k in &ob {
@@ -923,12 +957,44 @@ pub fn build_terms(
     Ok(terms)
 }
 
-/// Parse a file into a [`crate::device::Device`] with its many-body terms, the constant-interaction
-/// model and the run settings.
+/// Parse a file into a [`crate::device::Device`] with its many-body terms (the mediated exchange
+/// couplings `mediated_v_meV` included, in [`crate::device::Device::mediated`]), the
+/// constant-interaction model and the run settings.
 pub fn load_device(
     file: &str,
     text: &str,
 ) -> Result<(crate::device::Device, DotModel, Option<RunSettings>)> {
+    let (device, model, run, _, _) = load_device_parts(file, text)?;
+    Ok((device, model, run))
+}
+
+/// As [`load_device`], also returning the mediated exchange couplings (`mediated_v_meV`; the same
+/// as the device's [`crate::device::Device::mediated`]).
+#[allow(clippy::type_complexity)]
+pub fn load_device_mediated(
+    file: &str,
+    text: &str,
+) -> Result<(
+    crate::device::Device,
+    DotModel,
+    Option<RunSettings>,
+    Vec<crate::engine::fransson::MediatedExchange>,
+)> {
+    let (device, model, run, mediated, _) = load_device_parts(file, text)?;
+    Ok((device, model, run, mediated))
+}
+
+#[allow(clippy::type_complexity)]
+fn load_device_parts(
+    file: &str,
+    text: &str,
+) -> Result<(
+    crate::device::Device,
+    DotModel,
+    Option<RunSettings>,
+    Vec<crate::engine::fransson::MediatedExchange>,
+    Option<String>,
+)> {
     let f = parse_file(file, text)?;
     let model = build_model(file, text, &f.dots)?;
     let terms = build_terms(file, text, &f.dots, &model)?;
@@ -943,6 +1009,7 @@ pub fn load_device(
         device.band_mev = b;
     }
     device.spinterfaces = terms.spinterfaces;
+    device.mediated = terms.mediated.clone();
     for &(i, ep, ea) in &terms.state_energies {
         for st in device.states.iter_mut() {
             let e = match st.name.as_str() {
@@ -955,7 +1022,7 @@ pub fn load_device(
             }
         }
     }
-    Ok((device, model, run))
+    Ok((device, model, run, terms.mediated, terms.mediated_key))
 }
 
 /// Parse a file and build the constant-interaction model (and the run, if `[dots_run]` is
