@@ -144,6 +144,10 @@ pub fn run_fit_cancellable(
         progress: &(dyn Fn(&crate::fit::FitProgress) + Sync),
         cancel: &crate::cancel::Cancel,
     ) -> Result<FitResult> {
+        if spec.features.is_empty() {
+            // Curves only: the model itself, so that its analytic Jacobian (if any) is used.
+            return fit_cancellable(inner, &spec.params, all, &spec.options, progress, cancel);
+        }
         let model = WithFeatures {
             inner,
             n_curves,
