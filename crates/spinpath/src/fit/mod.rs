@@ -440,7 +440,7 @@ impl<M: FitModel> Problem<'_, M> {
         let wrt: Vec<usize> = (0..values.len())
             .filter(|&i| grad[i].iter().any(|g| *g != 0.0))
             .collect();
-        let parts: Vec<Result<(Vec<f64>, Vec<Vec<f64>>)>> = self
+        let parts: Vec<Result<PredictionWithJacobian>> = self
             .data
             .par_iter()
             .enumerate()
@@ -912,8 +912,10 @@ fn uncertainties<M: FitModel>(
         }
     }
 
-    // Jacobian in external coordinates (central differences, one-sided at bounds).
-    let cols: Vec<Result<Vec<f64>>> = (0..if analytic_j.is_some() { 0 } else { free.len() })
+    // Jacobian in external coordinates: the analytic one, or central differences (one-sided at
+    // bounds); no finite-difference column when the analytic one is there.
+    let n_fd = if analytic_j.is_some() { 0 } else { free.len() };
+    let cols: Vec<Result<Vec<f64>>> = (0..n_fd)
         .into_par_iter()
         .map(|k| {
             let p = &params.all()[free[k]];
