@@ -10,9 +10,11 @@
 //!
 //! The model has an analytic Jacobian ([`FitModel::predict_with_jacobian`]) for every parameter
 //! above. With the steady state W p = 0, Σ p = 1 (W the rate generator restricted to its closed
-//! class), dp/dθ = −M⁻¹ (dW/dθ) p with M = W − s·p·1ᵀ (s > 0 a rate scale; M is invertible and
-//! M dp = W dp because Σ dp = 0), one LU factorisation per bias point shared by all parameters;
-//! the current I = c·Σ_left dn·W·p gives dI/dθ = c·Σ_left dn·(dW/dθ·p + W·dp/dθ). Each rate is
+//! class), W dp/dθ = −(dW/dθ) p with Σ dp = 0, solved with the GTH elimination the steady state
+//! already did (two O(n²) sweeps per parameter and bias point; where the linear-domain
+//! elimination cannot resolve the chain, dp/dθ = −M⁻¹ (dW/dθ) p with M = W − s·p·1ᵀ, s > 0 a rate
+//! scale, M invertible and M dp = W dp because Σ dp = 0, by a dense LU factorisation); the
+//! current I = c·Σ_left dn·W·p gives dI/dθ = c·Σ_left dn·(dW/dθ·p + W·dp/dθ). Each rate is
 //! Γ·(1 + σ m p)·f(±(ΔE − μ)/k_BT), differentiated through ΔE (level energies, lever arms,
 //! Zeeman/exchange splittings, charging and inter-dot energies), μ (spin accumulation), k_BT
 //! (temperatures), Γ and the polarisation. Not available (the fit falls back to finite
@@ -335,9 +337,30 @@ fn point_with_jacobian(
     magnet: Magnet,
     tangents: &[Tangent],
 ) -> Result<(f64, Vec<f64>)> {
+    point_with_jacobian_by(m, bias_mv, magnet, tangents, false)
+}
+
+/// [`point_with_jacobian`]; `force_lu`: use the dense LU of M even where the GTH factors exist
+/// (for tests of the fallback).
+fn point_with_jacobian_by(
+    m: &DotModel,
+    bias_mv: f64,
+    magnet: Magnet,
+    tangents: &[Tangent],
+    force_lu: bool,
+) -> Result<(f64, Vec<f64>)> {
     let rates = RateSet::build(m, bias_mv, magnet);
-    let p = steady::solve(&rates, &steady::SteadyOptions::default())?;
-    let class = steady::closed_class(&rates)?;
+    // The GTH elimination gives the steady state (as `predict` gets it) and factors reused for
+    // every derivative; where the linear domain cannot resolve the chain (rates below 1e-250),
+    // the log-domain steady state and a dense LU of M instead.
+    let (p, class, factors) = match steady::gth_factors(&rates) {
+        Ok((p, class, a)) => (p, class, Some(a)),
+        Err(_) => (
+            steady::solve(&rates, &steady::SteadyOptions::default())?,
+            steady::closed_class(&rates)?,
+            None,
+        ),
+    };
     let current = PointResult::from_probabilities(&rates, p.clone()).current_na;
     if tangents.is_empty() {
         return Ok((current, Vec::new()));
@@ -417,22 +440,30 @@ fn point_with_jacobian(
     for (a, &st) in class.iter().enumerate() {
         index[st] = a;
     }
-    let mut w = nalgebra::DMatrix::<f64>::zeros(nc, nc);
-    for j in &jumps {
-        let (a, b) = (index[j.from], index[j.to]);
-        if a != usize::MAX && b != usize::MAX && j.rate != 0.0 {
-            w[(b, a)] += j.rate;
-            w[(a, a)] -= j.rate;
-        }
+    let p_class: Vec<f64> = class.iter().map(|&st| p[st]).collect();
+    enum Sensitivity {
+        Gth(Vec<f64>),
+        Lu(nalgebra::linalg::LU<f64, nalgebra::Dyn, nalgebra::Dyn>),
     }
-    let scale = (0..nc).map(|a| -w[(a, a)]).fold(0.0, f64::max).max(1e-300);
-    for a in 0..nc {
-        let pa = p[class[a]];
-        for b in 0..nc {
-            w[(a, b)] -= scale * pa;
+    let solver = if let Some(a) = factors.filter(|_| !force_lu) {
+        Sensitivity::Gth(a)
+    } else {
+        let mut w = nalgebra::DMatrix::<f64>::zeros(nc, nc);
+        for j in &jumps {
+            let (a, b) = (index[j.from], index[j.to]);
+            if a != usize::MAX && b != usize::MAX && j.rate != 0.0 {
+                w[(b, a)] += j.rate;
+                w[(a, a)] -= j.rate;
+            }
         }
-    }
-    let lu = w.lu();
+        let scale = (0..nc).map(|a| -w[(a, a)]).fold(0.0, f64::max).max(1e-300);
+        for a in 0..nc {
+            for b in 0..nc {
+                w[(a, b)] -= scale * p_class[a];
+            }
+        }
+        Sensitivity::Lu(w.lu())
+    };
     let c = E_OVER_HBAR_NA_PER_MEV;
     let mut out = Vec::with_capacity(tangents.len());
     let mut d_rate = vec![0.0; jumps.len()];
@@ -460,12 +491,17 @@ fn point_with_jacobian(
                 rhs[a] += flow;
             }
         }
-        let dp = lu.solve(&rhs).ok_or_else(|| Error::Numerical {
-            context: "analytic Jacobian of the dot model".into(),
-            message: format!(
-                "the steady-state sensitivity system is singular at bias {bias_mv} mV; set fit.jacobian = \"finite-difference\""
-            ),
-        })?;
+        let dp = match &solver {
+            Sensitivity::Gth(a) => {
+                nalgebra::DVector::from_vec(steady::gth_sensitivity(a, &p_class, rhs.as_mut_slice()))
+            }
+            Sensitivity::Lu(lu) => lu.solve(&rhs).ok_or_else(|| Error::Numerical {
+                context: "analytic Jacobian of the dot model".into(),
+                message: format!(
+                    "the steady-state sensitivity system is singular at bias {bias_mv} mV; set fit.jacobian = \"finite-difference\""
+                ),
+            })?,
+        };
         let mut di = 0.0;
         for (j, dr) in jumps.iter().zip(&d_rate) {
             if j.lead == 0 {
@@ -678,6 +714,69 @@ fn place(doc: &mut toml::Table, model: &DotModel, name: &str, v: f64) -> bool {
                     true
                 }
                 None => false,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gth_and_lu_sensitivities_agree() {
+        let text = r#"
+[dots]
+temperature_K = 15.0
+[[dots.dot]]
+name = "a"
+charging_meV = 6.0
+lever_arm = 0.3
+orbitals = [{ energy_meV = -1.0, zeeman_meV = 0.3 }, { energy_meV = 2.5 }]
+[[dots.dot]]
+name = "b"
+charging_meV = 4.0
+lever_arm = -0.2
+orbitals = [{ energy_meV = 1.0 }]
+[[dots.coupling]]
+dots = ["a", "b"]
+energy_meV = 1.5
+[dots.leads.left]
+gamma_meV = { a = 0.02, b = 0.01 }
+polarization = 0.3
+spin_accumulation_meV = 0.5
+[dots.leads.right]
+gamma_meV = { a = 0.015, b = 0.03 }
+polarization = -0.2
+"#;
+        let (base, _) = crate::master::spec::load("t.toml", text).unwrap();
+        let names = parameter_names(&base);
+        let params = Parameters::new(
+            names
+                .iter()
+                .map(|n| super::super::params::Param::new(n.clone(), get(&base, n).unwrap()))
+                .collect(),
+        )
+        .unwrap();
+        let model = DotsModel::new(base.clone(), &params, &["P", "AP"]).unwrap();
+        let values: Vec<f64> = params.all().iter().map(|p| p.value).collect();
+        for (d, magnet) in [Magnet::P, Magnet::AP].into_iter().enumerate() {
+            let tangents: Vec<Tangent> = (0..values.len())
+                .map(|w| model.tangent(&values, w, magnet))
+                .collect();
+            for v in [-15.0, -3.2, 0.0, 0.7, 6.0, 18.0] {
+                let (i1, g) = point_with_jacobian_by(&base, v, magnet, &tangents, false).unwrap();
+                let (i2, l) = point_with_jacobian_by(&base, v, magnet, &tangents, true).unwrap();
+                assert_eq!(i1, i2);
+                assert_eq!(i1, model.predict(&values, d, &[v]).unwrap()[0]);
+                let scale = g.iter().fold(0.0f64, |a, x| a.max(x.abs()));
+                for (k, (a, b)) in g.iter().zip(&l).enumerate() {
+                    assert!(
+                        (a - b).abs() <= 1e-9 * scale,
+                        "{} at {v} mV: GTH {a:e}, LU {b:e}",
+                        names[k]
+                    );
+                }
             }
         }
     }
