@@ -372,7 +372,7 @@ pub fn best_fit_config(spec: &FitSpec, r: &FitResult) -> Result<String> {
         .map(|n| format!("# NOTE: `{n}` = {} could not be written into this file's layout; set it by hand.\n", r.value(n).unwrap_or(f64::NAN)))
         .collect();
     Ok(format!(
-        "# Best-fit model written by `spinpath fit` (χ² = {:.6}, reduced χ² = {:.6}).\n# Run it with: spinpath run <this file>\n{note}\n{body}",
-        r.chi2, r.reduced_chi2
+        "# Best-fit model written by `spinpath fit` (χ² = {:.6}, reduced χ² = {:.6}; {} Jacobian, {} model evaluations).\n# Run it with: spinpath run <this file>\n{note}\n{body}",
+        r.chi2, r.reduced_chi2, r.jacobian, r.evaluations
     ))
 }
