@@ -36,6 +36,7 @@ struct RawOptions {
     tolerance: Option<Spanned<f64>>,
     scale_covariance: Option<bool>,
     rel_tol: Option<Spanned<f64>>,
+    jacobian: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -353,6 +354,25 @@ fn parse_fit_inner(path: &Path, text: &str, given_model: Option<&str>) -> Result
         )?,
         scale_covariance: o.and_then(|o| o.scale_covariance).unwrap_or(true),
         step: d.step,
+        jacobian: match o.and_then(|o| o.jacobian.as_ref()) {
+            Some(j) => crate::fit::JacobianMethod::parse(j.get_ref()).map_or_else(
+                || {
+                    cx.err(
+                        j.span(),
+                        "fit.jacobian",
+                        format!(
+                            "`{}` is not a Jacobian method; allowed: {}",
+                            j.get_ref(),
+                            crate::fit::JacobianMethod::NAMES
+                                .map(|n| format!("\"{n}\""))
+                                .join(", ")
+                        ),
+                    )
+                },
+                Ok,
+            )?,
+            None => d.jacobian,
+        },
     };
     let integration = Integration {
         rel_tol: cx.opt_range(

@@ -5,7 +5,9 @@
 //!
 //! The minimiser is Levenberg–Marquardt from the `levenberg-marquardt` crate (MINPACK's
 //! algorithm). Models are seen only through [`FitModel`]: parameter values in, predicted curves
-//! out. The Jacobian is computed by finite differences, one column per free parameter, in parallel.
+//! out. The Jacobian (see [`JacobianMethod`]) is analytic where the model provides one
+//! ([`FitModel::predict_with_jacobian`], chained through the bound transforms and the ties), and
+//! otherwise computed by finite differences, one column per free parameter, in parallel.
 
 pub mod chain;
 pub mod device;
@@ -26,11 +28,74 @@ use rayon::prelude::*;
 use serde::Serialize;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+/// The prediction of one dataset and its derivatives: `(y, jac)` with `jac[j][k]` =
+/// d y[k] / d values[wrt[j]] (one column per requested parameter, in y's unit per the parameter's
+/// unit).
+pub type PredictionWithJacobian = (Vec<f64>, Vec<Vec<f64>>);
+
 /// A model that predicts every dataset from the parameter values.
 pub trait FitModel: Sync {
     /// Predicted y of dataset `dataset` at abscissae `x`, given all parameter values in the order of
     /// the [`Parameters`] the fit was set up with.
     fn predict(&self, values: &[f64], dataset: usize, x: &[f64]) -> Result<Vec<f64>>;
+
+    /// Whether [`FitModel::predict_with_jacobian`] gives the derivatives of dataset `dataset`
+    /// (it must then return `Some` for it). Default: no.
+    fn has_jacobian(&self, _dataset: usize) -> bool {
+        false
+    }
+
+    /// The prediction of [`FitModel::predict`] together with its derivatives with respect to the
+    /// parameter values `values[wrt[j]]` (see [`PredictionWithJacobian`]); parameters the model
+    /// does not use get zero columns. `None`: not available (the fit then uses finite
+    /// differences). The fit counts one call as one model evaluation, like one `predict`.
+    fn predict_with_jacobian(
+        &self,
+        _values: &[f64],
+        _dataset: usize,
+        _x: &[f64],
+        _wrt: &[usize],
+    ) -> Option<Result<PredictionWithJacobian>> {
+        None
+    }
+}
+
+/// How the fit computes the Jacobian of the residuals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum JacobianMethod {
+    /// Analytic when the model provides it for every dataset ([`FitModel::has_jacobian`]), finite
+    /// differences otherwise.
+    #[default]
+    Auto,
+    /// Analytic; the fit is refused when the model has none.
+    Analytic,
+    /// Forward differences during the minimisation, central ones for the uncertainties.
+    FiniteDifference,
+}
+
+impl JacobianMethod {
+    /// The spellings of the fit file's `jacobian` key.
+    pub const NAMES: [&'static str; 3] = ["auto", "analytic", "finite-difference"];
+
+    /// `"auto"`, `"analytic"` or `"finite-difference"`.
+    pub fn label(self) -> &'static str {
+        match self {
+            JacobianMethod::Auto => "auto",
+            JacobianMethod::Analytic => "analytic",
+            JacobianMethod::FiniteDifference => "finite-difference",
+        }
+    }
+
+    /// Parse a label of [`JacobianMethod::NAMES`].
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "auto" => Some(JacobianMethod::Auto),
+            "analytic" => Some(JacobianMethod::Analytic),
+            "finite-difference" => Some(JacobianMethod::FiniteDifference),
+            _ => None,
+        }
+    }
 }
 
 /// One measured curve.
@@ -93,9 +158,12 @@ pub struct FitOptions {
     /// Seed of the random starting points.
     pub seed: u64,
     /// Maximum number of model evaluations per start (one evaluation: one dataset's curve at one
-    /// set of parameter values, Jacobian columns included). A start that reaches it stops with the
-    /// best parameters it met, is marked not converged and says so. The uncertainty step after the
-    /// minimisation adds (2 × n_free + 1) × n_datasets evaluations.
+    /// set of parameter values; a finite-difference Jacobian costs one per free parameter and
+    /// dataset, an analytic one a single evaluation per dataset, prediction and derivatives
+    /// together). A start that reaches it stops with the best parameters it met, is marked not
+    /// converged and says so. The uncertainty step after the minimisation adds
+    /// (2 × n_free + 1) × n_datasets evaluations with finite differences, n_datasets with an
+    /// analytic Jacobian.
     pub max_evaluations: usize,
     /// Wall-clock budget of the whole minimisation, s (`None`: unlimited). When it runs out the
     /// current start stops with the best parameters it met, no further start begins, and the
@@ -107,6 +175,8 @@ pub struct FitOptions {
     pub scale_covariance: bool,
     /// Relative finite-difference step for the Jacobian.
     pub step: f64,
+    /// How the Jacobian is computed (default: analytic where the model provides it).
+    pub jacobian: JacobianMethod,
 }
 
 impl Default for FitOptions {
@@ -119,6 +189,7 @@ impl Default for FitOptions {
             tolerance: 1e-8,
             scale_covariance: true,
             step: 1e-6,
+            jacobian: JacobianMethod::Auto,
         }
     }
 }
@@ -160,6 +231,8 @@ pub struct FitResult {
     pub evaluations: usize,
     /// Which start gave the best fit (0 = the given start).
     pub best_start: usize,
+    /// The Jacobian used: `"analytic"` or `"finite-difference"` (see [`JacobianMethod`]).
+    pub jacobian: String,
 }
 
 impl FitResult {
@@ -305,6 +378,8 @@ struct Problem<'a, M: FitModel> {
     /// for the Jacobian at the point whose residuals it has just evaluated, so the finite
     /// differences reuse them instead of evaluating the model there again.
     last: std::sync::Mutex<Option<(Vec<f64>, Vec<f64>)>>,
+    /// Use the model's analytic Jacobian ([`FitModel::predict_with_jacobian`]).
+    analytic: bool,
 }
 
 impl<M: FitModel> Problem<'_, M> {
@@ -353,6 +428,78 @@ impl<M: FitModel> Problem<'_, M> {
         Ok(out)
     }
 
+    /// Weighted residuals and their derivatives with respect to the free parameters' external
+    /// values, from the model's analytic Jacobian: `(r, j)` with j[(n, k)] = d r_n / d x_free[k]
+    /// (chained through the ties). One evaluation per dataset.
+    fn weighted_analytic(&self, x_free: &[f64]) -> Result<(Vec<f64>, DMatrix<f64>)> {
+        if !self.budget.reserve(self.data.len()) {
+            return Err(Error::invalid("fit", "stopped (evaluation or time budget)"));
+        }
+        let (values, grad) = self.params.with_free_jacobian(x_free)?;
+        let nf = x_free.len();
+        // The parameters the free ones move: themselves and the tied ones depending on them.
+        let wrt: Vec<usize> = (0..values.len())
+            .filter(|&i| grad[i].iter().any(|g| *g != 0.0))
+            .collect();
+        let parts: Vec<Result<PredictionWithJacobian>> = self
+            .data
+            .par_iter()
+            .enumerate()
+            .map(|(d, ds)| {
+                let (f, jac) = self
+                    .model
+                    .predict_with_jacobian(&values, d, &ds.x, &wrt)
+                    .ok_or_else(|| Error::Numerical {
+                        context: format!("model of dataset `{}`", ds.name),
+                        message: "the model gives no analytic Jacobian here; set fit.jacobian = \"finite-difference\"".into(),
+                    })??;
+                self.evaluations.fetch_add(1, Ordering::Relaxed);
+                let bad = f.len() != ds.y.len()
+                    || jac.len() != wrt.len()
+                    || f.iter().any(|v| !v.is_finite())
+                    || jac
+                        .iter()
+                        .any(|c| c.len() != ds.y.len() || c.iter().any(|v| !v.is_finite()));
+                if bad {
+                    return Err(Error::Numerical {
+                        context: format!("model of dataset `{}`", ds.name),
+                        message: format!(
+                            "non-finite or missing predictions or derivatives at parameters {values:?}"
+                        ),
+                    });
+                }
+                let sigma = |k: usize| ds.sigma.as_ref().map_or(1.0, |s| s[k]);
+                let r = (0..f.len()).map(|k| (ds.y[k] - f[k]) / sigma(k)).collect();
+                // d r / d x_free[c] = −Σ_j (d f / d values[wrt[j]]) (d values[wrt[j]] / d x_free[c]) / σ
+                let cols = (0..nf)
+                    .map(|c| {
+                        (0..f.len())
+                            .map(|k| {
+                                -wrt.iter()
+                                    .enumerate()
+                                    .map(|(j, &i)| jac[j][k] * grad[i][c])
+                                    .sum::<f64>()
+                                    / sigma(k)
+                            })
+                            .collect()
+                    })
+                    .collect();
+                Ok((r, cols))
+            })
+            .collect();
+        let mut r = Vec::new();
+        let mut cols: Vec<Vec<f64>> = vec![Vec::new(); nf];
+        for p in parts {
+            let (rd, cd) = p?;
+            r.extend(rd);
+            for (c, col) in cols.iter_mut().zip(cd) {
+                c.extend(col);
+            }
+        }
+        let j = DMatrix::from_fn(r.len(), nf, |n, c| cols[c][n]);
+        Ok((r, j))
+    }
+
     fn remember(&self, e: Error) {
         if self.budget.stopped().is_some() {
             return; // not a failure: the budget ran out
@@ -395,6 +542,22 @@ impl<M: FitModel> LeastSquaresProblem<f64, Dyn, Dyn> for Problem<'_, M> {
 
     fn jacobian(&self) -> Option<DMatrix<f64>> {
         let theta = self.theta.as_slice();
+        if self.analytic {
+            // Chain rule through the bound transform: d r / d θ_k = (d r / d x_k)(d x_k / d θ_k).
+            return match self.weighted_analytic(&self.external(theta)) {
+                Ok((_, mut j)) => {
+                    for (k, (&i, &t)) in self.free.iter().zip(theta).enumerate() {
+                        let s = self.params.all()[i].external_derivative(t);
+                        j.column_mut(k).scale_mut(s);
+                    }
+                    Some(j)
+                }
+                Err(e) => {
+                    self.remember(e);
+                    None
+                }
+            };
+        }
         let cached = self
             .last
             .lock()
@@ -505,6 +668,22 @@ pub fn fit_cancellable<M: FitModel>(
             ),
         ));
     }
+    let analytic = match opts.jacobian {
+        JacobianMethod::FiniteDifference => false,
+        JacobianMethod::Auto => (0..data.len()).all(|d| model.has_jacobian(d)),
+        JacobianMethod::Analytic => {
+            if let Some(d) = (0..data.len()).find(|&d| !model.has_jacobian(d)) {
+                return Err(Error::invalid(
+                    "fit.jacobian",
+                    format!(
+                        "\"analytic\": the model has no analytic Jacobian for dataset `{}` (only the master-equation [dots] model without an induced exchange field, up to 4 orbitals and without [[feature]] targets, has one); use \"auto\" or \"finite-difference\"",
+                        data[d].name
+                    ),
+                ));
+            }
+            true
+        }
+    };
     let evaluations = AtomicUsize::new(0);
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(opts.seed);
     let mut best: Option<(f64, Vec<f64>, String, bool, usize)> = None;
@@ -561,6 +740,7 @@ pub fn fit_cancellable<M: FitModel>(
             error: std::sync::Mutex::new(None),
             budget: &budget,
             last: std::sync::Mutex::new(None),
+            analytic,
         };
         let lm = LevenbergMarquardt::new()
             .with_ftol(opts.tolerance)
@@ -647,6 +827,7 @@ pub fn fit_cancellable<M: FitModel>(
         success,
         evaluations.load(Ordering::Relaxed),
         best_start,
+        analytic,
     )?;
     let mut first = Vec::new();
     for d in data.iter().filter(|d| d.sigma.is_none()) {
@@ -679,6 +860,7 @@ fn uncertainties<M: FitModel>(
     success: bool,
     evaluations: usize,
     best_start: usize,
+    analytic: bool,
 ) -> Result<FitResult> {
     let counter = AtomicUsize::new(0);
     let unlimited = Budget::unlimited();
@@ -693,8 +875,18 @@ fn uncertainties<M: FitModel>(
         error: std::sync::Mutex::new(None),
         budget: &unlimited,
         last: std::sync::Mutex::new(None),
+        analytic,
     };
-    let r0 = problem.weighted(&x_best)?;
+    // With an analytic Jacobian one evaluation per dataset gives the residuals and the Jacobian.
+    let analytic_j = if analytic {
+        Some(problem.weighted_analytic(&x_best)?)
+    } else {
+        None
+    };
+    let r0 = match &analytic_j {
+        Some((r, _)) => r.clone(),
+        None => problem.weighted(&x_best)?,
+    };
     let chi2: f64 = r0.iter().map(|r| r * r).sum();
     let dof = n_data.saturating_sub(free.len());
     let reduced = if dof > 0 { chi2 / dof as f64 } else { f64::NAN };
@@ -721,8 +913,10 @@ fn uncertainties<M: FitModel>(
         }
     }
 
-    // Jacobian in external coordinates (central differences, one-sided at bounds).
-    let cols: Vec<Result<Vec<f64>>> = (0..free.len())
+    // Jacobian in external coordinates: the analytic one, or central differences (one-sided at
+    // bounds); no finite-difference column when the analytic one is there.
+    let n_fd = if analytic_j.is_some() { 0 } else { free.len() };
+    let cols: Vec<Result<Vec<f64>>> = (0..n_fd)
         .into_par_iter()
         .map(|k| {
             let p = &params.all()[free[k]];
@@ -751,6 +945,10 @@ fn uncertainties<M: FitModel>(
     let mut j = DMatrix::zeros(n_data, free.len());
     for (k, c) in cols.into_iter().enumerate() {
         j.set_column(k, &DVector::from_vec(c?));
+    }
+    if let Some((_, ja)) = analytic_j {
+        // d(model/σ)/dx = −d(residual)/dx
+        j = -ja;
     }
     let jtj = j.transpose() * &j;
     // Degeneracy: normalise to a correlation-like matrix and look for (near-)null directions.
@@ -902,5 +1100,123 @@ fn uncertainties<M: FitModel>(
         message,
         evaluations: evaluations + counter.load(Ordering::Relaxed),
         best_start,
+        jacobian: if analytic {
+            JacobianMethod::Analytic.label()
+        } else {
+            JacobianMethod::FiniteDifference.label()
+        }
+        .to_string(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::params::Param;
+    use super::*;
+
+    /// y = a·exp(−x/τ) + b·x + c with its analytic derivatives; values [a, τ, b, c, k].
+    struct Decay;
+    impl FitModel for Decay {
+        fn predict(&self, v: &[f64], _: usize, x: &[f64]) -> Result<Vec<f64>> {
+            Ok(x.iter()
+                .map(|x| v[0] * (-x / v[1]).exp() + v[2] * x + v[3])
+                .collect())
+        }
+        fn has_jacobian(&self, _: usize) -> bool {
+            true
+        }
+        fn predict_with_jacobian(
+            &self,
+            v: &[f64],
+            d: usize,
+            x: &[f64],
+            wrt: &[usize],
+        ) -> Option<Result<PredictionWithJacobian>> {
+            let y = self.predict(v, d, x).ok()?;
+            let col = |i: usize| -> Vec<f64> {
+                x.iter()
+                    .map(|x| {
+                        let e = (-x / v[1]).exp();
+                        match i {
+                            0 => e,
+                            1 => v[0] * e * x / (v[1] * v[1]),
+                            2 => *x,
+                            3 => 1.0,
+                            _ => 0.0,
+                        }
+                    })
+                    .collect()
+            };
+            Some(Ok((y, wrt.iter().map(|&i| col(i)).collect())))
+        }
+    }
+
+    #[test]
+    fn analytic_jacobian_chains_through_bounds_and_ties() {
+        // Both bounds, lower only, upper only, and a tied parameter driven by a free helper.
+        let params = Parameters::new(vec![
+            Param::new("a", 1.5).bounds(0.0, 4.0),
+            Param::new("tau", 0.8).bounds(0.1, f64::INFINITY),
+            Param::new("b", -0.3).bounds(f64::NEG_INFINITY, 1.0),
+            Param::new("c", 0.0).tied(super::expr::Expr::parse("k ^ 2 - a").unwrap()),
+            Param::new("k", 0.7),
+        ])
+        .unwrap();
+        let data = vec![Dataset {
+            name: "d".into(),
+            x: (0..20).map(|k| 0.2 * k as f64).collect(),
+            y: (0..20).map(|k| (0.1 * k as f64).cos()).collect(),
+            sigma: Some((0..20).map(|k| 0.05 + 0.01 * k as f64).collect()),
+        }];
+        let counter = AtomicUsize::new(0);
+        let budget = Budget::unlimited();
+        let free = params.free();
+        let theta: Vec<f64> = free
+            .iter()
+            .zip([1.1, 1.3, -0.9, 0.4])
+            .map(|(&i, x)| params.all()[i].to_internal(x))
+            .collect();
+        let problem = |analytic| Problem {
+            model: &Decay,
+            params: &params,
+            data: &data,
+            free: free.clone(),
+            theta: DVector::from_vec(theta.clone()),
+            step: 1e-6,
+            evaluations: &counter,
+            error: std::sync::Mutex::new(None),
+            budget: &budget,
+            last: std::sync::Mutex::new(None),
+            analytic,
+        };
+        let p = problem(true);
+        let j = p.jacobian().unwrap();
+        assert_eq!(
+            counter.load(Ordering::Relaxed),
+            1,
+            "one evaluation per dataset"
+        );
+        for k in 0..theta.len() {
+            let h = 1e-6;
+            let mut a = theta.clone();
+            a[k] -= h;
+            let mut b = theta.clone();
+            b[k] += h;
+            let (ra, rb) = (
+                p.weighted(&p.external(&a)).unwrap(),
+                p.weighted(&p.external(&b)).unwrap(),
+            );
+            for n in 0..ra.len() {
+                let fd = (rb[n] - ra[n]) / (2.0 * h);
+                assert!(
+                    (j[(n, k)] - fd).abs() < 1e-7 * fd.abs().max(1.0),
+                    "column {k}, row {n}: analytic {}, central {fd}",
+                    j[(n, k)]
+                );
+            }
+        }
+        // The forward-difference Jacobian agrees to its own accuracy.
+        let jf = problem(false).jacobian().unwrap();
+        assert!((&jf - &j).amax() < 1e-4 * j.amax(), "{jf} vs {j}");
+    }
 }

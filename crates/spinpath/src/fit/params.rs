@@ -80,6 +80,16 @@ impl Param {
             (false, false) => t,
         }
     }
+    /// d(external value)/d(internal variable) at `t`: the chain-rule factor of the bound
+    /// transform ([`Param::to_external`]); 1 for an unbounded parameter.
+    pub fn external_derivative(&self, t: f64) -> f64 {
+        match (self.min.is_finite(), self.max.is_finite()) {
+            (true, true) => t.cos() * (self.max - self.min) / 2.0,
+            (true, false) => t / (t * t + 1.0).sqrt(),
+            (false, true) => -t / (t * t + 1.0).sqrt(),
+            (false, false) => 1.0,
+        }
+    }
 }
 
 /// An ordered, validated set of parameters.
@@ -212,6 +222,82 @@ impl Parameters {
             values[i] = free_values[k];
         }
         self.apply_ties(values)
+    }
+
+    /// [`Parameters::with_free`] and its derivatives: the full value vector and, for every
+    /// parameter `i`, the row d values[i] / d free_values[k] (k over the free parameters). Free
+    /// parameters give unit rows, fixed ones zero rows, tied ones the exact gradient of their
+    /// expression (forward-mode chain rule through the ties, in dependency order).
+    pub fn with_free_jacobian(&self, free_values: &[f64]) -> Result<(Vec<f64>, Vec<Vec<f64>>)> {
+        let values = self.with_free(free_values)?;
+        let free = self.free();
+        let mut grad = vec![vec![0.0; free.len()]; self.params.len()];
+        for (k, &i) in free.iter().enumerate() {
+            grad[i][k] = 1.0;
+        }
+        for &i in &self.tie_order {
+            let e = self.params[i]
+                .expr
+                .as_ref()
+                .expect("tie order holds tied parameters");
+            let row = (0..free.len())
+                .map(|k| self.expr_derivative(e, &values, &grad, k))
+                .collect::<Result<Vec<f64>>>()?;
+            grad[i] = row;
+        }
+        Ok((values, grad))
+    }
+
+    /// d e / d free_k given the values and the gradient rows of the parameters it uses.
+    fn expr_derivative(
+        &self,
+        e: &Expr,
+        values: &[f64],
+        grad: &[Vec<f64>],
+        k: usize,
+    ) -> Result<f64> {
+        let lookup = |name: &str| self.index(name).map(|j| values[j]);
+        let value = |e: &Expr| {
+            e.eval(&lookup)
+                .map_err(|m| Error::invalid("fit parameters", m))
+        };
+        Ok(match e {
+            Expr::Num(_) => 0.0,
+            Expr::Var(v) => {
+                let j = self.index(v).ok_or_else(|| {
+                    Error::invalid("fit parameters", format!("unknown parameter `{v}`"))
+                })?;
+                grad[j][k]
+            }
+            Expr::Neg(a) => -self.expr_derivative(a, values, grad, k)?,
+            Expr::Bin(op, a, b) => {
+                let (da, db) = (
+                    self.expr_derivative(a, values, grad, k)?,
+                    self.expr_derivative(b, values, grad, k)?,
+                );
+                match op {
+                    '+' => da + db,
+                    '-' => da - db,
+                    '*' => da * value(b)? + value(a)? * db,
+                    '/' => {
+                        let (x, y) = (value(a)?, value(b)?);
+                        (da * y - x * db) / (y * y)
+                    }
+                    _ => {
+                        // x^y: y·x^(y−1)·dx + x^y·ln x·dy (the second term only where y varies).
+                        let (x, y) = (value(a)?, value(b)?);
+                        let mut d = 0.0;
+                        if da != 0.0 {
+                            d += y * x.powf(y - 1.0) * da;
+                        }
+                        if db != 0.0 {
+                            d += x.powf(y) * x.ln() * db;
+                        }
+                        d
+                    }
+                }
+            }
+        })
     }
 
     /// Replace the values (e.g. with the best fit).

@@ -144,6 +144,10 @@ pub fn run_fit_cancellable(
         progress: &(dyn Fn(&crate::fit::FitProgress) + Sync),
         cancel: &crate::cancel::Cancel,
     ) -> Result<FitResult> {
+        if spec.features.is_empty() {
+            // Curves only: the model itself, so that its analytic Jacobian (if any) is used.
+            return fit_cancellable(inner, &spec.params, all, &spec.options, progress, cancel);
+        }
         let model = WithFeatures {
             inner,
             n_curves,
@@ -391,7 +395,7 @@ pub fn best_fit_config(spec: &FitSpec, r: &FitResult) -> Result<String> {
         .map(|n| format!("# NOTE: `{n}` = {} could not be written into this file's layout; set it by hand.\n", r.value(n).unwrap_or(f64::NAN)))
         .collect();
     Ok(format!(
-        "# Best-fit model written by `spinpath fit` (χ² = {:.6}, reduced χ² = {:.6}).\n# Run it with: spinpath run <this file>\n{note}\n{body}",
-        r.chi2, r.reduced_chi2
+        "# Best-fit model written by `spinpath fit` (χ² = {:.6}, reduced χ² = {:.6}; {} Jacobian, {} model evaluations).\n# Run it with: spinpath run <this file>\n{note}\n{body}",
+        r.chi2, r.reduced_chi2, r.jacobian, r.evaluations
     ))
 }

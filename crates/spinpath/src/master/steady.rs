@@ -307,6 +307,55 @@ fn gth_linear(
     clean(p, "steady state (GTH)")
 }
 
+/// The linear-domain GTH steady state of `rates` with the elimination it leaves behind, for
+/// sensitivity solves ([`gth_sensitivity`]): `(p, class, a)`, `p` over all states (the same
+/// probabilities as [`solve_dense`] when it succeeds: the same elimination on the same closed
+/// class), `class` the closed class in elimination order and `a` the class × class eliminated
+/// matrix (row-major): above the diagonal the censored rates i → k divided by the pivot s_k of
+/// state k, below it the censored rates k → j at the step that eliminated k. An error where the
+/// linear domain cannot resolve the chain (the caller then has to do without the factors).
+pub(crate) fn gth_factors(rates: &RateSet) -> Result<(Vec<f64>, Vec<usize>, Vec<f64>)> {
+    let class = closed_class(rates)?;
+    let mut index = vec![usize::MAX; rates.n_states];
+    for (k, &s) in class.iter().enumerate() {
+        index[s] = k;
+    }
+    let mut a = Vec::new();
+    let p = gth_linear(rates, &class, &index, &mut a)?;
+    Ok((p, class, a))
+}
+
+/// Solve yᵀ·Q = cᵀ with Σ y = 0 on the closed class, reusing the GTH elimination `a` of
+/// [`gth_factors`] (Q the generator on the class, Q[i][j] = rate i → j, rows summing to zero; `c`
+/// in class order, Σ c = 0, overwritten). `p_class` is the normalised steady state in class order
+/// (the null vector). Two O(m²) sweeps: the elimination applied to c (state m−1 down to 1), then
+/// the back substitution y_k = Σ_{i<k} y_i·a[i][k] − c_k/s_k from y_0 = 0, and finally the
+/// multiple of p that makes Σ y = 0. This is the steady state's derivative dp = y for
+/// c = −pᵀ·dQ.
+pub(crate) fn gth_sensitivity(a: &[f64], p_class: &[f64], c: &mut [f64]) -> Vec<f64> {
+    let m = p_class.len();
+    let mut pivot = vec![0.0; m];
+    for k in (1..m).rev() {
+        let s: f64 = a[k * m..k * m + k].iter().sum();
+        pivot[k] = s;
+        let ck = c[k] / s;
+        if ck != 0.0 {
+            for j in 0..k {
+                c[j] += ck * a[k * m + j];
+            }
+        }
+    }
+    let mut y = vec![0.0; m];
+    for k in 1..m {
+        y[k] = (0..k).map(|i| y[i] * a[i * m + k]).sum::<f64>() - c[k] / pivot[k];
+    }
+    let shift: f64 = y.iter().sum();
+    for (v, p) in y.iter_mut().zip(p_class) {
+        *v -= shift * p;
+    }
+    y
+}
+
 /// ln(e^a + e^b) for a, b ∈ [−∞, ∞).
 #[inline]
 fn ln_add(a: f64, b: f64) -> f64 {
