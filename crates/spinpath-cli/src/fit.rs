@@ -127,10 +127,11 @@ pub fn run(args: FitArgs) -> anyhow::Result<()> {
         println!("  warning: {w}");
     }
     println!(
-        "  wrote {} in {:.1} s ({} model evaluations)",
+        "  wrote {} in {:.1} s ({} model evaluations, {} Jacobian)",
         target.display(),
         started.elapsed().as_secs_f64(),
-        result.evaluations
+        result.evaluations,
+        result.jacobian
     );
     Ok(())
 }
