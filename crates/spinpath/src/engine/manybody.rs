@@ -106,6 +106,9 @@ pub struct ManyBody {
     /// are the same and each state's energy is E(0) + α·V·N (N its electron number), so the
     /// per-bias diagonalisation is skipped.
     rigid: Option<(Box<Spectrum>, f64)>,
+    /// The density-matrix generator's structure over the rigid spectrum (built at the first
+    /// [`ManyBody::liouvillian`] call).
+    rigid_plan: std::sync::OnceLock<LiouvillianPlan>,
     /// Exchange couplings mediated by the path through their orbitals (bias-dependent).
     mediated: Vec<MediatedExchange>,
     /// Hoppings, Γ per orbital, p, Δμ and k_BT of the leads as given (for the mediated paths).
@@ -401,6 +404,7 @@ impl ManyBody {
                 })
             }),
             rigid: None,
+            rigid_plan: std::sync::OnceLock::new(),
         };
         if !device.mediated.is_empty() {
             mb = mb.with_mediated(&device.mediated)?;
@@ -480,6 +484,7 @@ impl ManyBody {
         if !self.mediated.is_empty() {
             // The mediated exchange depends on the bias: no rigid spectrum.
             self.rigid = None;
+            self.rigid_plan = std::sync::OnceLock::new();
         }
         Ok(self)
     }
@@ -964,6 +969,16 @@ impl ManyBody {
     /// The density-matrix generator at `bias_mv` under `rule` (1vN or Redfield).
     pub fn liouvillian(&self, bias_mv: f64, rule: Rule) -> Result<Liouvillian> {
         let sp = self.spectrum(bias_mv);
+        if self.rigid.is_some() {
+            let plan = match self.rigid_plan.get() {
+                Some(p) => p,
+                None => {
+                    let p = LiouvillianPlan::new(self, &sp)?;
+                    self.rigid_plan.get_or_init(|| p)
+                }
+            };
+            return Liouvillian::from_plan(self, &sp, plan, bias_mv, rule);
+        }
         Liouvillian::from_spectrum(self, &sp, bias_mv, rule)
     }
 }
@@ -1001,14 +1016,28 @@ pub struct Liouvillian {
     pub flux_rows: [[DVector<f64>; 2]; 2],
 }
 
-impl Liouvillian {
-    /// The generator for a given spectrum (its amplitudes define the basis; tests rotate it).
-    pub fn from_spectrum(
-        mb: &ManyBody,
-        sp: &Spectrum,
-        bias_mv: f64,
-        rule: Rule,
-    ) -> Result<Liouvillian> {
+/// The bias-independent structure of a density-matrix generator over one spectrum's basis: the
+/// kept (populations and coherences) element pairs and their positions, the channel operators A
+/// (dense, with up/down neighbour lists) and which Fermi/principal-value factors the generator
+/// reads. Built once per spectrum; for a rigid spectrum ([`ManyBody::spectrum`]) once per
+/// prepared device, so that each bias point only evaluates the factors and assembles.
+#[derive(Debug, Clone)]
+pub struct LiouvillianPlan {
+    n: usize,
+    m: usize,
+    pairs: Vec<(usize, usize)>,
+    offsets: Vec<usize>,
+    pos: Vec<u32>,
+    population: Vec<usize>,
+    a: Vec<Vec<Complex64>>,
+    up: Vec<Vec<Vec<usize>>>,
+    down: Vec<Vec<Vec<usize>>>,
+    needed: Vec<bool>,
+}
+
+impl LiouvillianPlan {
+    /// The structure for `sp` (its amplitudes and electron numbers; energies are not read).
+    pub fn new(mb: &ManyBody, sp: &Spectrum) -> Result<LiouvillianPlan> {
         let n = sp.len();
         if n > MAX_DENSITY_MATRIX_STATES {
             return Err(Error::invalid(
@@ -1049,7 +1078,6 @@ impl Liouvillian {
                 }
             }
         }
-        let e = &sp.energies_mev;
         let couplings = mb.channel_couplings(sp);
         let nch = mb.channels.len();
         // Dense A per channel, up/down neighbour lists, factor tables x', y'.
@@ -1088,6 +1116,57 @@ impl Liouvillian {
                 }
             }
         }
+        Ok(LiouvillianPlan {
+            n,
+            m,
+            pairs,
+            offsets,
+            pos,
+            population,
+            a,
+            up,
+            down,
+            needed,
+        })
+    }
+}
+
+impl Liouvillian {
+    /// The generator for a given spectrum (its amplitudes define the basis; tests rotate it).
+    pub fn from_spectrum(
+        mb: &ManyBody,
+        sp: &Spectrum,
+        bias_mv: f64,
+        rule: Rule,
+    ) -> Result<Liouvillian> {
+        let plan = LiouvillianPlan::new(mb, sp)?;
+        Liouvillian::from_plan(mb, sp, &plan, bias_mv, rule)
+    }
+
+    /// The generator at `bias_mv` for a spectrum whose structure `plan` was built from (same
+    /// amplitudes and electron numbers; the energies are read from `sp`).
+    pub fn from_plan(
+        mb: &ManyBody,
+        sp: &Spectrum,
+        plan: &LiouvillianPlan,
+        bias_mv: f64,
+        rule: Rule,
+    ) -> Result<Liouvillian> {
+        let n = plan.n;
+        if sp.len() != n {
+            return Err(Error::invalid(
+                "density-matrix approach",
+                format!(
+                    "internal: a plan for {n} states used with a spectrum of {}",
+                    sp.len()
+                ),
+            ));
+        }
+        let m = plan.m;
+        let (pos, needed) = (&plan.pos, &plan.needed);
+        let (a, up, down) = (&plan.a, &plan.up, &plan.down);
+        let e = &sp.energies_mev;
+        let nch = mb.channels.len();
         // x'(E) = f/2 + iφ/2π, y'(E) = (1 − f)/2 + iφ/2π at E = E_hi − E_lo, per channel; channels
         // with the same (μ, T) share them.
         let mut xf = vec![vec![C0; n * n]; nch];
@@ -1219,8 +1298,8 @@ impl Liouvillian {
         };
         let one = Complex64::new(1.0, 0.0);
         let i = Complex64::i();
-        for (idx, &(j, k)) in pairs.iter().enumerate() {
-            let col = offsets[idx];
+        for (idx, &(j, k)) in plan.pairs.iter().enumerate() {
+            let col = plan.offsets[idx];
             apply(j, k, &mut contrib);
             if j == k {
                 add(col, one, &contrib, &mut gen, &mut flux);
@@ -1239,9 +1318,9 @@ impl Liouvillian {
             bias_mv,
             n_states: n,
             energies_mev: sp.energies_mev.clone(),
-            pairs,
-            offsets,
-            population,
+            pairs: plan.pairs.clone(),
+            offsets: plan.offsets.clone(),
+            population: plan.population.clone(),
             generator: gen,
             flux_rows: flux,
         })
