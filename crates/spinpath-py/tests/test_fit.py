@@ -191,7 +191,7 @@ def test_interacting_device_fit_equals_command_line(cli, repo, tmp_path):
     assert res.success
     errors = res.errors
     assert errors["e0_P"] > 0 and errors["asym_P"] > 0
-    byname = res.values_by_name()
+    byname = res.values_by_name
     # the tied levels follow the free parameters
     assert math.isclose(byname["PM1.orbital0.energy_P_meV"], byname["e0_P"] - byname["asym_P"] / 2, rel_tol=1e-12)
     assert f"energy_P_meV = {byname['PM1.orbital0.energy_P_meV']!r}" in res.best_fit_toml
