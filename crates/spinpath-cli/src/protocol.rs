@@ -63,7 +63,8 @@ pub fn run_protocol(
             Ok(())
         },
     );
-    crate::integrity::set_polling(false);
+    // Polling stays on until the results are committed: a signal that arrives after the last
+    // point (while the files are written) lets the run finish instead of killing it half-written.
     let new = match (result, stopped_at) {
         (Ok(new), _) => new,
         (Err(_), Some(n)) => {
@@ -101,6 +102,8 @@ pub fn run_protocol(
         serde_json::to_string_pretty(&output.summary)?.as_bytes(),
     )?;
     log.finish();
+    // (Polling is left on: the process ends after this command, and a signal from now on has
+    // nothing left to interrupt.)
     let out = dir.commit()?;
     println!(
         "{} protocol: {} points (seed {})",
