@@ -168,60 +168,42 @@ fn place(doc: &mut toml::Table, device: &Device, name: &str, v: f64) -> bool {
         let Some((a, b)) = pair.split_once('.') else {
             return false;
         };
-        let Some(list) = dots.get_mut("coupling").and_then(|c| c.as_array_mut()) else {
+        let Some((t, sign)) = super::dots::coupling_table(dots, a, b) else {
             return false;
         };
-        for c in list.iter_mut() {
-            let named: Vec<&str> = c
-                .get("dots")
-                .and_then(|d| d.as_array())
-                .map(|d| d.iter().filter_map(|x| x.as_str()).collect())
-                .unwrap_or_default();
-            let sign = if named == [a, b] {
-                1.0
-            } else if named == [b, a] {
-                -1.0
-            } else {
-                continue;
-            };
-            let Some(t) = c.as_table_mut() else {
-                return false;
-            };
-            let comp = match field {
-                "hopping_meV" | "exchange_J_meV" | "exchange_Jz_meV" | "mediated_v_meV" => {
-                    // A hopping matrix cannot take one number.
-                    if t.get(field).is_some_and(|x| x.is_array()) {
-                        return false;
-                    }
-                    t.insert(field.into(), f);
-                    return true;
+        let comp = match field {
+            "hopping_meV" | "exchange_J_meV" | "exchange_Jz_meV" | "mediated_v_meV" => {
+                // A hopping matrix cannot take one number.
+                if t.get(field).is_some_and(|x| x.is_array()) {
+                    return false;
                 }
-                "dm_x_meV" => 0,
-                "dm_y_meV" => 1,
-                "dm_z_meV" => 2,
-                _ => return false,
-            };
-            let mut dm = t
-                .get("dm_meV")
-                .and_then(|d| d.as_array())
-                .map(|d| {
-                    d.iter()
-                        .map(|x| x.as_float().or(x.as_integer().map(|i| i as f64)))
-                        .collect::<Option<Vec<f64>>>()
-                })
-                .unwrap_or(Some(vec![0.0; 3]))
-                .unwrap_or_default();
-            if dm.len() != 3 {
-                return false;
+                t.insert(field.into(), f);
+                return true;
             }
-            dm[comp] = sign * v;
-            t.insert(
-                "dm_meV".into(),
-                toml::Value::Array(dm.into_iter().map(toml::Value::Float).collect()),
-            );
-            return true;
+            "dm_x_meV" => 0,
+            "dm_y_meV" => 1,
+            "dm_z_meV" => 2,
+            _ => return false,
+        };
+        let mut dm = t
+            .get("dm_meV")
+            .and_then(|d| d.as_array())
+            .map(|d| {
+                d.iter()
+                    .map(|x| x.as_float().or(x.as_integer().map(|i| i as f64)))
+                    .collect::<Option<Vec<f64>>>()
+            })
+            .unwrap_or(Some(vec![0.0; 3]))
+            .unwrap_or_default();
+        if dm.len() != 3 {
+            return false;
         }
-        return false;
+        dm[comp] = sign * v;
+        t.insert(
+            "dm_meV".into(),
+            toml::Value::Array(dm.into_iter().map(toml::Value::Float).collect()),
+        );
+        return true;
     }
     // <dot>.orbital<k>.energy_<state>_meV or .splitting_meV
     let Some((dot, rest)) = name.split_once('.') else {

@@ -602,6 +602,33 @@ pub fn write_back(
     Ok((doc, missed))
 }
 
+/// The `[[dots.coupling]]` table of dots `a` and `b` in a `[dots]` table, with +1 when it names
+/// them in that order and −1 when it names them as `[b, a]` (antisymmetric terms flip).
+pub(crate) fn coupling_table<'t>(
+    dots: &'t mut toml::Table,
+    a: &str,
+    b: &str,
+) -> Option<(&'t mut toml::Table, f64)> {
+    dots.get_mut("coupling")?
+        .as_array_mut()?
+        .iter_mut()
+        .find_map(|c| {
+            let named: Vec<&str> = c
+                .get("dots")
+                .and_then(|d| d.as_array())
+                .map(|d| d.iter().filter_map(|x| x.as_str()).collect())
+                .unwrap_or_default();
+            let sign = if named == [a, b] {
+                1.0
+            } else if named == [b, a] {
+                -1.0
+            } else {
+                return None;
+            };
+            c.as_table_mut().map(|t| (t, sign))
+        })
+}
+
 fn place(doc: &mut toml::Table, model: &DotModel, name: &str, v: f64) -> bool {
     let f = toml::Value::Float(v);
     let Some(dots) = doc.get_mut("dots").and_then(|d| d.as_table_mut()) else {
@@ -627,23 +654,13 @@ fn place(doc: &mut toml::Table, model: &DotModel, name: &str, v: f64) -> bool {
         let Some((a, b)) = rest.split_once('.') else {
             return false;
         };
-        let Some(list) = dots.get_mut("coupling").and_then(|c| c.as_array_mut()) else {
-            return false;
-        };
-        for c in list.iter_mut() {
-            let pair: Vec<&str> = c
-                .get("dots")
-                .and_then(|d| d.as_array())
-                .map(|d| d.iter().filter_map(|x| x.as_str()).collect())
-                .unwrap_or_default();
-            if pair == [a, b] || pair == [b, a] {
-                if let Some(t) = c.as_table_mut() {
-                    t.insert("energy_meV".into(), f);
-                    return true;
-                }
+        return match coupling_table(dots, a, b) {
+            Some((t, _)) => {
+                t.insert("energy_meV".into(), f);
+                true
             }
-        }
-        return false;
+            None => false,
+        };
     }
     for side in ["left", "right"] {
         if let Some(rest) = name.strip_prefix(side).and_then(|r| r.strip_prefix('.')) {

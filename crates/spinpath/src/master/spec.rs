@@ -745,8 +745,6 @@ pub struct ManyBodyTerms {
     /// Exchange couplings mediated by the path through their orbitals (`mediated_v_meV` ≠ 0),
     /// one per orbital pair of the coupled dots.
     pub mediated: Vec<crate::engine::fransson::MediatedExchange>,
-    /// Where the first `mediated_v_meV` was given (key), for messages.
-    pub mediated_key: Option<String>,
 }
 
 impl ManyBodyTerms {
@@ -925,9 +923,6 @@ pub fn build_terms(
             0.0,
         )?;
         if v != 0.0 {
-            terms
-                .mediated_key
-                .get_or_insert_with(|| format!("{key}.mediated_v_meV"));
             for &i in &oa {
                 for &k in &ob {
                     terms
@@ -964,8 +959,7 @@ pub fn load_device(
     file: &str,
     text: &str,
 ) -> Result<(crate::device::Device, DotModel, Option<RunSettings>)> {
-    let (device, model, run, _, _) = load_device_parts(file, text)?;
-    Ok((device, model, run))
+    load_device_parts(file, text)
 }
 
 /// As [`load_device`], also returning the mediated exchange couplings (`mediated_v_meV`; the same
@@ -980,21 +974,15 @@ pub fn load_device_mediated(
     Option<RunSettings>,
     Vec<crate::engine::fransson::MediatedExchange>,
 )> {
-    let (device, model, run, mediated, _) = load_device_parts(file, text)?;
+    let (device, model, run) = load_device_parts(file, text)?;
+    let mediated = device.mediated.clone();
     Ok((device, model, run, mediated))
 }
 
-#[allow(clippy::type_complexity)]
 fn load_device_parts(
     file: &str,
     text: &str,
-) -> Result<(
-    crate::device::Device,
-    DotModel,
-    Option<RunSettings>,
-    Vec<crate::engine::fransson::MediatedExchange>,
-    Option<String>,
-)> {
+) -> Result<(crate::device::Device, DotModel, Option<RunSettings>)> {
     let f = parse_file(file, text)?;
     let model = build_model(file, text, &f.dots)?;
     let terms = build_terms(file, text, &f.dots, &model)?;
@@ -1009,7 +997,7 @@ fn load_device_parts(
         device.band_mev = b;
     }
     device.spinterfaces = terms.spinterfaces;
-    device.mediated = terms.mediated.clone();
+    device.mediated = terms.mediated;
     for &(i, ep, ea) in &terms.state_energies {
         for st in device.states.iter_mut() {
             let e = match st.name.as_str() {
@@ -1022,7 +1010,7 @@ fn load_device_parts(
             }
         }
     }
-    Ok((device, model, run, terms.mediated, terms.mediated_key))
+    Ok((device, model, run))
 }
 
 /// Parse a file and build the constant-interaction model (and the run, if `[dots_run]` is
